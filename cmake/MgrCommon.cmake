@@ -9,7 +9,9 @@ endif()
 
 find_program(MGR_CCACHE ccache)
 if(MGR_CCACHE)
-  set(CMAKE_CXX_COMPILER_LAUNCHER ${MGR_CCACHE})
+  # Shared across build directories and friendly to precompiled headers.
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env CCACHE_NOHASHDIR=1
+      CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime ${MGR_CCACHE})
 endif()
 
 # mgr_add_test(NAME name SOURCES a.cc b.cc LIBS lib1 lib2 [LABELS l])
