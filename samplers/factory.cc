@@ -1,14 +1,165 @@
+// MakeSampler / MakePruner: study-file config -> objects. Every key is checked; unknown
+// keys and bad values are InvalidArgument errors naming "sampler.<key>" / "pruner.<key>".
+#include <cmath>
+#include <set>
+#include <sstream>
+
 #include "samplers/pruner.h"
+#include "samplers/pruners.h"
+#include "samplers/random_sampler.h"
 #include "samplers/sampler.h"
 
 namespace mgr {
+namespace {
+
+// Reads typed keys from a JSON object and remembers which keys it knows.
+class ConfigReader {
+ public:
+  ConfigReader(const Json& config, std::string prefix)
+      : config_(config), prefix_(std::move(prefix)) {}
+
+  Status Int(const std::string& key, int64_t min, int64_t* out) {
+    known_.insert(key);
+    auto it = config_.find(key);
+    if (it == config_.end()) return Status::Ok();
+    if (!it->is_number_integer() &&
+        !(it->is_number_float() && std::floor(it->get<double>()) == it->get<double>())) {
+      return Error(key, "must be an integer (got " + it->dump() + ")");
+    }
+    int64_t v =
+        it->is_number_integer() ? it->get<int64_t>() : static_cast<int64_t>(it->get<double>());
+    if (v < min)
+      return Error(key, "must be >= " + std::to_string(min) + " (got " + it->dump() + ")");
+    *out = v;
+    return Status::Ok();
+  }
+
+  Status Seed(const std::string& key, uint64_t* out) {
+    known_.insert(key);
+    auto it = config_.find(key);
+    if (it == config_.end()) return Status::Ok();
+    if (!it->is_number_integer()) return Error(key, "must be an integer (got " + it->dump() + ")");
+    if (it->is_number_unsigned()) {
+      *out = it->get<uint64_t>();
+    } else {
+      int64_t v = it->get<int64_t>();
+      if (v < 0) return Error(key, "must be >= 0 (got " + it->dump() + ")");
+      *out = static_cast<uint64_t>(v);
+    }
+    return Status::Ok();
+  }
+
+  Status Double(const std::string& key, double min, double max, double* out) {
+    known_.insert(key);
+    auto it = config_.find(key);
+    if (it == config_.end()) return Status::Ok();
+    if (!it->is_number()) return Error(key, "must be a number (got " + it->dump() + ")");
+    double v = it->get<double>();
+    if (!(v >= min && v <= max)) {
+      std::ostringstream range;
+      range << "must be in [" << min << ", " << max << "] (got " << it->dump() << ")";
+      return Error(key, range.str());
+    }
+    *out = v;
+    return Status::Ok();
+  }
+
+  Status Bool(const std::string& key, bool* out) {
+    known_.insert(key);
+    auto it = config_.find(key);
+    if (it == config_.end()) return Status::Ok();
+    if (!it->is_boolean()) return Error(key, "must be true or false (got " + it->dump() + ")");
+    *out = it->get<bool>();
+    return Status::Ok();
+  }
+
+  Status Choice(const std::string& key, const std::vector<std::string>& choices, std::string* out) {
+    known_.insert(key);
+    auto it = config_.find(key);
+    if (it == config_.end()) return Status::Ok();
+    std::string list;
+    for (const auto& c : choices) list += (list.empty() ? "\"" : ", \"") + c + "\"";
+    if (it->is_string()) {
+      for (const auto& c : choices) {
+        if (it->get<std::string>() == c) {
+          *out = c;
+          return Status::Ok();
+        }
+      }
+    }
+    return Error(key, "must be one of " + list + " (got " + it->dump() + ")");
+  }
+
+  // Call last: rejects keys nobody asked for.
+  Status CheckUnknown() const {
+    for (auto it = config_.begin(); it != config_.end(); ++it) {
+      if (!known_.count(it.key())) {
+        std::string list;
+        for (const auto& k : known_) list += (list.empty() ? "" : ", ") + k;
+        return Error(it.key(), "unknown key (known: " + list + ")");
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status Error(const std::string& key, const std::string& what) const {
+    return Status::InvalidArgument(prefix_ + "." + key + ": " + what);
+  }
+
+ private:
+  const Json& config_;
+  std::string prefix_;
+  std::set<std::string> known_;
+};
+
+Status CheckObject(const Json& config, const std::string& prefix) {
+  if (!config.is_object()) {
+    return Status::InvalidArgument(prefix + ": must be an object like {\"type\": ...} (got " +
+                                   config.dump() + ")");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Sampler>> MakeSampler(const Json& config) {
-  return Status::Unavailable("no samplers are built yet");
+  MGR_RETURN_IF_ERROR(CheckObject(config, "sampler"));
+  ConfigReader r(config, "sampler");
+  std::string type = "tpe";
+  MGR_RETURN_IF_ERROR(r.Choice("type", {"tpe", "random", "qmc"}, &type));
+  uint64_t seed = 0;
+  MGR_RETURN_IF_ERROR(r.Seed("seed", &seed));
+  if (type == "random") {
+    MGR_RETURN_IF_ERROR(r.CheckUnknown());
+    return std::unique_ptr<Sampler>(new RandomSampler(seed));
+  }
+  MGR_RETURN_IF_ERROR(r.CheckUnknown());
+  return r.Error("type", "\"" + type + "\" is not built yet");
 }
 
 Result<std::unique_ptr<Pruner>> MakePruner(const Json& config) {
-  return Status::Unavailable("no pruners are built yet");
+  MGR_RETURN_IF_ERROR(CheckObject(config, "pruner"));
+  ConfigReader r(config, "pruner");
+  std::string type = "median";
+  MGR_RETURN_IF_ERROR(r.Choice("type", {"median", "percentile", "nop"}, &type));
+  if (type == "nop") {
+    MGR_RETURN_IF_ERROR(r.CheckUnknown());
+    return std::unique_ptr<Pruner>(new NopPruner());
+  }
+  PercentilePrunerOptions o;
+  if (type == "percentile") {
+    if (!config.contains("percentile")) {
+      return r.Error("percentile", "is required for type \"percentile\" (a number in [0, 100])");
+    }
+    MGR_RETURN_IF_ERROR(r.Double("percentile", 0.0, 100.0, &o.percentile));
+  }
+  MGR_RETURN_IF_ERROR(r.Int("n_startup_trials", 0, &o.n_startup_trials));
+  MGR_RETURN_IF_ERROR(r.Int("n_warmup_steps", 0, &o.n_warmup_steps));
+  MGR_RETURN_IF_ERROR(r.Int("interval_steps", 1, &o.interval_steps));
+  MGR_RETURN_IF_ERROR(r.Int("n_min_trials", 1, &o.n_min_trials));
+  MGR_RETURN_IF_ERROR(r.CheckUnknown());
+  if (type == "median") return std::unique_ptr<Pruner>(new MedianPruner(o));
+  return std::unique_ptr<Pruner>(new PercentilePruner(o));
 }
 
 }  // namespace mgr
