@@ -1,0 +1,41 @@
+// Checks and messages shared by the storage backends (not part of the public API).
+#ifndef MGR_STORAGE_STORAGE_INTERNAL_H_
+#define MGR_STORAGE_STORAGE_INTERNAL_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "storage/distribution.h"
+#include "storage/status.h"
+#include "storage/trial.h"
+
+namespace mgr {
+namespace storage_internal {
+
+// "trial 12 (study 'cnn', number 3)"
+std::string DescribeTrial(int64_t trial_id, const std::string& study_name, int64_t number);
+
+// FailedPrecondition naming the trial if it is finished.
+Status CheckUpdatable(const std::string& trial_desc, TrialState state);
+
+// Validates a SetTrialStateValues request: values only for COMPLETE/PRUNED/FAIL, one per
+// objective, never NaN; COMPLETE needs values; WAITING cannot be set on an existing trial.
+Status CheckStateValues(const std::string& trial_desc, TrialState state,
+                        const std::vector<double>& values, size_t n_objectives);
+
+// Validates a parameter write: a valid distribution that contains `internal`.
+Status CheckParam(const std::string& trial_desc, const std::string& name, double internal,
+                  const Distribution& dist);
+
+// InvalidArgument unless `existing` (the distribution of `name` elsewhere in the study) and
+// `dist` are compatible.
+Status CheckCompatible(const std::string& trial_desc, const std::string& name,
+                       const Distribution& existing, const Distribution& dist);
+
+Status CheckDirections(const std::string& study_name, const std::vector<StudyDirection>& dirs);
+
+}  // namespace storage_internal
+}  // namespace mgr
+
+#endif  // MGR_STORAGE_STORAGE_INTERNAL_H_
