@@ -148,30 +148,12 @@ Result<int64_t> InMemoryStorage::CreateTrial(int64_t study_id, const FrozenTrial
   if (tmpl != nullptr) {
     t = *tmpl;
     const std::string desc = "template for " + storage_internal::DescribeTrial(id, s->name, number);
-    if (!t.values.empty() || t.state == TrialState::kComplete) {
-      MGR_RETURN_IF_ERROR(CheckStateValues(desc, t.state, t.values, s->directions.size()));
-    }
-    for (const auto& [name, value] : t.params) {
-      auto d = t.distributions.find(name);
-      if (d == t.distributions.end()) {
-        return Status::InvalidArgument(desc + ": parameter '" + name + "' has no distribution");
-      }
-      MGR_RETURN_IF_ERROR(CheckParam(desc, name, value, d->second));
+    MGR_RETURN_IF_ERROR(storage_internal::PrepareTemplate(desc, s->directions.size(), &t));
+    for (const auto& [name, d] : t.distributions) {
       auto prev = s->param_distributions.find(name);
       if (prev != s->param_distributions.end()) {
-        MGR_RETURN_IF_ERROR(CheckCompatible(desc, name, prev->second, d->second));
+        MGR_RETURN_IF_ERROR(CheckCompatible(desc, name, prev->second, d));
       }
-    }
-    if (t.distributions.size() != t.params.size()) {
-      return Status::InvalidArgument(desc + ": every distribution needs a parameter value");
-    }
-    if (t.state == TrialState::kWaiting) {
-      t.datetime_start.reset();
-      t.datetime_complete.reset();
-    } else {
-      if (!t.datetime_start) t.datetime_start = Now();
-      if (IsFinished(t.state) && !t.datetime_complete) t.datetime_complete = Now();
-      if (!IsFinished(t.state)) t.datetime_complete.reset();
     }
     for (const auto& [name, d] : t.distributions) s->param_distributions.emplace(name, d);
   } else {

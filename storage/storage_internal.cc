@@ -71,6 +71,36 @@ Status CheckCompatible(const std::string& trial_desc, const std::string& name,
   return Status::Ok();
 }
 
+Status PrepareTemplate(const std::string& desc, size_t n_objectives, FrozenTrial* t) {
+  if (!t->values.empty() || t->state == TrialState::kComplete) {
+    if (!IsFinished(t->state)) {
+      return Status::InvalidArgument(desc + ": only a finished trial can carry values (got " +
+                                     TrialStateName(t->state) + ")");
+    }
+    MGR_RETURN_IF_ERROR(CheckStateValues(desc, t->state, t->values, n_objectives));
+  }
+  for (const auto& [name, value] : t->params) {
+    auto d = t->distributions.find(name);
+    if (d == t->distributions.end()) {
+      return Status::InvalidArgument(desc + ": parameter '" + name + "' has no distribution");
+    }
+    MGR_RETURN_IF_ERROR(CheckParam(desc, name, value, d->second));
+  }
+  if (t->distributions.size() != t->params.size()) {
+    return Status::InvalidArgument(desc + ": every distribution needs a parameter value");
+  }
+  const TimePoint now = std::chrono::system_clock::now();
+  if (t->state == TrialState::kWaiting) {
+    t->datetime_start.reset();
+    t->datetime_complete.reset();
+  } else {
+    if (!t->datetime_start) t->datetime_start = now;
+    if (IsFinished(t->state) && !t->datetime_complete) t->datetime_complete = now;
+    if (!IsFinished(t->state)) t->datetime_complete.reset();
+  }
+  return Status::Ok();
+}
+
 Status CheckDirections(const std::string& study_name, const std::vector<StudyDirection>& dirs) {
   if (dirs.empty()) {
     return Status::InvalidArgument("study '" + study_name + "': needs at least one direction");

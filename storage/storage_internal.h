@@ -33,6 +33,12 @@ Status CheckParam(const std::string& trial_desc, const std::string& name, double
 Status CheckCompatible(const std::string& trial_desc, const std::string& name,
                        const Distribution& existing, const Distribution& dist);
 
+// Validates a template trial (Optuna's template_trial) for a study with `n_objectives`
+// objectives and normalizes its datetimes: WAITING has none, RUNNING and finished trials get
+// a start (now) if missing, finished trials a completion. Compatibility of its parameters
+// with the study is left to the backend.
+Status PrepareTemplate(const std::string& trial_desc, size_t n_objectives, FrozenTrial* t);
+
 Status CheckDirections(const std::string& study_name, const std::vector<StudyDirection>& dirs);
 
 }  // namespace storage_internal

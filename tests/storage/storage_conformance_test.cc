@@ -37,13 +37,12 @@ std::vector<Backend> Backends() {
                  EXPECT_TRUE(r.ok()) << r.status().ToString();
                  return std::move(r).value();
                }});
-#ifdef MGR_HAVE_SQLITE_STORAGE
+
   b.push_back({"Sqlite", [](const std::string& dir) -> std::unique_ptr<Storage> {
                  auto r = OpenStorage("sqlite:///" + dir + "/conformance.db");
                  EXPECT_TRUE(r.ok()) << r.status().ToString();
                  return std::move(r).value();
                }});
-#endif
   return b;
 }
 
