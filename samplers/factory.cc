@@ -1,6 +1,7 @@
 // MakeSampler / MakePruner: study-file config -> objects. Every key is checked; unknown
 // keys and bad values are InvalidArgument errors naming "sampler.<key>" / "pruner.<key>".
 #include <cmath>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -8,6 +9,7 @@
 #include "samplers/pruners.h"
 #include "samplers/random_sampler.h"
 #include "samplers/sampler.h"
+#include "samplers/tpe_sampler.h"
 
 namespace mgr {
 namespace {
@@ -132,6 +134,27 @@ Result<std::unique_ptr<Sampler>> MakeSampler(const Json& config) {
   if (type == "random") {
     MGR_RETURN_IF_ERROR(r.CheckUnknown());
     return std::unique_ptr<Sampler>(new RandomSampler(seed));
+  }
+  if (type == "tpe") {
+    TpeOptions o;
+    o.seed = seed;
+    MGR_RETURN_IF_ERROR(r.Int("n_startup_trials", 0, &o.n_startup_trials));
+    MGR_RETURN_IF_ERROR(r.Int("n_ei_candidates", 1, &o.n_ei_candidates));
+    MGR_RETURN_IF_ERROR(r.Bool("multivariate", &o.multivariate));
+    MGR_RETURN_IF_ERROR(r.Bool("group", &o.group));
+    MGR_RETURN_IF_ERROR(r.Bool("constant_liar", &o.constant_liar));
+    MGR_RETURN_IF_ERROR(
+        r.Double("prior_weight", 0.0, std::numeric_limits<double>::max(), &o.prior_weight));
+    if (o.prior_weight <= 0.0) {
+      return r.Error("prior_weight", "must be > 0 (got " + config["prior_weight"].dump() + ")");
+    }
+    MGR_RETURN_IF_ERROR(r.Bool("consider_magic_clip", &o.consider_magic_clip));
+    MGR_RETURN_IF_ERROR(r.Bool("consider_endpoints", &o.consider_endpoints));
+    MGR_RETURN_IF_ERROR(r.CheckUnknown());
+    if (o.group && !o.multivariate) {
+      return r.Error("group", "needs \"multivariate\": true");
+    }
+    return std::unique_ptr<Sampler>(new TpeSampler(o));
   }
   MGR_RETURN_IF_ERROR(r.CheckUnknown());
   return r.Error("type", "\"" + type + "\" is not built yet");

@@ -1,0 +1,91 @@
+// The Parzen estimator of TPE: a mixture of product kernels over a search space, built
+// from observed parameter values with Optuna 4.x's rules (REFERENCE.md section 4).
+//
+// Kernel k (one per observation, plus a final prior kernel) has mixture weight w_k. For a
+// numerical parameter it is a normal N(mu_k, sigma_k) truncated to the transformed range
+// [low', high'] (low' = low - step/2, high' = high + step/2 when there is a step, then
+// log when log); with a step the density is replaced by the mass of
+// [x - step/2, x + step/2] (edges logged for int log). For a categorical parameter it is
+// a row of probabilities over the choices. The prior kernel sits at the range's centre
+// with sigma = high' - low' (uniform row for categoricals).
+//
+// Immutable after construction; Sample() takes the caller's generator, so concurrent
+// const use is safe.
+#ifndef MGR_SAMPLERS_PARZEN_ESTIMATOR_H_
+#define MGR_SAMPLERS_PARZEN_ESTIMATOR_H_
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "samplers/sampler.h"
+
+namespace mgr {
+
+struct ParzenEstimatorParameters {
+  double prior_weight = 1.0;
+  bool consider_magic_clip = true;
+  bool consider_endpoints = false;
+  bool multivariate = false;
+};
+
+// Optuna's default_weights(n): n ones below 25, else linspace(1/n, 1, n - 25) followed by
+// 25 ones (older observations weigh less).
+std::vector<double> TpeDefaultWeights(int64_t n);
+
+class ParzenEstimator {
+ public:
+  // `observations[i]` holds the internal values of the i-th parameter of `space` (map
+  // order), one per observation, all of the same length n, oldest first. `weights` has n
+  // entries (TpeDefaultWeights(n) in TPE).
+  ParzenEstimator(const SearchSpace& space, const std::vector<std::vector<double>>& observations,
+                  const std::vector<double>& weights, const ParzenEstimatorParameters& params);
+
+  // Draws `n` points; row j holds one internal value per parameter (map order).
+  Eigen::MatrixXd Sample(std::mt19937_64& rng, int n) const;
+  // Log density (log probability mass for stepped and categorical parameters) of each
+  // row of `x` (internal values, map order) under the mixture.
+  Eigen::VectorXd LogPdf(const Eigen::MatrixXd& x) const;
+
+  // Introspection (tests): mixture weights, and per parameter (map order) the kernels.
+  const Eigen::VectorXd& weights() const { return weights_; }
+  int n_params() const { return static_cast<int>(params_.size()); }
+  bool is_categorical(int i) const { return params_[i].categorical; }
+  const Eigen::VectorXd& mus(int i) const { return params_[i].mu; }
+  const Eigen::VectorXd& sigmas(int i) const { return params_[i].sigma; }
+  // Rows = kernels, columns = choices; each row sums to 1.
+  const Eigen::MatrixXd& categorical_weights(int i) const { return params_[i].cat_weights; }
+
+ private:
+  struct Param {
+    bool categorical = false;
+    // Numerical.
+    bool log = false;
+    double step = 0.0;           // 0 for continuous
+    double low = 0, high = 0;    // internal bounds, for rounding to the grid
+    double tlow = 0, thigh = 0;  // transformed (adapted) bounds
+    Eigen::VectorXd mu, sigma;
+    Eigen::VectorXd log_norm;  // log mass of [tlow, thigh] per kernel (+ log sigma if continuous)
+    // Categorical.
+    Eigen::MatrixXd cat_weights;        // kernels x choices
+    Eigen::MatrixXd cat_log_weights_t;  // choices x kernels
+    Eigen::MatrixXd cat_cumulative;     // kernels x choices
+  };
+
+  void BuildNumerical(Param& p, const Distribution& dist, const std::vector<double>& obs,
+                      int n_space_params, const ParzenEstimatorParameters& params);
+  void BuildCategorical(Param& p, const CategoricalDistribution& dist,
+                        const std::vector<double>& obs, double prior_weight);
+
+  std::vector<Param> params_;
+  Eigen::VectorXd weights_;
+  Eigen::VectorXd log_weights_;
+  std::vector<double> cumulative_weights_;
+};
+
+}  // namespace mgr
+
+#endif  // MGR_SAMPLERS_PARZEN_ESTIMATOR_H_

@@ -1,0 +1,180 @@
+#include "samplers/tpe_sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <tuple>
+
+#include "samplers/search_space.h"
+
+namespace mgr {
+namespace {
+
+// Optuna's _get_pruned_trial_score: (-last step, signed last value); NaN -> +inf;
+// no reports -> (1, 0).
+std::pair<double, double> PrunedScore(const FrozenTrial& t, bool maximize) {
+  if (t.intermediate_values.empty()) return {1.0, 0.0};
+  const auto& [step, value] = *t.intermediate_values.rbegin();
+  if (std::isnan(value))
+    return {-static_cast<double>(step), std::numeric_limits<double>::infinity()};
+  return {-static_cast<double>(step), maximize ? -value : value};
+}
+
+bool ByNumber(const FrozenTrial* a, const FrozenTrial* b) { return a->number < b->number; }
+
+}  // namespace
+
+int64_t TpeGamma(int64_t n) {
+  return std::min<int64_t>(static_cast<int64_t>(std::ceil(0.1 * static_cast<double>(n))), 25);
+}
+
+TpeSplit SplitTrials(const std::vector<const FrozenTrial*>& trials, StudyDirection direction,
+                     int64_t n_below) {
+  const bool maximize = direction == StudyDirection::kMaximize;
+  std::vector<const FrozenTrial*> complete, pruned, running;
+  for (const FrozenTrial* t : trials) {
+    if (t->state == TrialState::kRunning) {
+      running.push_back(t);
+    } else if (t->state == TrialState::kComplete) {
+      complete.push_back(t);
+    } else if (t->state == TrialState::kPruned) {
+      pruned.push_back(t);
+    }
+  }
+  // Python's sorted() is stable; so is this.
+  std::stable_sort(complete.begin(), complete.end(),
+                   [&](const FrozenTrial* a, const FrozenTrial* b) {
+                     return maximize ? a->value() > b->value() : a->value() < b->value();
+                   });
+  std::stable_sort(pruned.begin(), pruned.end(), [&](const FrozenTrial* a, const FrozenTrial* b) {
+    return PrunedScore(*a, maximize) < PrunedScore(*b, maximize);
+  });
+  TpeSplit split;
+  const size_t n_complete_below =
+      static_cast<size_t>(std::clamp<int64_t>(n_below, 0, complete.size()));
+  const size_t n_pruned_below = static_cast<size_t>(
+      std::clamp<int64_t>(n_below - static_cast<int64_t>(n_complete_below), 0, pruned.size()));
+  split.below.assign(complete.begin(), complete.begin() + n_complete_below);
+  split.below.insert(split.below.end(), pruned.begin(), pruned.begin() + n_pruned_below);
+  split.above.assign(complete.begin() + n_complete_below, complete.end());
+  split.above.insert(split.above.end(), pruned.begin() + n_pruned_below, pruned.end());
+  split.above.insert(split.above.end(), running.begin(), running.end());
+  std::sort(split.below.begin(), split.below.end(), ByNumber);
+  std::sort(split.above.begin(), split.above.end(), ByNumber);
+  return split;
+}
+
+TpeSampler::TpeSampler(const TpeOptions& options)
+    : options_(options), rng_(options.seed), random_(options.seed ^ 0x9e3779b97f4a7c15ULL) {
+  pe_params_.prior_weight = options.prior_weight;
+  pe_params_.consider_magic_clip = options.consider_magic_clip;
+  pe_params_.consider_endpoints = options.consider_endpoints;
+  pe_params_.multivariate = options.multivariate;
+}
+
+int64_t TpeSampler::CountFinished(const StudyView& study) const {
+  int64_t n = 0;
+  for (const FrozenTrial& t : study.trials) {
+    n += t.state == TrialState::kComplete || t.state == TrialState::kPruned;
+  }
+  return n;
+}
+
+SearchSpace TpeSampler::InferRelativeSearchSpace(const StudyView& study, const FrozenTrial& trial) {
+  if (!options_.multivariate) return {};
+  SearchSpace space;
+  if (options_.group) {
+    for (const SearchSpace& g : GroupDecomposedSearchSpace(study.trials, true)) {
+      for (const auto& [name, dist] : g) {
+        if (!IsSingle(dist)) space.emplace(name, dist);
+      }
+    }
+    return space;
+  }
+  for (const auto& [name, dist] : IntersectionSearchSpace(study.trials, true)) {
+    if (!IsSingle(dist)) space.emplace(name, dist);
+  }
+  return space;
+}
+
+std::map<std::string, double> TpeSampler::SampleRelative(const StudyView& study,
+                                                         const FrozenTrial& trial,
+                                                         const SearchSpace& space) {
+  if (space.empty() || CountFinished(study) < options_.n_startup_trials) return {};
+  if (!options_.group) return Sample(study, trial, space);
+  std::map<std::string, double> out;
+  for (const SearchSpace& g : GroupDecomposedSearchSpace(study.trials, true)) {
+    SearchSpace sub;
+    for (const auto& [name, dist] : g) {
+      auto it = space.find(name);
+      if (it != space.end() && !IsSingle(it->second)) sub.emplace(name, it->second);
+    }
+    if (sub.empty()) continue;
+    for (const auto& [name, v] : Sample(study, trial, sub)) out[name] = v;
+  }
+  return out;
+}
+
+double TpeSampler::SampleIndependent(const StudyView& study, const FrozenTrial& trial,
+                                     const std::string& name, const Distribution& dist) {
+  if (IsSingle(dist)) return Untransform(dist, TransformBounds(dist).low);
+  if (CountFinished(study) < options_.n_startup_trials) {
+    return random_.SampleIndependent(study, trial, name, dist);
+  }
+  return Sample(study, trial, {{name, dist}}).at(name);
+}
+
+std::map<std::string, double> TpeSampler::Sample(const StudyView& study, const FrozenTrial& trial,
+                                                 const SearchSpace& space) {
+  std::vector<const FrozenTrial*> trials;
+  int64_t n = 0;
+  for (const FrozenTrial& t : study.trials) {
+    if (t.state == TrialState::kComplete || t.state == TrialState::kPruned) {
+      trials.push_back(&t);
+      ++n;
+    } else if (options_.constant_liar && t.state == TrialState::kRunning &&
+               t.number != trial.number) {
+      trials.push_back(&t);
+    }
+  }
+  const StudyDirection direction =
+      study.directions.empty() ? StudyDirection::kMinimize : study.directions[0];
+  TpeSplit split = SplitTrials(trials, direction, TpeGamma(n));
+
+  // Observations: the trials that have every parameter of the space with a value inside
+  // its current distribution (a study may narrow a range between playbook stages).
+  auto observe = [&](const std::vector<const FrozenTrial*>& group) {
+    std::vector<std::vector<double>> obs(space.size());
+    for (const FrozenTrial* t : group) {
+      bool ok = true;
+      for (const auto& [name, dist] : space) {
+        auto it = t->params.find(name);
+        if (it == t->params.end() || !Contains(dist, it->second)) {
+          ok = false;
+          break;
+        }
+      }
+      if (!ok) continue;
+      size_t i = 0;
+      for (const auto& [name, dist] : space) obs[i++].push_back(t->params.at(name));
+    }
+    return obs;
+  };
+  auto below_obs = observe(split.below);
+  auto above_obs = observe(split.above);
+  ParzenEstimator below(space, below_obs, TpeDefaultWeights(below_obs[0].size()), pe_params_);
+  ParzenEstimator above(space, above_obs, TpeDefaultWeights(above_obs[0].size()), pe_params_);
+
+  Eigen::MatrixXd candidates = below.Sample(rng_, static_cast<int>(options_.n_ei_candidates));
+  Eigen::VectorXd score = below.LogPdf(candidates) - above.LogPdf(candidates);
+  Eigen::Index best = 0;
+  for (Eigen::Index j = 1; j < score.size(); ++j) {
+    if (score[j] > score[best] || (std::isnan(score[best]) && !std::isnan(score[j]))) best = j;
+  }
+  std::map<std::string, double> out;
+  size_t i = 0;
+  for (const auto& [name, dist] : space) out[name] = candidates(best, i++);
+  return out;
+}
+
+}  // namespace mgr

@@ -1,0 +1,80 @@
+// TpeSampler: the Tree-structured Parzen Estimator with Optuna 4.x's semantics and
+// defaults (REFERENCE.md section 4).
+//
+// Until n_startup_trials trials are COMPLETE or PRUNED it samples at random. Then, per
+// parameter (univariate, the default) or jointly over the intersection search space
+// (multivariate; per group of parameters that always appear together with `group`), it
+// splits the finished trials into the gamma(n) best ("below") and the rest ("above"),
+// fits a Parzen estimator to each, draws n_ei_candidates points from the below one and
+// returns the point maximising log l(x) - log g(x). With constant_liar, RUNNING trials
+// (other than the one being sampled) count as "above", so parallel workers spread out.
+// FAIL and WAITING trials are ignored.
+//
+// Deterministic for a seed and a history; not thread-safe (one sampler per study object).
+#ifndef MGR_SAMPLERS_TPE_SAMPLER_H_
+#define MGR_SAMPLERS_TPE_SAMPLER_H_
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "samplers/parzen_estimator.h"
+#include "samplers/random_sampler.h"
+#include "samplers/sampler.h"
+
+namespace mgr {
+
+struct TpeOptions {
+  uint64_t seed = 0;
+  int64_t n_startup_trials = 10;
+  int64_t n_ei_candidates = 24;
+  bool multivariate = false;
+  bool group = false;  // needs multivariate
+  bool constant_liar = false;
+  double prior_weight = 1.0;
+  bool consider_magic_clip = true;
+  bool consider_endpoints = false;
+};
+
+// Optuna's default_gamma(n) = min(ceil(0.1 n), 25).
+int64_t TpeGamma(int64_t n);
+
+// Optuna 4.x's _split_trials for one objective. `trials` are COMPLETE, PRUNED or RUNNING.
+// Below: the n_below best COMPLETE trials by value, topped up with PRUNED trials ranked
+// by (larger last step first, then value; NaN last; no reports at all last). RUNNING
+// trials are always above. Both lists are in trial-number order.
+struct TpeSplit {
+  std::vector<const FrozenTrial*> below;
+  std::vector<const FrozenTrial*> above;
+};
+TpeSplit SplitTrials(const std::vector<const FrozenTrial*>& trials, StudyDirection direction,
+                     int64_t n_below);
+
+class TpeSampler : public Sampler {
+ public:
+  explicit TpeSampler(const TpeOptions& options);
+  std::string Name() const override { return "TPESampler"; }
+
+  SearchSpace InferRelativeSearchSpace(const StudyView& study, const FrozenTrial& trial) override;
+  std::map<std::string, double> SampleRelative(const StudyView& study, const FrozenTrial& trial,
+                                               const SearchSpace& space) override;
+  double SampleIndependent(const StudyView& study, const FrozenTrial& trial,
+                           const std::string& name, const Distribution& dist) override;
+
+  const TpeOptions& options() const { return options_; }
+
+ private:
+  // One TPE step over `space` (non-empty, no single-value distributions).
+  std::map<std::string, double> Sample(const StudyView& study, const FrozenTrial& trial,
+                                       const SearchSpace& space);
+  int64_t CountFinished(const StudyView& study) const;
+
+  TpeOptions options_;
+  ParzenEstimatorParameters pe_params_;
+  std::mt19937_64 rng_;
+  RandomSampler random_;
+};
+
+}  // namespace mgr
+
+#endif  // MGR_SAMPLERS_TPE_SAMPLER_H_
