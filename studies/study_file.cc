@@ -1,0 +1,611 @@
+#include "studies/study_file.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace mgr {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::map<std::string, std::vector<std::string>>& KeyTable() {
+  static const auto* table = new std::map<std::string, std::vector<std::string>>{
+      {"study",
+       {"$schema",       "name",       "description", "storage", "run_dir",   "dataset", "model",
+        "fixed",         "objective",  "sampler",     "pruner",  "retune",    "stages",  "workers",
+        "trial_timeout", "kill_grace", "retries",     "seed",    "heartbeat", "export"}},
+      {"dataset",
+       {"metadata", "audio_dir", "subset", "sample_rate", "clip_samples", "cache_dir", "prepare"}},
+      {"model", {"family", "preset"}},
+      {"objective", {"metric", "direction"}},
+      {"stage",
+       {"name", "description", "trials", "params", "retune", "fixed", "min_improvement", "sampler",
+        "pruner"}},
+      {"param", {"type", "low", "high", "log", "step", "choices", "per_layer_of"}},
+      {"workers", {"gpus", "trials_per_gpu", "cpu_workers", "threads_per_worker"}},
+      {"heartbeat", {"interval", "grace"}},
+  };
+  return *table;
+}
+
+// Collects every problem of a file, each prefixed by its JSON path.
+class Errors {
+ public:
+  void Add(const std::string& path, const std::string& message) {
+    list_.push_back(path.empty() ? message : path + ": " + message);
+  }
+  void Add(const Status& s) {
+    if (!s.ok()) list_.push_back(s.message());
+  }
+  bool empty() const { return list_.empty(); }
+  std::string Join(const std::string& file) const {
+    std::string out;
+    for (const auto& e : list_) {
+      if (!out.empty()) out += "\n";
+      out += file + ": " + e;
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::string> list_;
+};
+
+std::string Child(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+
+std::string TypeName(const Json& j) {
+  if (j.is_number_integer() || j.is_number_unsigned()) return "an integer";
+  return std::string("a ") + j.type_name();
+}
+
+void CheckKeys(const Json& obj, const std::string& kind, const std::string& path, Errors* errors) {
+  const auto& allowed = KeyTable().at(kind);
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end()) {
+      std::string list;
+      for (const auto& k : allowed) {
+        if (k == "$schema") continue;
+        list += (list.empty() ? "" : ", ") + k;
+      }
+      errors->Add(Child(path, it.key()), "unknown key (expected one of: " + list + ")");
+    }
+  }
+}
+
+bool IsObject(const Json& j, const std::string& path, Errors* errors) {
+  if (j.is_object()) return true;
+  errors->Add(path, "expected an object, got " + TypeName(j));
+  return false;
+}
+
+std::optional<std::string> GetString(const Json& obj, const std::string& key,
+                                     const std::string& path, Errors* errors, bool required) {
+  auto it = obj.find(key);
+  if (it == obj.end()) {
+    if (required) errors->Add(Child(path, key), "required (a string)");
+    return std::nullopt;
+  }
+  if (!it->is_string() || it->get<std::string>().empty()) {
+    errors->Add(Child(path, key), "expected a non-empty string, got " + it->dump());
+    return std::nullopt;
+  }
+  return it->get<std::string>();
+}
+
+std::optional<double> GetNumber(const Json& obj, const std::string& key, const std::string& path,
+                                Errors* errors, double min, bool min_exclusive = false) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return std::nullopt;
+  if (!it->is_number()) {
+    errors->Add(Child(path, key), "expected a number, got " + it->dump());
+    return std::nullopt;
+  }
+  double v = it->get<double>();
+  if (!std::isfinite(v) || v < min || (min_exclusive && v == min)) {
+    std::ostringstream m;
+    m << "must be " << (min_exclusive ? "> " : ">= ") << min << " (got " << it->dump() << ")";
+    errors->Add(Child(path, key), m.str());
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<int64_t> GetInt(const Json& obj, const std::string& key, const std::string& path,
+                              Errors* errors, int64_t min, bool required = false) {
+  auto it = obj.find(key);
+  if (it == obj.end()) {
+    if (required)
+      errors->Add(Child(path, key), "required (an integer >= " + std::to_string(min) + ")");
+    return std::nullopt;
+  }
+  if (!it->is_number_integer() && !it->is_number_unsigned()) {
+    errors->Add(Child(path, key), "expected an integer, got " + it->dump());
+    return std::nullopt;
+  }
+  int64_t v = it->get<int64_t>();
+  if (v < min) {
+    errors->Add(Child(path, key),
+                "must be >= " + std::to_string(min) + " (got " + std::to_string(v) + ")");
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<bool> GetBool(const Json& obj, const std::string& key, const std::string& path,
+                            Errors* errors) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return std::nullopt;
+  if (!it->is_boolean()) {
+    errors->Add(Child(path, key), "expected true or false, got " + it->dump());
+    return std::nullopt;
+  }
+  return it->get<bool>();
+}
+
+bool ValidHparamName(const std::string& name) {
+  static const std::regex re("[a-z][a-z0-9_]*");
+  return std::regex_match(name, re);
+}
+
+std::string ResolvePath(const std::string& dir, const std::string& p) {
+  fs::path path(p);
+  if (path.is_relative()) path = fs::path(dir) / path;
+  return path.lexically_normal().string();
+}
+
+std::optional<ParamSpec> ParseParam(const std::string& name, const Json& j, const std::string& path,
+                                    Errors* errors) {
+  if (!ValidHparamName(name)) {
+    errors->Add(path, "a hyperparameter name must match [a-z][a-z0-9_]* (got '" + name + "')");
+    return std::nullopt;
+  }
+  if (!IsObject(j, path, errors)) return std::nullopt;
+  CheckKeys(j, "param", path, errors);
+  auto type = GetString(j, "type", path, errors, true);
+  if (!type) return std::nullopt;
+  ParamSpec spec;
+  spec.name = name;
+  if (j.contains("per_layer_of"))
+    spec.per_layer_of = GetString(j, "per_layer_of", path, errors, true);
+  auto require_number = [&](const char* key) -> std::optional<double> {
+    auto it = j.find(key);
+    if (it == j.end()) {
+      errors->Add(Child(path, key), "required for a " + *type + " distribution");
+      return std::nullopt;
+    }
+    if (!it->is_number()) {
+      errors->Add(Child(path, key), "expected a number, got " + it->dump());
+      return std::nullopt;
+    }
+    return it->get<double>();
+  };
+  auto log = GetBool(j, "log", path, errors).value_or(false);
+  if (*type == "float") {
+    if (j.contains("choices"))
+      errors->Add(Child(path, "choices"), "only for a categorical distribution");
+    auto low = require_number("low");
+    auto high = require_number("high");
+    std::optional<double> step;
+    if (j.contains("step") && !j["step"].is_null()) {
+      if (!j["step"].is_number()) {
+        errors->Add(Child(path, "step"), "expected a number, got " + j["step"].dump());
+        return std::nullopt;
+      }
+      step = j["step"].get<double>();
+    }
+    if (!low || !high) return std::nullopt;
+    auto dist = MakeFloatDistribution(path, *low, *high, log, step);
+    if (!dist.ok()) {
+      errors->Add(dist.status());
+      return std::nullopt;
+    }
+    spec.distribution = *dist;
+  } else if (*type == "int") {
+    if (j.contains("choices"))
+      errors->Add(Child(path, "choices"), "only for a categorical distribution");
+    bool ok = true;
+    int64_t bounds[2] = {0, 0};
+    const char* keys[2] = {"low", "high"};
+    for (int k = 0; k < 2; ++k) {
+      auto it = j.find(keys[k]);
+      if (it == j.end()) {
+        errors->Add(Child(path, keys[k]), "required for an int distribution");
+        ok = false;
+      } else if (!it->is_number_integer() && !it->is_number_unsigned()) {
+        errors->Add(Child(path, keys[k]), "expected an integer, got " + it->dump());
+        ok = false;
+      } else {
+        bounds[k] = it->get<int64_t>();
+      }
+    }
+    int64_t step = 1;
+    if (j.contains("step") && !j["step"].is_null()) {
+      if (!j["step"].is_number_integer()) {
+        errors->Add(Child(path, "step"), "expected an integer, got " + j["step"].dump());
+        ok = false;
+      } else {
+        step = j["step"].get<int64_t>();
+      }
+    }
+    if (!ok) return std::nullopt;
+    auto dist = MakeIntDistribution(path, bounds[0], bounds[1], log, step);
+    if (!dist.ok()) {
+      errors->Add(dist.status());
+      return std::nullopt;
+    }
+    spec.distribution = *dist;
+  } else if (*type == "categorical") {
+    for (const char* k : {"low", "high", "log", "step"}) {
+      if (j.contains(k)) errors->Add(Child(path, k), "not used by a categorical distribution");
+    }
+    auto it = j.find("choices");
+    if (it == j.end() || !it->is_array()) {
+      errors->Add(Child(path, "choices"), "required: an array of strings, numbers or booleans");
+      return std::nullopt;
+    }
+    auto dist = MakeCategoricalDistribution(path, it->get<std::vector<Json>>());
+    if (!dist.ok()) {
+      errors->Add(dist.status());
+      return std::nullopt;
+    }
+    spec.distribution = *dist;
+  } else {
+    errors->Add(Child(path, "type"),
+                "expected \"float\", \"int\" or \"categorical\" (got \"" + *type + "\")");
+    return std::nullopt;
+  }
+  return spec;
+}
+
+std::vector<ParamSpec> ParseParams(const Json& j, const std::string& path, Errors* errors) {
+  std::vector<ParamSpec> out;
+  if (!IsObject(j, path, errors)) return out;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    auto p = ParseParam(it.key(), it.value(), Child(path, it.key()), errors);
+    if (p) out.push_back(std::move(*p));
+  }
+  return out;
+}
+
+std::map<std::string, Json> ParseFixed(const Json& j, const std::string& path, Errors* errors) {
+  std::map<std::string, Json> out;
+  if (!IsObject(j, path, errors)) return out;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string p = Child(path, it.key());
+    if (!ValidHparamName(it.key())) {
+      errors->Add(p, "a hyperparameter name must match [a-z][a-z0-9_]*");
+    } else if (!(it->is_number() || it->is_string() || it->is_boolean())) {
+      errors->Add(p, "expected a number, string or boolean, got " + TypeName(*it));
+    } else {
+      out[it.key()] = *it;
+    }
+  }
+  return out;
+}
+
+// Merges `override` into `base` (sampler/pruner options of a stage).
+Json MergeConfig(const Json& base, const Json& override) {
+  Json out = base.is_object() ? base : Json::object();
+  if (override.is_object()) {
+    if (override.contains("type") && override["type"] != out.value("type", Json())) {
+      out = Json::object();  // a different kind: the study's options do not apply
+    }
+    for (auto it = override.begin(); it != override.end(); ++it) out[it.key()] = *it;
+  }
+  return out;
+}
+
+// A parameter that is searched may not also be fixed, and a per-layer parameter needs a count.
+void CheckStageParams(const StudyFile& study, const StageSpec& stage, const std::string& path,
+                      Errors* errors) {
+  std::map<std::string, const ParamSpec*> searched;
+  for (const auto* list : {&stage.params, &stage.retune}) {
+    for (const auto& p : *list) {
+      if (searched.count(p.name)) {
+        errors->Add(path + ".params." + p.name,
+                    "searched twice (in params and in retune): list it once");
+      }
+      searched[p.name] = &p;
+      if (stage.fixed.count(p.name)) {
+        errors->Add(path + ".fixed." + p.name,
+                    "is also searched in this stage: fix it or search it");
+      }
+    }
+  }
+  for (const auto& [name, p] : searched) {
+    if (!p->per_layer_of) continue;
+    const std::string where =
+        path +
+        (std::find_if(stage.params.begin(), stage.params.end(),
+                      [&](const ParamSpec& q) { return q.name == name; }) != stage.params.end()
+             ? ".params."
+             : ".retune.") +
+        name + ".per_layer_of";
+    auto count = searched.find(*p->per_layer_of);
+    if (count != searched.end()) {
+      const auto* d = std::get_if<IntDistribution>(&count->second->distribution);
+      if (!d || count->second->per_layer_of) {
+        errors->Add(where, "'" + *p->per_layer_of + "' must be an int parameter (a layer count)");
+      } else if (d->low < 0) {
+        errors->Add(where, "'" + *p->per_layer_of + "' must have low >= 0");
+      }
+      continue;
+    }
+    const Json* fixed = nullptr;
+    if (stage.fixed.count(*p->per_layer_of)) fixed = &stage.fixed.at(*p->per_layer_of);
+    if (study.fixed.count(*p->per_layer_of)) fixed = &study.fixed.at(*p->per_layer_of);
+    if (fixed && !fixed->is_number_integer()) {
+      errors->Add(
+          where, "'" + *p->per_layer_of + "' is fixed to " + fixed->dump() + ", not a layer count");
+    }
+    // Otherwise the count comes from the incumbent or the model preset at run time.
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& StudyFileKeys(const std::string& object) {
+  static const std::vector<std::string> kEmpty;
+  auto it = KeyTable().find(object);
+  return it == KeyTable().end() ? kEmpty : it->second;
+}
+
+Result<StudyFile> ParseStudyJson(const Json& json, const std::string& file_path) {
+  Errors errors;
+  StudyFile study;
+  fs::path abs = fs::absolute(file_path).lexically_normal();
+  study.path = abs.string();
+  study.dir = abs.parent_path().string();
+  if (!json.is_object()) {
+    return Status::InvalidArgument(file_path + ": the study must be a JSON object, got " +
+                                   TypeName(json));
+  }
+  CheckKeys(json, "study", "", &errors);
+
+  if (auto name = GetString(json, "name", "", &errors, true)) {
+    static const std::regex re("[A-Za-z0-9][A-Za-z0-9_.-]*");
+    if (!std::regex_match(*name, re)) {
+      errors.Add("name", "use letters, digits, '_', '.', '-' (got \"" + *name + "\")");
+    }
+    study.name = *name;
+  }
+  const std::string stem = study.name.empty() ? "study" : study.name;
+  study.storage_url = "sqlite:///" + ResolvePath(study.dir, stem + ".db");
+  if (auto storage = GetString(json, "storage", "", &errors, false)) {
+    if (*storage == ":memory:") {
+      study.storage_url = *storage;
+    } else if (storage->rfind("sqlite:///", 0) == 0) {
+      std::string p = storage->substr(10);
+      study.storage_url = "sqlite:///" + ResolvePath(study.dir, p);
+    } else if (storage->find("://") != std::string::npos) {
+      errors.Add("storage", "expected a path or sqlite:///path (got \"" + *storage + "\")");
+    } else {
+      study.storage_url = "sqlite:///" + ResolvePath(study.dir, *storage);
+    }
+  }
+  study.run_dir = ResolvePath(study.dir, stem + "-runs");
+  if (auto rd = GetString(json, "run_dir", "", &errors, false))
+    study.run_dir = ResolvePath(study.dir, *rd);
+
+  // Dataset: the worker's "data" object.
+  if (!json.contains("dataset")) {
+    errors.Add("dataset", "required (an object with metadata, audio_dir, cache_dir)");
+  } else if (IsObject(json["dataset"], "dataset", &errors)) {
+    const Json& d = json["dataset"];
+    CheckKeys(d, "dataset", "dataset", &errors);
+    Json data = Json::object();
+    for (const char* key : {"metadata", "audio_dir", "cache_dir"}) {
+      if (auto v = GetString(d, key, "dataset", &errors, true))
+        data[key] = ResolvePath(study.dir, *v);
+    }
+    if (auto subset = GetString(d, "subset", "dataset", &errors, false)) {
+      if (*subset != "small" && *subset != "medium" && *subset != "large" && *subset != "full") {
+        errors.Add("dataset.subset",
+                   "expected small, medium, large or full (got \"" + *subset + "\")");
+      }
+      data["subset"] = *subset;
+    } else {
+      data["subset"] = "small";
+    }
+    data["sample_rate"] = GetInt(d, "sample_rate", "dataset", &errors, 1000).value_or(22050);
+    data["clip_samples"] = GetInt(d, "clip_samples", "dataset", &errors, 256).value_or(262144);
+    study.prepare = GetBool(d, "prepare", "dataset", &errors).value_or(true);
+    study.dataset = data;
+  }
+
+  if (!json.contains("model")) {
+    errors.Add("model", "required (an object with family: nnet1, nnet2 or mixnet)");
+  } else if (IsObject(json["model"], "model", &errors)) {
+    CheckKeys(json["model"], "model", "model", &errors);
+    if (auto fam = GetString(json["model"], "family", "model", &errors, true)) {
+      if (*fam != "nnet1" && *fam != "nnet2" && *fam != "mixnet") {
+        errors.Add("model.family", "expected nnet1, nnet2 or mixnet (got \"" + *fam + "\")");
+      }
+      study.model_family = *fam;
+    }
+    study.model_preset =
+        GetString(json["model"], "preset", "model", &errors, false).value_or("paper");
+  }
+
+  if (json.contains("fixed")) study.fixed = ParseFixed(json["fixed"], "fixed", &errors);
+
+  if (json.contains("objective") && IsObject(json["objective"], "objective", &errors)) {
+    const Json& o = json["objective"];
+    CheckKeys(o, "objective", "objective", &errors);
+    if (auto m = GetString(o, "metric", "objective", &errors, false)) {
+      if (*m != "val_loss" && *m != "val_accuracy" && *m != "val_macro_f1") {
+        errors.Add("objective.metric",
+                   "expected val_loss, val_accuracy or val_macro_f1 (got \"" + *m + "\")");
+      }
+      study.objective_metric = *m;
+    }
+    study.direction = study.objective_metric == "val_loss" ? StudyDirection::kMinimize
+                                                           : StudyDirection::kMaximize;
+    if (auto dir = GetString(o, "direction", "objective", &errors, false)) {
+      if (*dir == "minimize") {
+        study.direction = StudyDirection::kMinimize;
+      } else if (*dir == "maximize") {
+        study.direction = StudyDirection::kMaximize;
+      } else {
+        errors.Add("objective.direction", "expected minimize or maximize (got \"" + *dir + "\")");
+      }
+    }
+  }
+
+  Json sampler = Json{{"type", "tpe"}};
+  Json pruner = Json{{"type", "median"}};
+  if (json.contains("sampler") && IsObject(json["sampler"], "sampler", &errors))
+    sampler = json["sampler"];
+  if (json.contains("pruner") && IsObject(json["pruner"], "pruner", &errors))
+    pruner = json["pruner"];
+
+  if (json.contains("retune")) study.retune = ParseParams(json["retune"], "retune", &errors);
+  for (const auto& p : study.retune) {
+    if (study.fixed.count(p.name))
+      errors.Add("fixed." + p.name, "is also in retune: fix it or search it");
+  }
+
+  if (!json.contains("stages")) {
+    errors.Add("stages", "required (an array of at least one stage)");
+  } else if (!json["stages"].is_array() || json["stages"].empty()) {
+    errors.Add("stages", "expected a non-empty array of stages, got " + json["stages"].dump());
+  } else {
+    std::set<std::string> names;
+    for (size_t i = 0; i < json["stages"].size(); ++i) {
+      const std::string path = "stages[" + std::to_string(i) + "]";
+      const Json& s = json["stages"][i];
+      if (!IsObject(s, path, &errors)) continue;
+      CheckKeys(s, "stage", path, &errors);
+      StageSpec stage;
+      if (auto n = GetString(s, "name", path, &errors, true)) {
+        static const std::regex re("[A-Za-z0-9][A-Za-z0-9_.-]*");
+        if (!std::regex_match(*n, re)) {
+          errors.Add(path + ".name", "use letters, digits, '_', '.', '-' (got \"" + *n + "\")");
+        } else if (!names.insert(*n).second) {
+          errors.Add(path + ".name", "\"" + *n + "\" is the name of an earlier stage");
+        }
+        stage.name = *n;
+      }
+      stage.trials = GetInt(s, "trials", path, &errors, 1, true).value_or(0);
+      if (s.contains("params")) stage.params = ParseParams(s["params"], path + ".params", &errors);
+      if (i > 0 && stage.params.empty() && s.contains("params")) {
+        errors.Add(path + ".params", "a later stage must search at least one parameter");
+      }
+      stage.retune = study.retune;
+      if (s.contains("retune")) stage.retune = ParseParams(s["retune"], path + ".retune", &errors);
+      if (s.contains("fixed")) stage.fixed = ParseFixed(s["fixed"], path + ".fixed", &errors);
+      if (s.contains("min_improvement")) {
+        const Json& m = s["min_improvement"];
+        std::smatch match;
+        static const std::regex pct("([0-9]+(\\.[0-9]*)?)%");
+        std::string text = m.is_string() ? m.get<std::string>() : "";
+        if (m.is_number() && m.get<double>() >= 0) {
+          stage.min_improvement = m.get<double>();
+        } else if (m.is_string() && std::regex_match(text, match, pct)) {
+          stage.min_improvement = std::stod(match[1]) / 100.0;
+          stage.min_improvement_relative = true;
+        } else {
+          errors.Add(path + ".min_improvement",
+                     "expected a number >= 0 (absolute) or a percentage like \"1%\" (got " +
+                         m.dump() + ")");
+        }
+      }
+      if (s.contains("sampler") && !IsObject(s["sampler"], path + ".sampler", &errors)) {
+      }
+      if (s.contains("pruner") && !IsObject(s["pruner"], path + ".pruner", &errors)) {
+      }
+      stage.sampler = MergeConfig(sampler, s.value("sampler", Json()));
+      stage.pruner = MergeConfig(pruner, s.value("pruner", Json()));
+      if (stage.params.empty() && stage.retune.empty() && i > 0) {
+        errors.Add(path, "searches nothing: give it params (or retune)");
+      }
+      CheckStageParams(study, stage, path, &errors);
+      for (const auto& p : stage.params) {
+        if (study.fixed.count(p.name)) {
+          // A stage may search what the study fixes: the stage's search wins; that is how
+          // the base configuration's value gets challenged. Nothing to report.
+        }
+      }
+      study.stages.push_back(std::move(stage));
+    }
+  }
+
+  if (json.contains("workers") && IsObject(json["workers"], "workers", &errors)) {
+    const Json& w = json["workers"];
+    CheckKeys(w, "workers", "workers", &errors);
+    if (w.contains("gpus")) {
+      const Json& g = w["gpus"];
+      if (g.is_string() && g.get<std::string>() == "auto") {
+        study.workers.gpus_auto = true;
+      } else if (g.is_array()) {
+        study.workers.gpus_auto = false;
+        std::set<int> seen;
+        for (size_t k = 0; k < g.size(); ++k) {
+          if (!g[k].is_number_integer() || g[k].get<int64_t>() < 0) {
+            errors.Add("workers.gpus[" + std::to_string(k) + "]",
+                       "expected a GPU id >= 0, got " + g[k].dump());
+          } else if (!seen.insert(g[k].get<int>()).second) {
+            errors.Add("workers.gpus[" + std::to_string(k) + "]",
+                       "GPU " + g[k].dump() + " is listed twice");
+          } else {
+            study.workers.gpu_ids.push_back(g[k].get<int>());
+          }
+        }
+      } else {
+        errors.Add("workers.gpus", "expected \"auto\" or an array of GPU ids, got " + g.dump());
+      }
+    }
+    study.workers.trials_per_gpu = GetInt(w, "trials_per_gpu", "workers", &errors, 1).value_or(1);
+    study.workers.cpu_workers = GetInt(w, "cpu_workers", "workers", &errors, 0).value_or(1);
+    study.workers.threads_per_worker =
+        GetInt(w, "threads_per_worker", "workers", &errors, 1).value_or(1);
+  }
+
+  study.trial_timeout_seconds = GetNumber(json, "trial_timeout", "", &errors, 0).value_or(0);
+  study.kill_grace_seconds = GetNumber(json, "kill_grace", "", &errors, 0).value_or(30);
+  study.retries = static_cast<int>(GetInt(json, "retries", "", &errors, 0).value_or(2));
+  study.seed = GetInt(json, "seed", "", &errors, 0).value_or(0);
+  study.export_model = GetBool(json, "export", "", &errors).value_or(true);
+  if (json.contains("heartbeat") && IsObject(json["heartbeat"], "heartbeat", &errors)) {
+    const Json& h = json["heartbeat"];
+    CheckKeys(h, "heartbeat", "heartbeat", &errors);
+    study.heartbeat_interval_seconds =
+        GetNumber(h, "interval", "heartbeat", &errors, 0, true).value_or(10);
+    study.heartbeat_grace_seconds =
+        GetNumber(h, "grace", "heartbeat", &errors, 0, true).value_or(60);
+    if (study.heartbeat_grace_seconds < 2 * study.heartbeat_interval_seconds) {
+      errors.Add("heartbeat.grace", "must be at least twice heartbeat.interval (got " +
+                                        h.value("grace", Json(60)).dump() + ")");
+    }
+  }
+
+  if (!errors.empty()) return Status::InvalidArgument(errors.Join(file_path));
+  return study;
+}
+
+Result<StudyFile> LoadStudyFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound(path + ": cannot open the study file");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  Json json =
+      Json::parse(buffer.str(), nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
+  if (json.is_discarded()) {
+    // Re-parse with exceptions to get the position of the syntax error.
+    try {
+      (void)Json::parse(buffer.str(), nullptr, true, true);
+    } catch (const Json::parse_error& e) {
+      return Status::InvalidArgument(path + ": not valid JSON: " + e.what());
+    }
+    return Status::InvalidArgument(path + ": not valid JSON");
+  }
+  return ParseStudyJson(json, path);
+}
+
+}  // namespace mgr

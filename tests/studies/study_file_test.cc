@@ -1,0 +1,221 @@
+#include "studies/study_file.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace mgr {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+Json Minimal() {
+  return Json::parse(R"({
+    "name": "s",
+    "dataset": {"metadata": "data/tracks.csv", "audio_dir": "data/audio", "cache_dir": "cache"},
+    "model": {"family": "nnet2"},
+    "retune": {"lr": {"type": "float", "low": 1e-5, "high": 1e-2, "log": true}},
+    "stages": [{"name": "base", "trials": 3},
+               {"name": "dense", "trials": 4, "params": {
+                  "dense_layers": {"type": "int", "low": 1, "high": 3},
+                  "dense_units": {"type": "int", "low": 4, "high": 256, "log": true,
+                                  "per_layer_of": "dense_layers"}}}]
+  })");
+}
+
+std::string Error(const Json& j) {
+  auto r = ParseStudyJson(j, "/tmp/x/study.json");
+  EXPECT_FALSE(r.ok());
+  return r.ok() ? "" : r.status().message();
+}
+
+TEST(StudyFileTest, MinimalFileGetsDefaultsAndAbsolutePaths) {
+  auto r = ParseStudyJson(Minimal(), "/tmp/x/study.json");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const StudyFile& s = *r;
+  EXPECT_EQ(s.storage_url, "sqlite:////tmp/x/s.db");
+  EXPECT_EQ(s.run_dir, "/tmp/x/s-runs");
+  EXPECT_EQ(s.dataset["metadata"], "/tmp/x/data/tracks.csv");
+  EXPECT_EQ(s.dataset["cache_dir"], "/tmp/x/cache");
+  EXPECT_EQ(s.dataset["sample_rate"], 22050);
+  EXPECT_EQ(s.direction, StudyDirection::kMinimize);
+  ASSERT_EQ(s.stages.size(), 2u);
+  EXPECT_EQ(s.StageStudyName(1), "s/dense");
+  // The study's retune applies to every stage that does not override it.
+  ASSERT_EQ(s.stages[0].retune.size(), 1u);
+  EXPECT_EQ(s.stages[1].retune[0].name, "lr");
+  ASSERT_EQ(s.stages[1].params.size(), 2u);
+  EXPECT_EQ(s.stages[1].params[1].per_layer_of, std::optional<std::string>("dense_layers"));
+  EXPECT_EQ(s.stages[1].sampler["type"], "tpe");
+  EXPECT_EQ(s.stages[1].pruner["type"], "median");
+}
+
+TEST(StudyFileTest, BoundsErrorNamesTheJsonPath) {
+  Json j = Minimal();
+  j["stages"][1]["params"]["channels"] = {{"type", "int"}, {"low", 512}, {"high", 256}};
+  EXPECT_THAT(
+      Error(j),
+      HasSubstr("study.json: stages[1].params.channels: low must be <= high (got 512 > 256)"));
+}
+
+TEST(StudyFileTest, UnknownKeysAreErrorsAtEveryLevel) {
+  Json j = Minimal();
+  j["sampeler"] = Json::object();
+  j["stages"][0]["trails"] = 3;
+  j["workers"] = {{"gpu", "auto"}};
+  j["stages"][1]["params"]["dense_layers"]["hgih"] = 3;
+  std::string e = Error(j);
+  EXPECT_THAT(e, HasSubstr("sampeler: unknown key"));
+  EXPECT_THAT(e, HasSubstr("stages[0].trails: unknown key"));
+  EXPECT_THAT(e, HasSubstr("workers.gpu: unknown key (expected one of: gpus,"));
+  EXPECT_THAT(e, HasSubstr("stages[1].params.dense_layers.hgih: unknown key"));
+}
+
+TEST(StudyFileTest, AllErrorsAreCollected) {
+  Json j = Minimal();
+  j.erase("model");
+  j["stages"][0]["trials"] = 0;
+  j["retune"]["lr"]["low"] = -1;
+  j["workers"] = {{"gpus", {0, 0}}, {"cpu_workers", "two"}};
+  j["objective"] = {{"direction", "down"}};
+  std::string e = Error(j);
+  EXPECT_THAT(e, HasSubstr("model: required"));
+  EXPECT_THAT(e, HasSubstr("stages[0].trials: must be >= 1 (got 0)"));
+  EXPECT_THAT(e, HasSubstr("retune.lr: low must be > 0 for a log distribution"));
+  EXPECT_THAT(e, HasSubstr("workers.gpus[1]: GPU 0 is listed twice"));
+  EXPECT_THAT(e, HasSubstr("workers.cpu_workers: expected an integer"));
+  EXPECT_THAT(e, HasSubstr("objective.direction: expected minimize or maximize"));
+  EXPECT_GE(std::count(e.begin(), e.end(), '\n'), 5);
+}
+
+TEST(StudyFileTest, DistributionErrors) {
+  Json j = Minimal();
+  j["stages"][1]["params"]["opt"] = {{"type", "categorical"}, {"choices", Json::array()}};
+  j["stages"][1]["params"]["wd"] = {
+      {"type", "float"}, {"low", 0.1}, {"high", 1}, {"log", true}, {"step", 0.1}};
+  j["stages"][1]["params"]["k"] = {{"type", "int"}, {"low", 1.5}, {"high", 3}};
+  j["stages"][1]["params"]["q"] = {{"type", "normal"}};
+  j["stages"][1]["params"]["BadName"] = {{"type", "int"}, {"low", 1}, {"high", 3}};
+  std::string e = Error(j);
+  EXPECT_THAT(e, HasSubstr("stages[1].params.opt: choices must not be empty"));
+  EXPECT_THAT(e, HasSubstr("stages[1].params.wd: log and step cannot be used together"));
+  EXPECT_THAT(e, HasSubstr("stages[1].params.k.low: expected an integer, got 1.5"));
+  EXPECT_THAT(e,
+              HasSubstr("stages[1].params.q.type: expected \"float\", \"int\" or \"categorical\""));
+  EXPECT_THAT(e, HasSubstr("stages[1].params.BadName: a hyperparameter name must match"));
+}
+
+TEST(StudyFileTest, ConditionalParamsNeedAnIntCount) {
+  Json j = Minimal();
+  j["stages"][1]["params"]["dense_layers"] = {{"type", "float"}, {"low", 1}, {"high", 3}};
+  EXPECT_THAT(Error(j),
+              HasSubstr("stages[1].params.dense_units.per_layer_of: 'dense_layers' must be "
+                        "an int parameter"));
+  Json k = Minimal();
+  k["fixed"] = {{"conv_layers", "three"}};
+  k["stages"][1]["params"]["conv_channels"] = {
+      {"type", "int"}, {"low", 8}, {"high", 64}, {"per_layer_of", "conv_layers"}};
+  EXPECT_THAT(Error(k), HasSubstr("'conv_layers' is fixed to \"three\", not a layer count"));
+}
+
+TEST(StudyFileTest, SearchedAndFixedConflict) {
+  Json j = Minimal();
+  j["fixed"] = {{"lr", 0.001}};
+  EXPECT_THAT(Error(j), HasSubstr("fixed.lr: is also in retune"));
+  Json k = Minimal();
+  k["stages"][1]["fixed"] = {{"dense_layers", 2}};
+  EXPECT_THAT(Error(k), HasSubstr("stages[1].fixed.dense_layers: is also searched in this stage"));
+}
+
+TEST(StudyFileTest, StageNamesAreUniqueAndMinImprovementParses) {
+  Json j = Minimal();
+  j["stages"][1]["name"] = "base";
+  EXPECT_THAT(Error(j), HasSubstr("stages[1].name: \"base\" is the name of an earlier stage"));
+  Json k = Minimal();
+  k["stages"][1]["min_improvement"] = "2.5%";
+  auto r = ParseStudyJson(k, "/tmp/s.json");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->stages[1].min_improvement_relative);
+  EXPECT_DOUBLE_EQ(r->stages[1].min_improvement, 0.025);
+  k["stages"][1]["min_improvement"] = "lots";
+  EXPECT_THAT(Error(k), HasSubstr("stages[1].min_improvement: expected a number >= 0"));
+}
+
+TEST(StudyFileTest, StageSamplerOverridesMerge) {
+  Json j = Minimal();
+  j["sampler"] = {{"type", "tpe"}, {"seed", 3}, {"multivariate", true}};
+  j["stages"][1]["sampler"] = {{"seed", 9}};
+  j["stages"][0]["sampler"] = {{"type", "random"}};
+  auto r = ParseStudyJson(j, "/tmp/s.json");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->stages[1].sampler, Json({{"type", "tpe"}, {"seed", 9}, {"multivariate", true}}));
+  EXPECT_EQ(r->stages[0].sampler, Json({{"type", "random"}}));
+}
+
+TEST(StudyFileTest, StorageForms) {
+  Json j = Minimal();
+  j["storage"] = "db/other.db";
+  EXPECT_EQ(ParseStudyJson(j, "/a/b.json")->storage_url, "sqlite:////a/db/other.db");
+  j["storage"] = "sqlite:///../x.db";
+  EXPECT_EQ(ParseStudyJson(j, "/a/b.json")->storage_url, "sqlite:////x.db");
+  j["storage"] = "postgresql://h/db";
+  EXPECT_THAT(Error(j), HasSubstr("storage: expected a path or sqlite:///path"));
+}
+
+TEST(StudyFileTest, LoadReportsSyntaxErrorsWithTheFileName) {
+  const fs::path p = fs::temp_directory_path() / "mgr_study_file_test_bad.json";
+  std::ofstream(p) << "{\"name\": \"x\",\n \"stages\": [}";
+  auto r = LoadStudyFile(p.string());
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr(p.string() + ": not valid JSON"));
+  EXPECT_EQ(LoadStudyFile("/nonexistent/s.json").status().code(), StatusCode::kNotFound);
+  fs::remove(p);
+}
+
+TEST(StudyFileTest, EveryExampleParses) {
+  const fs::path dir = fs::path(MGR_SOURCE_DIR) / "examples";
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".json") continue;
+    auto r = LoadStudyFile(e.path().string());
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    ++n;
+  }
+  EXPECT_GE(n, 4);
+}
+
+// docs/study.schema.json must be valid JSON and describe exactly the keys the parser takes.
+TEST(StudyFileTest, SchemaMatchesTheParserKeys) {
+  std::ifstream in(fs::path(MGR_SOURCE_DIR) / "docs" / "study.schema.json");
+  ASSERT_TRUE(in.good());
+  Json schema = Json::parse(in, nullptr, false);
+  ASSERT_FALSE(schema.is_discarded()) << "docs/study.schema.json is not valid JSON";
+  auto keys = [](const Json& obj) {
+    std::set<std::string> out;
+    for (auto it = obj["properties"].begin(); it != obj["properties"].end(); ++it)
+      out.insert(it.key());
+    return out;
+  };
+  auto parser = [](const std::string& kind) {
+    const auto& v = StudyFileKeys(kind);
+    return std::set<std::string>(v.begin(), v.end());
+  };
+  EXPECT_EQ(keys(schema), parser("study"));
+  const Json& defs = schema["$defs"];
+  EXPECT_EQ(keys(schema["properties"]["dataset"]), parser("dataset"));
+  EXPECT_EQ(keys(schema["properties"]["model"]), parser("model"));
+  EXPECT_EQ(keys(schema["properties"]["objective"]), parser("objective"));
+  EXPECT_EQ(keys(schema["properties"]["workers"]), parser("workers"));
+  EXPECT_EQ(keys(schema["properties"]["heartbeat"]), parser("heartbeat"));
+  EXPECT_EQ(keys(defs["stage"]), parser("stage"));
+  EXPECT_EQ(keys(defs["param"]), parser("param"));
+  EXPECT_EQ(schema["additionalProperties"], false);
+  EXPECT_EQ(defs["stage"]["additionalProperties"], false);
+}
+
+}  // namespace
+}  // namespace mgr
