@@ -7,6 +7,7 @@
 
 #include "samplers/pruner.h"
 #include "samplers/pruners.h"
+#include "samplers/qmc_sampler.h"
 #include "samplers/random_sampler.h"
 #include "samplers/sampler.h"
 #include "samplers/tpe_sampler.h"
@@ -156,8 +157,14 @@ Result<std::unique_ptr<Sampler>> MakeSampler(const Json& config) {
     }
     return std::unique_ptr<Sampler>(new TpeSampler(o));
   }
+  QmcOptions q;
+  q.seed = seed;
+  std::string qmc_type = "sobol";
+  MGR_RETURN_IF_ERROR(r.Choice("qmc_type", {"sobol", "halton"}, &qmc_type));
+  q.type = qmc_type == "sobol" ? QmcType::kSobol : QmcType::kHalton;
+  MGR_RETURN_IF_ERROR(r.Bool("scramble", &q.scramble));
   MGR_RETURN_IF_ERROR(r.CheckUnknown());
-  return r.Error("type", "\"" + type + "\" is not built yet");
+  return std::unique_ptr<Sampler>(new QmcSampler(q));
 }
 
 Result<std::unique_ptr<Pruner>> MakePruner(const Json& config) {

@@ -3,6 +3,7 @@
 #include "samplers/pruner.h"
 #include "samplers/pruners.h"
 #include "samplers/sampler.h"
+#include "samplers/tpe_sampler.h"
 
 namespace mgr {
 namespace {
@@ -34,6 +35,62 @@ TEST(MakeSamplerTest, ErrorsNameTheKey) {
   EXPECT_NE(SamplerError({{"type", "random"}, {"sed", 1}}).find("sampler.sed: unknown key"),
             std::string::npos);
   EXPECT_NE(SamplerError(Json::array()).find("sampler: must be an object"), std::string::npos);
+}
+
+TEST(MakeSamplerTest, TpeAndQmcOptions) {
+  auto tpe = MakeSampler({{"type", "tpe"},
+                          {"seed", 3},
+                          {"n_startup_trials", 4},
+                          {"n_ei_candidates", 48},
+                          {"multivariate", true},
+                          {"group", true},
+                          {"constant_liar", true},
+                          {"prior_weight", 2.0},
+                          {"consider_magic_clip", false},
+                          {"consider_endpoints", true}});
+  ASSERT_TRUE(tpe.ok()) << tpe.status().ToString();
+  auto* t = dynamic_cast<TpeSampler*>(tpe->get());
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->options().seed, 3u);
+  EXPECT_EQ(t->options().n_startup_trials, 4);
+  EXPECT_EQ(t->options().n_ei_candidates, 48);
+  EXPECT_TRUE(t->options().multivariate && t->options().group && t->options().constant_liar);
+  EXPECT_EQ(t->options().prior_weight, 2.0);
+  EXPECT_FALSE(t->options().consider_magic_clip);
+  EXPECT_TRUE(t->options().consider_endpoints);
+  // Defaults are Optuna's.
+  auto d = MakeSampler({{"type", "tpe"}});
+  ASSERT_TRUE(d.ok());
+  const TpeOptions& o = dynamic_cast<TpeSampler*>(d->get())->options();
+  EXPECT_EQ(o.n_startup_trials, 10);
+  EXPECT_EQ(o.n_ei_candidates, 24);
+  EXPECT_FALSE(o.multivariate || o.group || o.constant_liar || o.consider_endpoints);
+  EXPECT_TRUE(o.consider_magic_clip);
+  EXPECT_EQ(o.prior_weight, 1.0);
+  auto qmc = MakeSampler({{"type", "qmc"}, {"qmc_type", "halton"}, {"scramble", false}});
+  ASSERT_TRUE(qmc.ok()) << qmc.status().ToString();
+  EXPECT_EQ((*qmc)->Name(), "QMCSampler");
+}
+
+TEST(MakeSamplerTest, TpeAndQmcErrorsNameTheKey) {
+  EXPECT_EQ(SamplerError({{"type", "tpe"}, {"n_ei_candidates", 0}}),
+            "sampler.n_ei_candidates: must be >= 1 (got 0)");
+  EXPECT_EQ(SamplerError({{"type", "tpe"}, {"n_startup_trials", 2.5}}),
+            "sampler.n_startup_trials: must be an integer (got 2.5)");
+  EXPECT_EQ(SamplerError({{"type", "tpe"}, {"multivariate", "yes"}}),
+            "sampler.multivariate: must be true or false (got \"yes\")");
+  EXPECT_EQ(SamplerError({{"type", "tpe"}, {"prior_weight", 0}}),
+            "sampler.prior_weight: must be > 0 (got 0)");
+  EXPECT_EQ(SamplerError({{"type", "tpe"}, {"group", true}}),
+            "sampler.group: needs \"multivariate\": true");
+  EXPECT_EQ(SamplerError({{"type", "qmc"}, {"qmc_type", "lattice"}}),
+            "sampler.qmc_type: must be one of \"sobol\", \"halton\" (got \"lattice\")");
+  // Keys of one sampler are unknown to another.
+  EXPECT_NE(SamplerError({{"type", "qmc"}, {"n_ei_candidates", 3}})
+                .find("sampler.n_ei_candidates: unknown key"),
+            std::string::npos);
+  EXPECT_NE(SamplerError({{"type", "random"}, {"scramble", true}}).find("sampler.scramble"),
+            std::string::npos);
 }
 
 TEST(MakePrunerTest, Types) {
