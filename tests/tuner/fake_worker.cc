@@ -1,0 +1,229 @@
+// A protocol-speaking stand-in for `mgr-train worker SPEC.json` (docs/worker-protocol.md)
+// without libtorch: it "trains" by sleeping and reports a synthetic loss curve.
+//
+// hparams it reads (all optional):
+//   max_epochs (default 3), sleep_per_epoch (seconds, default 0), lr (default 1e-3)
+//   quality: added to the loss (default: |log10(lr) + 2.5|, so lr near 3e-3 is best)
+//   fail_at_epoch: prints an error event and exits 1 at that epoch (every attempt)
+//   crash_at_epoch: aborts at that epoch, once per checkpoint dir (a retry then resumes)
+//   spec_error: exits 2 with an error event of kind spec
+//   hang: after `started`, ignores stdin and signals and sleeps forever
+// val_loss(epoch) = 0.5 + quality + 1 / epoch. A checkpoint (the epoch reached) is written
+// to checkpoint_dir/fake_checkpoint.json after every epoch; a restart resumes after it.
+// If MGR_FAKE_LOG names a file, one JSON line per run is appended to it: pid, trial,
+// cuda (CUDA_VISIBLE_DEVICES or null), start/end (ns since the epoch), resumed_from, exit.
+// `fake_worker prepare --data X` appends {"prepare": X} to MGR_FAKE_LOG and exits 0.
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+volatile sig_atomic_t g_signal = 0;
+void OnSignal(int) { g_signal = 1; }
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void Emit(const Json& j) {
+  std::string line = j.dump() + "\n";
+  fwrite(line.data(), 1, line.size(), stdout);
+  fflush(stdout);
+}
+
+Json g_log = Json::object();
+void AppendLog(const Json& j) {
+  const char* path = std::getenv("MGR_FAKE_LOG");
+  if (path == nullptr || *path == '\0') return;
+  std::string line = j.dump() + "\n";
+  FILE* f = fopen(path, "a");
+  if (f == nullptr) return;
+  fwrite(line.data(), 1, line.size(), f);
+  fclose(f);
+}
+
+int Finish(int code) {
+  g_log["end"] = NowNs();
+  g_log["exit"] = code;
+  AppendLog(g_log);
+  return code;
+}
+
+// Waits up to `seconds` for a command on stdin; returns "prune", "stop", "eof" or "".
+std::string WaitForCommand(double seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  static std::string buffer;
+  while (true) {
+    if (g_signal) return "signal";
+    size_t nl = buffer.find('\n');
+    if (nl != std::string::npos) {
+      std::string cmd = buffer.substr(0, nl);
+      buffer.erase(0, nl + 1);
+      if (cmd == "prune" || cmd == "stop") return cmd;
+      continue;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left < 0) left = 0;
+    pollfd p{0, POLLIN, 0};
+    int r = poll(&p, 1, static_cast<int>(left));
+    if (r > 0) {
+      char chunk[256];
+      ssize_t n = read(0, chunk, sizeof(chunk));
+      if (n <= 0) return "eof";
+      buffer.append(chunk, n);
+      continue;
+    }
+    if (r == 0 || left == 0) return "";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "prepare") {
+    AppendLog({{"prepare", argc >= 4 ? argv[3] : ""}});
+    return 0;
+  }
+  if (argc != 3 || std::string(argv[1]) != "worker") {
+    std::cerr << "usage: fake_worker worker SPEC.json | prepare --data X\n";
+    return 2;
+  }
+  signal(SIGTERM, OnSignal);
+  signal(SIGINT, OnSignal);
+  g_log["pid"] = getpid();
+  g_log["ppid"] = getppid();
+  g_log["start"] = NowNs();
+  const char* cuda = std::getenv("CUDA_VISIBLE_DEVICES");
+  g_log["cuda"] = cuda ? Json(cuda) : Json();
+  std::ifstream in(argv[2]);
+  Json spec = Json::parse(in, nullptr, false);
+  if (spec.is_discarded()) {
+    Emit({{"event", "error"}, {"kind", "spec"}, {"message", "spec is not JSON"}});
+    return Finish(2);
+  }
+  g_log["trial"] = spec["trial"];
+  const Json& h = spec["hparams"];
+  if (h.contains("spec_error")) {
+    std::cerr << "fake_worker: bad hparam spec_error\n";
+    Emit({{"event", "error"},
+          {"kind", "spec"},
+          {"message", "hparams.spec_error: unknown hyperparameter"}});
+    return Finish(2);
+  }
+  const int max_epochs = h.value("max_epochs", 3);
+  const double sleep = h.value("sleep_per_epoch", 0.0);
+  const double lr = h.value("lr", 1e-3);
+  const double quality = h.value("quality", std::fabs(std::log10(lr) + 2.5));
+  const int fail_at = h.value("fail_at_epoch", -1);
+  const int crash_at = h.value("crash_at_epoch", -1);
+  const fs::path ckdir = spec.value("checkpoint_dir", "");
+  fs::create_directories(ckdir);
+  const fs::path ckpt = ckdir / "fake_checkpoint.json";
+  int start_epoch = 0;
+  double best = INFINITY;
+  if (fs::exists(ckpt)) {
+    std::ifstream c(ckpt);
+    Json j = Json::parse(c, nullptr, false);
+    if (!j.is_discarded()) {
+      start_epoch = j.value("epoch", 0);
+      best = j.value("best", INFINITY);
+    }
+  }
+  g_log["resumed_from"] = start_epoch;
+  g_log["evaluate_test"] = spec.value("evaluate_test", false);
+  Emit({{"event", "started"},
+        {"pid", getpid()},
+        {"device", cuda && *cuda ? "cuda" : "cpu"},
+        {"threads", spec.value("threads", 1)},
+        {"resumed_from_epoch", start_epoch},
+        {"max_epochs", max_epochs},
+        {"train_clips", 80},
+        {"val_clips", 10}});
+  std::cerr << "fake_worker: trial " << spec["trial"].dump() << " from epoch " << start_epoch
+            << std::endl;
+  if (h.value("hang", false)) {
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    while (true) std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  int best_epoch = 0;
+  for (int epoch = start_epoch + 1; epoch <= max_epochs; ++epoch) {
+    std::string cmd = WaitForCommand(sleep);
+    if (!cmd.empty()) {
+      std::string reason = cmd == "eof" ? "stop" : cmd;
+      Emit({{"event", "stopped"}, {"reason", reason}, {"epoch", epoch - 1}});
+      return Finish(3);
+    }
+    if (epoch == fail_at) {
+      std::cerr << "fake_worker: failing at epoch " << epoch << " as asked\n";
+      Emit({{"event", "error"}, {"kind", "internal"}, {"message", "fail_at_epoch reached"}});
+      return Finish(1);
+    }
+    if (epoch == crash_at && !fs::exists(ckdir / "crashed")) {
+      std::ofstream(ckdir / "crashed") << "1";
+      std::cerr << "fake_worker: crashing at epoch " << epoch << std::endl;
+      g_log["end"] = NowNs();
+      g_log["exit"] = "abort";
+      AppendLog(g_log);
+      abort();
+    }
+    const double val = 0.5 + quality + 1.0 / epoch;
+    if (val < best) {
+      best = val;
+      best_epoch = epoch;
+    }
+    Emit({{"event", "epoch"},
+          {"epoch", epoch},
+          {"max_epochs", max_epochs},
+          {"train_loss", val - 0.1},
+          {"train_accuracy", 0.5},
+          {"val_loss", val},
+          {"val_accuracy", 1.0 / (1.0 + val)},
+          {"val_macro_f1", 0.9 / (1.0 + val)},
+          {"seconds", sleep}});
+    std::ofstream(ckpt.string() + ".tmp") << Json{{"epoch", epoch}, {"best", best}}.dump();
+    fs::rename(ckpt.string() + ".tmp", ckpt);
+  }
+  Json final = {{"event", "final"},
+                {"epochs_run", max_epochs},
+                {"best_epoch", best_epoch},
+                {"best_val_loss", best},
+                {"stopped_early", false}};
+  if (spec.value("evaluate_test", false)) {
+    final["test"] = {{"loss", best},
+                     {"accuracy", 0.75},
+                     {"macro_f1", 0.7},
+                     {"precision", {0.8, 0.7}},
+                     {"recall", {0.75, 0.65}},
+                     {"confusion", {{3, 1}, {1, 3}}},
+                     {"classes", {"Rock", "Pop"}}};
+  }
+  if (spec.contains("export_dir") && spec["export_dir"].is_string()) {
+    fs::path dir = spec["export_dir"].get<std::string>();
+    fs::create_directories(dir);
+    std::ofstream(dir / "model.pt") << "fake model";
+    final["model_path"] = (dir / "model.pt").string();
+  }
+  Emit(final);
+  return Finish(0);
+}

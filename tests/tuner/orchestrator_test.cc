@@ -1,0 +1,487 @@
+// The orchestrator against the fake worker (tests/tuner/fake_worker.cc) and a real SQLite
+// store; Python Optuna (MGR_PYTHON) reads the result independently.
+#include "tuner/orchestrator.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "studies/study.h"
+#include "tuner/run_command.h"
+
+namespace mgr {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+class OrchestratorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    signal(SIGPIPE, SIG_IGN);
+    dir_ = fs::temp_directory_path() /
+           ("mgr_orch_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    log_ = (dir_ / "fake.log").string();
+    setenv("MGR_FAKE_LOG", log_.c_str(), 1);
+  }
+  void TearDown() override {
+    unsetenv("MGR_FAKE_LOG");
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  // A study file in dir_ with the fake dataset paths; `patch` is merged on top.
+  StudyFile MakeStudy(const Json& patch) {
+    Json j = {
+        {"name", "t"},
+        {"dataset", {{"metadata", "tracks.csv"}, {"audio_dir", "audio"}, {"cache_dir", "cache"}}},
+        {"model", {{"family", "nnet2"}}},
+        {"fixed", {{"max_epochs", 3}, {"sleep_per_epoch", 0.02}}},
+        {"retune", {{"lr", {{"type", "float"}, {"low", 1e-5}, {"high", 1.0}, {"log", true}}}}},
+        {"sampler", {{"type", "random"}, {"seed", 1}}},
+        {"pruner", {{"type", "nop"}}},
+        {"stages", {{{"name", "base"}, {"trials", 4}}}},
+        {"workers", {{"gpus", Json::array()}, {"cpu_workers", 2}}},
+        {"heartbeat", {{"interval", 0.2}, {"grace", 1}}},
+        {"kill_grace", 2}};
+    j.merge_patch(patch);
+    const std::string path = (dir_ / "study.json").string();
+    std::ofstream(path) << j.dump(2);
+    auto s = LoadStudyFile(path);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return *s;
+  }
+
+  std::shared_ptr<Storage> Open(const StudyFile& s) {
+    auto st = OpenStorage(s.storage_url);
+    EXPECT_TRUE(st.ok()) << st.status().ToString();
+    return std::shared_ptr<Storage>(std::move(*st));
+  }
+
+  Result<RunReport> RunStudy(const StudyFile& s, GpuDiscovery* gpus = nullptr) {
+    OrchestratorOptions o;
+    o.worker_command = {MGR_FAKE_WORKER};
+    o.discovery = gpus;
+    o.out = &out_;
+    o.poll_seconds = 0.2;
+    Orchestrator orch(s, Open(s), o);
+    auto r = orch.Run();
+    return r;
+  }
+
+  // Runs the orchestrator in a forked child (so that it can be killed) and returns its pid.
+  pid_t ForkRun(const StudyFile& s, const std::string& out_file) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      std::ofstream out(out_file);
+      OrchestratorOptions o;
+      o.worker_command = {MGR_FAKE_WORKER};
+      o.out = &out;
+      o.poll_seconds = 0.2;
+      auto st = OpenStorage(s.storage_url);
+      if (!st.ok()) _exit(1);
+      Orchestrator orch(s, std::shared_ptr<Storage>(std::move(*st)), o);
+      auto r = orch.Run();
+      out.flush();
+      _exit(!r.ok() ? 1 : r->interrupted ? 130 : 0);
+    }
+    return pid;
+  }
+
+  std::vector<FrozenTrial> Trials(Storage& st, const std::string& study) {
+    auto id = st.GetStudyId(study);
+    EXPECT_TRUE(id.ok()) << study;
+    if (!id.ok()) return {};
+    return *st.GetAllTrials(*id);
+  }
+
+  std::vector<Json> FakeLog() {
+    std::vector<Json> out;
+    std::ifstream in(log_);
+    std::string line;
+    while (std::getline(in, line)) out.push_back(Json::parse(line));
+    return out;
+  }
+
+  // What Python Optuna reads from the database: per study, states and values by number.
+  Json ReadWithOptuna(const std::string& url) {
+    const std::string script = (dir_ / "read.py").string();
+    std::ofstream(script) << R"(import json, math, sys
+import optuna
+storage = optuna.storages.RDBStorage(sys.argv[1], skip_compatibility_check=True)
+out = {}
+for s in optuna.get_all_study_summaries(storage):
+    study = optuna.load_study(study_name=s.study_name, storage=storage)
+    fin = lambda v: v if v is not None and math.isfinite(v) else None
+    out[s.study_name] = {
+        "states": [t.state.name for t in study.trials],
+        "numbers": [t.number for t in study.trials],
+        "values": [fin(t.value) for t in study.trials],
+        "user_attrs": study.user_attrs,
+    }
+print(json.dumps(out))
+)";
+    const std::string cmd = std::string(MGR_PYTHON) + " " + script + " '" + url + "' 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string text;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) text.append(buf, n);
+    EXPECT_EQ(pclose(p), 0) << text;
+    Json j = Json::parse(text, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << text;
+    return j;
+  }
+
+  fs::path dir_;
+  std::string log_;
+  std::ostringstream out_;
+};
+
+int CountState(const std::vector<FrozenTrial>& ts, TrialState s) {
+  int n = 0;
+  for (const auto& t : ts) n += t.state == s;
+  return n;
+}
+
+TEST_F(OrchestratorTest, TwoStagesTwoWorkersPruneAndOptunaReadsTheResult) {
+  StudyFile s = MakeStudy(
+      {{"pruner", {{"type", "median"}, {"n_startup_trials", 2}, {"n_warmup_steps", 0}}},
+       {"fixed", {{"max_epochs", 4}, {"sleep_per_epoch", 0.1}}},
+       {"stages",
+        {{{"name", "base"}, {"trials", 6}},
+         {{"name", "quality"},
+          {"trials", 6},
+          {"params", {{"quality", {{"type", "float"}, {"low", 0.0}, {"high", 3.0}}}}}}}}});
+  auto r = RunStudy(s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString() << "\n" << out_.str();
+  EXPECT_FALSE(r->interrupted);
+  ASSERT_EQ(r->decisions.size(), 2u);
+  EXPECT_TRUE(r->decisions[0].accepted);
+
+  auto st = Open(s);
+  int pruned = 0;
+  for (int i = 0; i < 2; ++i) {
+    auto trials = Trials(*st, s.StageStudyName(i));
+    ASSERT_EQ(trials.size(), 6u) << out_.str();
+    EXPECT_EQ(CountState(trials, TrialState::kComplete) + CountState(trials, TrialState::kPruned),
+              6);
+    pruned += CountState(trials, TrialState::kPruned);
+    for (const auto& t : trials) {
+      ASSERT_TRUE(t.user_attrs.count("hparams"));
+      EXPECT_EQ(t.user_attrs.at("hparams")["max_epochs"], 4);
+    }
+  }
+  EXPECT_GE(pruned, 1) << out_.str();
+
+  // The second stage ran on the incumbent: its lr is re-tuned, its quality searched.
+  auto base_best = Trials(*st, "t/base");
+  Json optuna = ReadWithOptuna(s.storage_url);
+  for (int i = 0; i < 2; ++i) {
+    const std::string name = s.StageStudyName(i);
+    ASSERT_TRUE(optuna.contains(name)) << optuna.dump();
+    auto ours = Trials(*st, name);
+    const Json& theirs = optuna[name];
+    ASSERT_EQ(theirs["states"].size(), ours.size());
+    for (size_t k = 0; k < ours.size(); ++k) {
+      EXPECT_EQ(theirs["states"][k], TrialStateName(ours[k].state));
+      EXPECT_EQ(theirs["numbers"][k], static_cast<int64_t>(k));
+      if (ours[k].state == TrialState::kComplete) {
+        EXPECT_DOUBLE_EQ(theirs["values"][k].get<double>(), ours[k].value());
+      }
+    }
+    EXPECT_TRUE(theirs["user_attrs"].contains("decision"));
+    EXPECT_TRUE(theirs["user_attrs"].contains("incumbent"));
+  }
+  // The incumbent's value is the best COMPLETE value among the accepted stages.
+  double best0 = 1e9;
+  for (const auto& t : base_best) {
+    if (t.state == TrialState::kComplete) best0 = std::min(best0, t.value());
+  }
+  EXPECT_DOUBLE_EQ(*r->decisions[0].best_value, best0);
+  ASSERT_TRUE(r->incumbent.value.has_value());
+  EXPECT_LE(*r->incumbent.value, best0);
+
+  // The export run evaluated the incumbent on the test split and exported it.
+  ASSERT_TRUE(r->final_result.is_object()) << out_.str();
+  EXPECT_EQ(r->final_result["test"]["accuracy"], 0.75);
+  EXPECT_TRUE(fs::exists(fs::path(s.run_dir) / "final" / "model" / "model.pt"));
+  EXPECT_THAT(out_.str(), HasSubstr("test accuracy 0.75, macro F1 0.7"));
+  EXPECT_THAT(out_.str(), HasSubstr("exported model: "));
+  int prepares = 0, exports = 0;
+  for (const auto& e : FakeLog()) {
+    prepares += e.contains("prepare");
+    exports += e.value("evaluate_test", false);
+  }
+  EXPECT_EQ(prepares, 1);
+  EXPECT_EQ(exports, 1);
+
+  // `mgr-tune status` reports both stages as done with their decisions.
+  std::ostringstream status;
+  ASSERT_TRUE(PrintStudyStatus(s, *st, status).ok());
+  EXPECT_THAT(status.str(), HasSubstr("stage 0 base [t/base]: 6/6 done"));
+  EXPECT_THAT(status.str(), HasSubstr("stage 1 quality [t/quality]: 6/6 done"));
+  EXPECT_THAT(status.str(), HasSubstr("decision: kept"));
+  EXPECT_THAT(status.str(), HasSubstr("incumbent: "));
+
+  // Running the same command again changes nothing and runs no worker.
+  const size_t runs = FakeLog().size();
+  auto again = RunStudy(s);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(FakeLog().size(), runs);
+  EXPECT_EQ(Trials(*st, "t/base").size(), 6u);
+}
+
+TEST_F(OrchestratorTest, CrashedWorkerFailsWithReasonAndIsRetriedFromItsCheckpoint) {
+  StudyFile s = MakeStudy({{"fixed", {{"max_epochs", 3}, {"crash_at_epoch", 2}}},
+                           {"stages", {{{"name", "base"}, {"trials", 2}}}},
+                           {"retries", 1},
+                           {"export", false}});
+  auto r = RunStudy(s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto st = Open(s);
+  auto trials = Trials(*st, "t/base");
+  // Two chains: each crashed once (FAIL) and its retry completed.
+  ASSERT_EQ(trials.size(), 4u) << out_.str();
+  EXPECT_EQ(CountState(trials, TrialState::kFail), 2);
+  EXPECT_EQ(CountState(trials, TrialState::kComplete), 2);
+  for (const auto& t : trials) {
+    if (t.state == TrialState::kFail) {
+      EXPECT_THAT(t.user_attrs.at("fail_reason").get<std::string>(),
+                  HasSubstr("killed by signal 6"));
+      EXPECT_THAT(t.user_attrs.at("fail_reason").get<std::string>(),
+                  HasSubstr("crashing at epoch 2"));
+    } else {
+      ASSERT_TRUE(t.system_attrs.count("failed_trial"));
+      // Epoch 1 came from the crashed attempt, 2 and 3 from the resumed one.
+      EXPECT_EQ(t.intermediate_values.size(), 3u);
+    }
+  }
+  int resumed = 0;
+  for (const auto& e : FakeLog()) {
+    if (e.contains("resumed_from") && e["resumed_from"] == 1) ++resumed;
+  }
+  EXPECT_EQ(resumed, 2);
+}
+
+TEST_F(OrchestratorTest, FailingTrialIsRetriedUpToTheLimit) {
+  StudyFile s = MakeStudy({{"fixed", {{"max_epochs", 3}, {"fail_at_epoch", 1}}},
+                           {"stages", {{{"name", "base"}, {"trials", 1}}}},
+                           {"retries", 2},
+                           {"export", false}});
+  auto r = RunStudy(s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto trials = Trials(*Open(s), "t/base");
+  ASSERT_EQ(trials.size(), 3u);  // the trial and its 2 retries
+  for (const auto& t : trials) {
+    EXPECT_EQ(t.state, TrialState::kFail);
+    EXPECT_THAT(t.user_attrs.at("fail_reason").get<std::string>(),
+                HasSubstr("internal: fail_at_epoch reached"));
+  }
+  EXPECT_EQ(trials[2].system_attrs.at("retry_history"), Json({0, 1}));
+  EXPECT_FALSE(r->decisions[0].accepted);
+  EXPECT_THAT(r->decisions[0].summary, HasSubstr("no trial completed"));
+}
+
+TEST_F(OrchestratorTest, TimeoutStopsThenKillsAndFails) {
+  StudyFile s = MakeStudy({{"fixed", {{"hang", true}}},
+                           {"stages", {{{"name", "base"}, {"trials", 1}}}},
+                           {"trial_timeout", 0.5},
+                           {"kill_grace", 0.3},
+                           {"export", false}});
+  auto r = RunStudy(s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto trials = Trials(*Open(s), "t/base");
+  ASSERT_EQ(trials.size(), 1u);
+  EXPECT_EQ(trials[0].state, TrialState::kFail);
+  EXPECT_THAT(trials[0].user_attrs.at("fail_reason").get<std::string>(), HasSubstr("timeout"));
+}
+
+TEST_F(OrchestratorTest, FourGpusRunOneTrialEachAtATime) {
+  StudyFile s = MakeStudy({{"fixed", {{"max_epochs", 2}, {"sleep_per_epoch", 0.15}}},
+                           {"workers", {{"gpus", "auto"}, {"trials_per_gpu", 1}}},
+                           {"stages", {{{"name", "base"}, {"trials", 12}}}},
+                           {"export", false}});
+  FixedGpuDiscovery four({0, 1, 2, 3});
+  auto r = RunStudy(s, &four);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> by_gpu;
+  for (const auto& e : FakeLog()) {
+    if (!e.contains("start")) continue;
+    ASSERT_TRUE(e["cuda"].is_string());
+    by_gpu[e["cuda"].get<std::string>()].push_back(
+        {e["start"].get<int64_t>(), e["end"].get<int64_t>()});
+  }
+  EXPECT_EQ(by_gpu.size(), 4u);
+  int total = 0;
+  for (auto& [gpu, spans] : by_gpu) {
+    EXPECT_TRUE(gpu == "0" || gpu == "1" || gpu == "2" || gpu == "3") << gpu;
+    std::sort(spans.begin(), spans.end());
+    for (size_t i = 1; i < spans.size(); ++i) {
+      EXPECT_GE(spans[i].first, spans[i - 1].second) << "two trials at once on GPU " << gpu;
+    }
+    total += spans.size();
+  }
+  EXPECT_EQ(total, 12);
+}
+
+TEST_F(OrchestratorTest, SigkillMidStudyThenRerunFinishesTheExactBudget) {
+  StudyFile s = MakeStudy({{"fixed", {{"max_epochs", 5}, {"sleep_per_epoch", 0.2}}},
+                           {"stages", {{{"name", "base"}, {"trials", 6}}}},
+                           {"export", false}});
+  pid_t child = ForkRun(s, (dir_ / "run1.txt").string());
+  auto st = Open(s);
+  // Wait until one trial is complete and others are running mid-way.
+  std::map<int64_t, double> complete_before;
+  for (int i = 0; i < 300; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto id = st->GetStudyId("t/base");
+    if (!id.ok()) continue;
+    auto trials = *st->GetAllTrials(*id);
+    int running_mid = 0;
+    complete_before.clear();
+    for (const auto& t : trials) {
+      if (t.state == TrialState::kComplete) complete_before[t.number] = t.value();
+      if (t.state == TrialState::kRunning && t.intermediate_values.size() >= 2) ++running_mid;
+    }
+    if (!complete_before.empty() && running_mid >= 1) break;
+  }
+  ASSERT_FALSE(complete_before.empty());
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+
+  auto r = RunStudy(s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString() << out_.str();
+  auto trials = Trials(*st, "t/base");
+  std::set<int64_t> numbers;
+  std::map<int64_t, TrialState> chain_end;  // root number -> state of its last trial
+  for (const auto& t : trials) {
+    EXPECT_TRUE(numbers.insert(t.number).second) << "number used twice: " << t.number;
+    chain_end[ChainRootNumber(t)] = t.state;
+    EXPECT_NE(t.state, TrialState::kRunning);
+    EXPECT_NE(t.state, TrialState::kWaiting);
+  }
+  EXPECT_EQ(chain_end.size(), 6u) << out_.str();
+  for (const auto& [root, state] : chain_end)
+    EXPECT_EQ(state, TrialState::kComplete) << "chain " << root;
+  EXPECT_EQ(CountState(trials, TrialState::kComplete), 6);
+  // No finished trial was lost or changed.
+  for (const auto& [number, value] : complete_before) {
+    EXPECT_EQ(trials[number].state, TrialState::kComplete);
+    EXPECT_DOUBLE_EQ(trials[number].value(), value);
+  }
+  // The interrupted trials resumed from their checkpoints, not from epoch 0.
+  int resumed = 0;
+  for (const auto& e : FakeLog()) resumed += e.value("resumed_from", 0) > 0;
+  EXPECT_GE(resumed, 1);
+  EXPECT_THAT(out_.str(), HasSubstr("stale trial"));
+}
+
+TEST_F(OrchestratorTest, SigintStopsAtACheckpointAndTheNextRunResumes) {
+  StudyFile s = MakeStudy({{"fixed", {{"max_epochs", 6}, {"sleep_per_epoch", 0.2}}},
+                           {"stages", {{{"name", "base"}, {"trials", 3}}}},
+                           {"export", false}});
+  pid_t child = ForkRun(s, (dir_ / "run1.txt").string());
+  auto st = Open(s);
+  for (int i = 0; i < 300; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto id = st->GetStudyId("t/base");
+    if (!id.ok()) continue;
+    bool mid = false;
+    for (const auto& t : *st->GetAllTrials(*id)) mid = mid || t.intermediate_values.size() >= 2;
+    if (mid) break;
+  }
+  kill(child, SIGINT);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  auto trials = Trials(*st, "t/base");
+  int waiting = CountState(trials, TrialState::kWaiting);
+  EXPECT_GE(waiting, 1);
+  EXPECT_EQ(CountState(trials, TrialState::kRunning), 0);
+  for (const auto& t : trials) {
+    if (t.state == TrialState::kFail) {
+      EXPECT_THAT(t.user_attrs.at("fail_reason").get<std::string>(), HasSubstr("interrupted"));
+    }
+  }
+  auto r = RunStudy(s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  trials = Trials(*st, "t/base");
+  std::map<int64_t, TrialState> chain_end;
+  for (const auto& t : trials) chain_end[ChainRootNumber(t)] = t.state;
+  EXPECT_EQ(chain_end.size(), 3u);
+  for (const auto& [root, state] : chain_end) EXPECT_EQ(state, TrialState::kComplete);
+  int resumed = 0;
+  for (const auto& e : FakeLog()) resumed += e.value("resumed_from", 0) > 0;
+  EXPECT_GE(resumed, 1);
+}
+
+TEST_F(OrchestratorTest, TwoOrchestratorsShareTheBudget) {
+  StudyFile s =
+      MakeStudy({{"fixed", {{"max_epochs", 2}, {"sleep_per_epoch", 0.1}}},
+                 {"stages",
+                  {{{"name", "base"}, {"trials", 8}},
+                   {{"name", "more"},
+                    {"trials", 4},
+                    {"params", {{"quality", {{"type", "float"}, {"low", 0.0}, {"high", 1.0}}}}}}}},
+                 {"export", false}});
+  // Create the database first so both children open an existing file.
+  { auto st = Open(s); }
+  pid_t a = ForkRun(s, (dir_ / "a.txt").string());
+  pid_t b = ForkRun(s, (dir_ / "b.txt").string());
+  int sa = 0, sb = 0;
+  waitpid(a, &sa, 0);
+  waitpid(b, &sb, 0);
+  ASSERT_TRUE(WIFEXITED(sa) && WEXITSTATUS(sa) == 0);
+  ASSERT_TRUE(WIFEXITED(sb) && WEXITSTATUS(sb) == 0);
+  auto st = Open(s);
+  std::set<int64_t> orchestrators;
+  std::map<std::string, int> runs_per_trial;
+  for (const auto& e : FakeLog()) {
+    if (!e.contains("start")) continue;
+    orchestrators.insert(e["ppid"].get<int64_t>());
+    ++runs_per_trial[e["trial"]["study"].get<std::string>() + "#" + e["trial"]["number"].dump()];
+  }
+  EXPECT_EQ(orchestrators, (std::set<int64_t>{a, b}));
+  for (const auto& [trial, n] : runs_per_trial) EXPECT_EQ(n, 1) << trial << " ran twice";
+  for (auto [name, budget] : {std::pair<std::string, int>{"t/base", 8}, {"t/more", 4}}) {
+    auto trials = Trials(*st, name);
+    int complete = CountState(trials, TrialState::kComplete);
+    EXPECT_EQ(complete, budget) << name;
+    for (const auto& t : trials) {
+      if (t.state != TrialState::kComplete) {
+        EXPECT_THAT(t.user_attrs.at("fail_reason").get<std::string>(), HasSubstr("over budget"));
+      }
+    }
+  }
+}
+
+TEST_F(OrchestratorTest, WorkerThatCannotStartIsAnError) {
+  StudyFile s = MakeStudy({{"export", false}});
+  OrchestratorOptions o;
+  o.worker_command = {"/nonexistent/mgr-train"};
+  o.out = &out_;
+  Orchestrator orch(s, Open(s), o);
+  auto r = orch.Run();
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("/nonexistent/mgr-train"));
+}
+
+}  // namespace
+}  // namespace mgr

@@ -1,0 +1,889 @@
+#include "tuner/orchestrator.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <climits>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/process.hpp>
+
+#include "studies/study.h"
+#include "tuner/live_display.h"
+#include "tuner/worker_process.h"
+
+namespace mgr {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+int64_t ChainRootNumber(const FrozenTrial& t) {
+  auto it = t.system_attrs.find(kFailedTrialKey);
+  if (it != t.system_attrs.end() && it->second.is_number_integer())
+    return it->second.get<int64_t>();
+  return t.number;
+}
+
+namespace {
+
+constexpr char kOverBudgetKey[] = "mgr:over_budget";
+
+bool IsRetry(const FrozenTrial& t) { return t.system_attrs.count(kFailedTrialKey) > 0; }
+
+std::chrono::milliseconds Ms(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+Status WriteJsonFile(const fs::path& path, const Json& j) {
+  fs::path tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp);
+    if (!out) return Status::IoError("cannot write " + tmp.string());
+    out << j.dump(2) << "\n";
+    if (!out) return Status::IoError("cannot write " + tmp.string());
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return Status::IoError("cannot rename " + tmp.string() + ": " + ec.message());
+  return Status::Ok();
+}
+
+std::string OneLine(const std::string& s) {
+  std::string out;
+  for (char c : s) out += (c == '\n') ? ' ' : c;
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+// One running worker and what it has said so far.
+struct Job {
+  size_t slot = 0;
+  size_t stage = 0;
+  bool is_export = false;
+  int64_t trial_id = -1, number = -1;
+  std::string label;  // "base #3"
+  std::unique_ptr<WorkerProcess> proc;
+  int epoch = 0, max_epochs = 0, resumed_from = 0, batch = 0, batches = 0;
+  double last_value = NAN, best_value = NAN, seconds_per_epoch = NAN;
+  Clock::time_point started, epoch_started;
+  bool prune_sent = false, stop_sent = false, timed_out = false, killed = false;
+  std::optional<Json> final_event, error_event, stopped_event;
+  std::unique_ptr<asio::steady_timer> timeout, kill;
+};
+
+class Orchestrator::Impl {
+ public:
+  Impl(StudyFile study, std::shared_ptr<Storage> storage, OrchestratorOptions options)
+      : study_(std::move(study)),
+        storage_(std::move(storage)),
+        options_(std::move(options)),
+        playbook_(&study_),
+        display_(*options_.out, options_.interactive),
+        signals_(io_, SIGINT, SIGTERM),
+        heartbeat_timer_(io_),
+        poll_timer_(io_),
+        display_timer_(io_) {}
+
+  Result<RunReport> Run();
+
+ private:
+  Status SetUpStages();
+  Status Prepare();
+  void Schedule();
+  Status ScheduleStage();
+  Status StartTrial(size_t slot, Trial trial);
+  Status StartExport(size_t slot);
+  Status Launch(Job* job, const Json& spec, const fs::path& dir);
+  void OnEvent(Job* job, const Json& event);
+  void OnExit(Job* job, const WorkerExit& exit);
+  Status FinishTrial(Job* job, const WorkerExit& exit);
+  void FinishExport(Job* job, const WorkerExit& exit);
+  Status DecideStage();
+  void OnSignal(int signo);
+  void StopJob(Job* job);
+  void Fatal(const Status& s);
+  void ArmHeartbeat();
+  void ArmPoll();
+  void ArmDisplay();
+  void UpdateStatus();
+  void PrintReport();
+  std::optional<size_t> FreeSlot() const;
+  Json SpecFor(const Job& job, const std::map<std::string, Json>& hparams,
+               const std::string& checkpoint_dir, bool evaluate_test, const Json& export_dir) const;
+
+  StudyFile study_;
+  std::shared_ptr<Storage> storage_;
+  OrchestratorOptions options_;
+  Playbook playbook_;
+  LiveDisplay display_;
+  asio::io_context io_;
+  asio::signal_set signals_;
+  asio::steady_timer heartbeat_timer_, poll_timer_, display_timer_;
+  SystemGpuDiscovery system_discovery_;
+  std::vector<WorkerSlot> slots_;
+  std::vector<std::unique_ptr<Job>> jobs_;  // by slot; null when idle
+  std::vector<std::unique_ptr<Study>> studies_;
+  size_t current_ = 0;  // the stage being run; == stages.size() when all are decided
+  Incumbent incumbent_;
+  std::vector<StageDecision> decisions_;
+  int signals_seen_ = 0;
+  bool stopping_ = false;
+  bool done_ = false;
+  bool export_started_ = false;
+  Status fatal_;
+  Json final_result_;
+  bool schedule_posted_ = false;
+};
+
+Orchestrator::Orchestrator(StudyFile study, std::shared_ptr<Storage> storage,
+                           OrchestratorOptions options)
+    : impl_(std::make_unique<Impl>(std::move(study), std::move(storage), std::move(options))) {}
+Orchestrator::~Orchestrator() = default;
+Result<RunReport> Orchestrator::Run() { return impl_->Run(); }
+
+Status Orchestrator::Impl::SetUpStages() {
+  for (size_t i = 0; i < study_.stages.size(); ++i) {
+    const StageSpec& stage = study_.stages[i];
+    Json sampler_config = stage.sampler;
+    // Several trials at once: let TPE see the running ones (Optuna's constant liar).
+    if (sampler_config.value("type", "") == "tpe" && slots_.size() > 1 &&
+        !sampler_config.contains("constant_liar")) {
+      sampler_config["constant_liar"] = true;
+    }
+    if (!sampler_config.contains("seed"))
+      sampler_config["seed"] = study_.seed + static_cast<int64_t>(i);
+    auto sampler = MakeSampler(sampler_config);
+    if (!sampler.ok())
+      return sampler.status().WithContext(study_.path + ": stages[" + std::to_string(i) +
+                                          "].sampler");
+    auto pruner = MakePruner(stage.pruner);
+    if (!pruner.ok())
+      return pruner.status().WithContext(study_.path + ": stages[" + std::to_string(i) +
+                                         "].pruner");
+    MGR_ASSIGN_OR_RETURN(auto st,
+                         Study::CreateOrLoad(storage_, study_.StageStudyName(i), {study_.direction},
+                                             std::move(*sampler), std::move(*pruner)));
+    MGR_ASSIGN_OR_RETURN(auto attrs, st->UserAttrs());
+    if (!attrs.count("stage")) {
+      MGR_RETURN_IF_ERROR(st->SetUserAttr("playbook", study_.name));
+      MGR_RETURN_IF_ERROR(st->SetUserAttr("stage", stage.name));
+      MGR_RETURN_IF_ERROR(st->SetUserAttr("stage_index", static_cast<int64_t>(i)));
+      MGR_RETURN_IF_ERROR(st->SetUserAttr("budget", stage.trials));
+    }
+    studies_.push_back(std::move(st));
+  }
+  // Resume: stages with a decision are done; the incumbent is the last one stored.
+  current_ = 0;
+  for (size_t i = 0; i < studies_.size(); ++i) {
+    MGR_ASSIGN_OR_RETURN(auto attrs, studies_[i]->UserAttrs());
+    if (!attrs.count("decision") || !attrs.count("incumbent")) break;
+    MGR_ASSIGN_OR_RETURN(auto d, StageDecision::FromJson(attrs["decision"]));
+    MGR_ASSIGN_OR_RETURN(auto inc, Incumbent::FromJson(attrs["incumbent"]));
+    decisions_.push_back(d);
+    incumbent_ = inc;
+    current_ = i + 1;
+  }
+  return Status::Ok();
+}
+
+Status Orchestrator::Impl::Prepare() {
+  fs::path data = fs::path(study_.run_dir) / "data.json";
+  MGR_RETURN_IF_ERROR(WriteJsonFile(data, Json{{"data", study_.dataset}}));
+  MGR_ASSIGN_OR_RETURN(std::string exe, FindExecutable(options_.worker_command[0]));
+  std::vector<std::string> args(options_.worker_command.begin() + 1, options_.worker_command.end());
+  args.insert(args.end(), {"prepare", "--data", data.string()});
+  display_.Log("preparing the clip cache in " + study_.dataset.value("cache_dir", "") + " ...");
+  int rc = -1;
+  try {
+    rc = boost::process::system(boost::process::exe = exe, boost::process::args = args,
+                                boost::process::std_out > boost::process::null);
+  } catch (const boost::process::process_error& e) {
+    return Status::Unavailable("cannot run " + exe + " prepare: " + e.what());
+  }
+  if (rc != 0) {
+    return Status::FailedPrecondition(exe + " prepare --data " + data.string() +
+                                      " failed (exit code " + std::to_string(rc) +
+                                      "): see its messages above");
+  }
+  return Status::Ok();
+}
+
+Result<RunReport> Orchestrator::Impl::Run() {
+  signal(SIGPIPE, SIG_IGN);  // a worker that exits while we write to it is not our death
+  std::error_code ec;
+  fs::create_directories(study_.run_dir, ec);
+  if (ec) return Status::IoError("cannot create run_dir " + study_.run_dir + ": " + ec.message());
+  GpuDiscovery* discovery = options_.discovery ? options_.discovery : &system_discovery_;
+  MGR_ASSIGN_OR_RETURN(slots_, MakeSlots(study_.workers, *discovery));
+  jobs_.resize(slots_.size());
+  MGR_RETURN_IF_ERROR(SetUpStages());
+
+  std::string where;
+  for (const auto& s : slots_) where += (where.empty() ? "" : ", ") + s.Label();
+  display_.Log("study " + study_.name + ": " + std::to_string(study_.stages.size()) + " stages, " +
+               std::to_string(slots_.size()) + " workers (" + where + "), storage " +
+               study_.storage_url);
+  for (const auto& d : decisions_) display_.Log("  done: " + d.summary);
+  if (current_ < study_.stages.size()) {
+    display_.Log((decisions_.empty() ? "starting" : "resuming") + std::string(" at stage ") +
+                 std::to_string(current_) + " (" + study_.stages[current_].name + ")");
+    if (options_.prepare && study_.prepare) MGR_RETURN_IF_ERROR(Prepare());
+  }
+
+  signals_.async_wait([this](const boost::system::error_code& e, int signo) {
+    if (!e) OnSignal(signo);
+  });
+  ArmHeartbeat();
+  ArmPoll();
+  if (display_.interactive()) ArmDisplay();
+  asio::post(io_, [this] { Schedule(); });
+  io_.run();
+  display_.Finish();
+  if (!fatal_.ok()) return fatal_;
+
+  RunReport report;
+  report.interrupted = stopping_;
+  report.incumbent = incumbent_;
+  report.decisions = decisions_;
+  report.final_result = final_result_;
+  if (!stopping_)
+    PrintReport();
+  else
+    display_.Log("stopped: run the same command again to resume");
+  return report;
+}
+
+void Orchestrator::Impl::Fatal(const Status& s) {
+  if (fatal_.ok()) fatal_ = s;
+  display_.Log("error: " + s.ToString());
+  if (!stopping_) {
+    stopping_ = true;
+    for (auto& j : jobs_)
+      if (j) StopJob(j.get());
+  }
+  bool any = false;
+  for (auto& j : jobs_) any = any || j;
+  if (!any) io_.stop();
+}
+
+void Orchestrator::Impl::ArmHeartbeat() {
+  heartbeat_timer_.expires_after(Ms(study_.heartbeat_interval_seconds));
+  heartbeat_timer_.async_wait([this](const boost::system::error_code& e) {
+    if (e) return;
+    for (auto& j : jobs_) {
+      if (j && !j->is_export) {
+        Status s = studies_[j->stage]->Heartbeat(j->trial_id);
+        if (!s.ok()) display_.Log("warning: heartbeat of " + j->label + ": " + s.ToString());
+      }
+    }
+    ArmHeartbeat();
+  });
+}
+
+void Orchestrator::Impl::ArmPoll() {
+  poll_timer_.expires_after(Ms(options_.poll_seconds));
+  poll_timer_.async_wait([this](const boost::system::error_code& e) {
+    if (e) return;
+    if (!stopping_ && current_ < studies_.size()) {
+      auto grace = std::chrono::seconds(
+          std::max<int64_t>(1, static_cast<int64_t>(std::ceil(study_.heartbeat_grace_seconds))));
+      auto stale = studies_[current_]->FailStaleTrials(grace, study_.retries);
+      if (!stale.ok()) {
+        display_.Log("warning: " + stale.status().ToString());
+      } else if (!stale->empty()) {
+        display_.Log(std::to_string(stale->size()) + " stale trial(s) of " +
+                     study_.StageStudyName(current_) + " (no heartbeat for " +
+                     FormatDuration(study_.heartbeat_grace_seconds) +
+                     "): failed and queued to resume from their checkpoints");
+      }
+    }
+    Schedule();
+    ArmPoll();
+  });
+}
+
+void Orchestrator::Impl::ArmDisplay() {
+  display_timer_.expires_after(std::chrono::seconds(1));
+  display_timer_.async_wait([this](const boost::system::error_code& e) {
+    if (e) return;
+    UpdateStatus();
+    ArmDisplay();
+  });
+}
+
+std::optional<size_t> Orchestrator::Impl::FreeSlot() const {
+  for (size_t i = 0; i < jobs_.size(); ++i) {
+    if (!jobs_[i]) return i;
+  }
+  return std::nullopt;
+}
+
+void Orchestrator::Impl::Schedule() {
+  if (!fatal_.ok() && !stopping_) return;
+  bool any_job = false;
+  for (auto& j : jobs_) any_job = any_job || j;
+  if (stopping_ || done_) {
+    if (!any_job) io_.stop();
+    return;
+  }
+  if (current_ < studies_.size()) {
+    Status s = ScheduleStage();
+    if (!s.ok()) Fatal(s);
+    return;
+  }
+  // Every stage is decided: export the incumbent, then stop.
+  if (!export_started_) {
+    export_started_ = true;
+    fs::path result = fs::path(study_.run_dir) / "final" / "result.json";
+    if (options_.export_model && study_.export_model && incumbent_.trial_number >= 0) {
+      std::ifstream in(result);
+      Json r = in ? Json::parse(in, nullptr, false) : Json();
+      if (in && !r.is_discarded()) {
+        final_result_ = r;  // exported by an earlier run
+      } else if (auto slot = FreeSlot()) {
+        Status st = StartExport(*slot);
+        if (!st.ok()) Fatal(st);
+        return;
+      }
+    }
+  }
+  if (!any_job) {
+    done_ = true;
+    io_.stop();
+  }
+}
+
+Status Orchestrator::Impl::ScheduleStage() {
+  while (current_ < studies_.size()) {
+    Study& st = *studies_[current_];
+    const int64_t budget = study_.stages[current_].trials;
+    MGR_ASSIGN_OR_RETURN(auto trials, st.Trials());
+    int64_t roots = 0, waiting = 0, active = 0;
+    for (const auto& t : trials) {
+      if (!IsRetry(t)) ++roots;
+      if (t.state == TrialState::kWaiting) ++waiting;
+      if (t.state == TrialState::kRunning) ++active;
+    }
+    bool local = false;
+    for (auto& j : jobs_) local = local || (j && !j->is_export && j->stage == current_);
+    std::optional<size_t> slot;
+    while ((waiting > 0 || roots < budget) && (slot = FreeSlot())) {
+      MGR_ASSIGN_OR_RETURN(Trial trial, st.Ask());
+      MGR_ASSIGN_OR_RETURN(FrozenTrial frozen, st.GetTrial(trial.id()));
+      const bool claimed = waiting > 0 && frozen.datetime_start &&
+                           (IsRetry(frozen) || frozen.system_attrs.count(kFixedParamsKey));
+      if (claimed) {
+        --waiting;
+      } else {
+        // A new trial: within the budget only if fewer than `budget` root trials precede it
+        // (another orchestrator may have created some since we counted).
+        MGR_ASSIGN_OR_RETURN(auto now, st.Trials());
+        int64_t rank = 0;
+        for (const auto& t : now) {
+          if (!IsRetry(t) && t.number < frozen.number) ++rank;
+        }
+        if (rank >= budget) {
+          MGR_RETURN_IF_ERROR(storage_->SetTrialSystemAttr(trial.id(), kOverBudgetKey, true));
+          MGR_RETURN_IF_ERROR(storage_->SetTrialUserAttr(
+              trial.id(), "fail_reason", "over budget: another orchestrator took the last trial"));
+          MGR_RETURN_IF_ERROR(st.Tell(trial.id(), TrialState::kFail));
+          roots = budget;
+          break;
+        }
+        ++roots;
+      }
+      MGR_RETURN_IF_ERROR(StartTrial(*slot, std::move(trial)));
+      local = true;
+    }
+    if (local || roots < budget || waiting > 0 || active > 0) return Status::Ok();
+    // Every trial of the stage has finished (in every process): decide and move on.
+    MGR_RETURN_IF_ERROR(DecideStage());
+  }
+  asio::post(io_, [this] { Schedule(); });
+  return Status::Ok();
+}
+
+Status Orchestrator::Impl::DecideStage() {
+  Study& st = *studies_[current_];
+  MGR_ASSIGN_OR_RETURN(auto attrs, st.UserAttrs());
+  StageDecision d;
+  Incumbent next;
+  if (attrs.count("decision") && attrs.count("incumbent")) {
+    // Another orchestrator decided first: take its decision.
+    MGR_ASSIGN_OR_RETURN(d, StageDecision::FromJson(attrs["decision"]));
+    MGR_ASSIGN_OR_RETURN(next, Incumbent::FromJson(attrs["incumbent"]));
+  } else {
+    auto best = st.BestTrial();
+    std::map<std::string, Json> hparams;
+    if (best.ok()) {
+      auto it = best->user_attrs.find("hparams");
+      if (it != best->user_attrs.end() && it->second.is_object()) {
+        hparams = it->second.get<std::map<std::string, Json>>();
+      }
+    } else if (best.status().code() != StatusCode::kNotFound) {
+      return best.status();
+    }
+    d = playbook_.Decide(current_, incumbent_, best.ok() ? &*best : nullptr, hparams, &next);
+    MGR_RETURN_IF_ERROR(st.SetUserAttr("incumbent", next.ToJson()));
+    MGR_RETURN_IF_ERROR(st.SetUserAttr("decision", d.ToJson()));
+  }
+  display_.Log("stage " + std::to_string(current_) + " decided: " + d.summary);
+  decisions_.push_back(d);
+  incumbent_ = next;
+  ++current_;
+  return Status::Ok();
+}
+
+Json Orchestrator::Impl::SpecFor(const Job& job, const std::map<std::string, Json>& hparams,
+                                 const std::string& checkpoint_dir, bool evaluate_test,
+                                 const Json& export_dir) const {
+  return Json{
+      {"version", 1},
+      {"trial",
+       {{"study", job.is_export ? study_.name + "/export" : study_.StageStudyName(job.stage)},
+        {"number", job.number},
+        {"trial_id", job.trial_id}}},
+      {"seed", study_.seed},
+      {"device", "auto"},
+      {"threads", study_.workers.threads_per_worker},
+      {"checkpoint_dir", checkpoint_dir},
+      {"export_dir", export_dir},
+      {"evaluate_test", evaluate_test},
+      {"data", study_.dataset},
+      {"model", {{"family", study_.model_family}, {"preset", study_.model_preset}}},
+      {"hparams", hparams}};
+}
+
+Status Orchestrator::Impl::StartTrial(size_t slot, Trial trial) {
+  Study& st = *studies_[current_];
+  MGR_ASSIGN_OR_RETURN(FrozenTrial frozen, st.GetTrial(trial.id()));
+  auto job = std::make_unique<Job>();
+  job->slot = slot;
+  job->stage = current_;
+  job->trial_id = trial.id();
+  job->number = trial.number();
+  job->label = study_.stages[current_].name + " #" + std::to_string(job->number);
+  std::map<std::string, Json> hparams;
+  auto saved = frozen.user_attrs.find("hparams");
+  if (saved != frozen.user_attrs.end() && saved->second.is_object()) {
+    hparams = saved->second.get<std::map<std::string, Json>>();  // a retry: same configuration
+  } else {
+    auto h = playbook_.TrialHparams(
+        current_, incumbent_,
+        [&](const std::string& name, const Distribution& d) { return trial.Suggest(name, d); });
+    if (!h.ok()) {
+      MGR_RETURN_IF_ERROR(
+          storage_->SetTrialUserAttr(trial.id(), "fail_reason", h.status().message()));
+      MGR_RETURN_IF_ERROR(st.Tell(trial.id(), TrialState::kFail));
+      display_.Log("trial " + job->label + " failed: " + h.status().message());
+      return Status::Ok();
+    }
+    hparams = *h;
+    MGR_RETURN_IF_ERROR(trial.SetUserAttr("hparams", hparams));
+    MGR_RETURN_IF_ERROR(trial.SetUserAttr("stage", study_.stages[current_].name));
+  }
+  if (IsRetry(frozen)) {
+    // Carry the replaced trial's epochs over: the worker resumes after them.
+    auto hist = frozen.system_attrs.find(kRetryHistoryKey);
+    if (hist != frozen.system_attrs.end() && hist->second.is_array() && !hist->second.empty()) {
+      auto prev = st.GetTrialByNumber(hist->second.back().get<int64_t>());
+      if (prev.ok()) {
+        for (const auto& [step, v] : prev->intermediate_values) {
+          MGR_RETURN_IF_ERROR(st.Report(trial.id(), step, v));
+        }
+      }
+    }
+  }
+  MGR_RETURN_IF_ERROR(st.Heartbeat(trial.id()));
+  const fs::path dir = fs::path(study_.run_dir) / "trials" / study_.stages[current_].name /
+                       std::to_string(ChainRootNumber(frozen));
+  Json spec = SpecFor(*job, hparams, (dir / "checkpoint").string(), false, nullptr);
+  Job* raw = job.get();
+  jobs_[slot] = std::move(job);
+  Status s = Launch(raw, spec, dir);
+  if (!s.ok()) {
+    (void)storage_->SetTrialUserAttr(raw->trial_id, "fail_reason", s.message());
+    (void)st.Tell(raw->trial_id, TrialState::kFail);
+    jobs_[slot].reset();
+    return s;
+  }
+  std::string desc;
+  for (const auto& n : playbook_.SearchedNames(current_, hparams)) {
+    desc += (desc.empty() ? "" : " ") + n + "=" + hparams[n].dump();
+  }
+  display_.Log("[" + slots_[slot].Label() + "] start " + raw->label +
+               (IsRetry(frozen) ? " (resumed)" : "") + ": " + desc);
+  return Status::Ok();
+}
+
+Status Orchestrator::Impl::Launch(Job* job, const Json& spec, const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IoError("cannot create " + dir.string() + ": " + ec.message());
+  const fs::path spec_path = dir / ("spec-" + std::to_string(job->number) + ".json");
+  MGR_RETURN_IF_ERROR(WriteJsonFile(spec_path, spec));
+  std::vector<std::string> argv = options_.worker_command;
+  argv.push_back("worker");
+  argv.push_back(spec_path.string());
+  WorkerProcess::Callbacks cb;
+  cb.on_event = [this, job](const Json& e) { OnEvent(job, e); };
+  cb.on_garbage = [this, job](const std::string& line) {
+    display_.Log("warning: " + job->label + " wrote a non-event line: " + line.substr(0, 200));
+  };
+  cb.on_exit = [this, job](const WorkerExit& exit) { OnExit(job, exit); };
+  std::map<std::string, std::string> env = {
+      {"CUDA_VISIBLE_DEVICES", slots_[job->slot].CudaVisibleDevices()}};
+  const std::string log = (dir / ("worker-" + std::to_string(job->number) + ".log")).string();
+  MGR_ASSIGN_OR_RETURN(job->proc, WorkerProcess::Start(io_, argv, env, log, std::move(cb)));
+  job->started = job->epoch_started = Clock::now();
+  if (study_.trial_timeout_seconds > 0 && !job->is_export) {
+    job->timeout = std::make_unique<asio::steady_timer>(io_, Ms(study_.trial_timeout_seconds));
+    job->timeout->async_wait([this, job](const boost::system::error_code& e) {
+      if (e || job->timed_out) return;
+      job->timed_out = true;
+      display_.Log("[" + slots_[job->slot].Label() + "] " + job->label + " timed out after " +
+                   FormatDuration(study_.trial_timeout_seconds) + ": stopping it");
+      StopJob(job);
+    });
+  }
+  return Status::Ok();
+}
+
+void Orchestrator::Impl::StopJob(Job* job) {
+  if (job->stop_sent) return;
+  job->stop_sent = true;
+  job->proc->Send("stop");
+  job->kill = std::make_unique<asio::steady_timer>(io_, Ms(study_.kill_grace_seconds));
+  job->kill->async_wait([this, job](const boost::system::error_code& e) {
+    if (e) return;
+    display_.Log("[" + slots_[job->slot].Label() + "] " + job->label + " did not stop within " +
+                 FormatDuration(study_.kill_grace_seconds) + ": killing it");
+    job->killed = true;
+    job->proc->Kill();
+  });
+}
+
+void Orchestrator::Impl::OnEvent(Job* job, const Json& e) {
+  const std::string type = e.value("event", "");
+  if (type == "started") {
+    job->max_epochs = e.value("max_epochs", 0);
+    job->resumed_from = e.value("resumed_from_epoch", 0);
+    job->epoch = job->resumed_from;
+  } else if (type == "progress") {
+    job->batch = e.value("batch", 0);
+    job->batches = e.value("batches", 0);
+  } else if (type == "epoch") {
+    job->epoch = e.value("epoch", job->epoch + 1);
+    job->max_epochs = e.value("max_epochs", job->max_epochs);
+    const Json& v = e.contains(study_.objective_metric) ? e[study_.objective_metric] : Json();
+    const double value = v.is_number() ? v.get<double>() : NAN;
+    job->last_value = value;
+    if (std::isnan(job->best_value) ||
+        (study_.direction == StudyDirection::kMaximize ? value > job->best_value
+                                                       : value < job->best_value)) {
+      job->best_value = value;
+    }
+    auto now = Clock::now();
+    job->seconds_per_epoch = std::chrono::duration<double>(now - job->epoch_started).count();
+    job->epoch_started = now;
+    job->batch = job->batches = 0;
+    if (!display_.interactive()) {
+      display_.Log("[" + slots_[job->slot].Label() + "] " + job->label + " epoch " +
+                   std::to_string(job->epoch) + "/" + std::to_string(job->max_epochs) + " " +
+                   study_.objective_metric + " " + FormatValue(value));
+    }
+    if (job->is_export) return;
+    Study& st = *studies_[job->stage];
+    Status s = st.Report(job->trial_id, job->epoch, value);
+    if (!s.ok()) {
+      display_.Log("warning: report of " + job->label + ": " + s.ToString());
+      return;
+    }
+    if (!job->prune_sent && !job->stop_sent) {
+      auto prune = st.ShouldPrune(job->trial_id);
+      if (!prune.ok()) {
+        display_.Log("warning: pruner on " + job->label + ": " + prune.status().ToString());
+      } else if (*prune) {
+        job->prune_sent = true;
+        job->proc->Send("prune");
+      }
+    }
+  } else if (type == "final") {
+    job->final_event = e;
+  } else if (type == "stopped") {
+    job->stopped_event = e;
+  } else if (type == "error") {
+    job->error_event = e;
+  }
+}
+
+Status Orchestrator::Impl::FinishTrial(Job* job, const WorkerExit& exit) {
+  Study& st = *studies_[job->stage];
+  const std::string where = "[" + slots_[job->slot].Label() + "] " + job->label;
+  auto fail = [&](const std::string& reason, bool retry, int max_retries) -> Status {
+    MGR_RETURN_IF_ERROR(storage_->SetTrialUserAttr(job->trial_id, "fail_reason", reason));
+    MGR_RETURN_IF_ERROR(st.Tell(job->trial_id, TrialState::kFail));
+    std::string line = where + " failed: " + OneLine(reason).substr(0, 300);
+    if (retry) {
+      MGR_ASSIGN_OR_RETURN(auto again, st.Retry(job->trial_id, max_retries));
+      line += again ? "; retried as #" + std::to_string(*again) : "; no retries left";
+    }
+    display_.Log(line);
+    return Status::Ok();
+  };
+  if (job->timed_out) {
+    return fail("timeout: still running after " + FormatDuration(study_.trial_timeout_seconds) +
+                    " (trial_timeout)",
+                false, 0);
+  }
+  if (exit.exit_code == 0 && job->final_event) {
+    double value = NAN;
+    const Json& f = *job->final_event;
+    if (study_.objective_metric == "val_loss" && f.contains("best_val_loss") &&
+        f["best_val_loss"].is_number()) {
+      value = f["best_val_loss"].get<double>();
+    } else {
+      MGR_ASSIGN_OR_RETURN(FrozenTrial t, st.GetTrial(job->trial_id));
+      for (const auto& [step, v] : t.intermediate_values) {
+        if (!std::isfinite(v)) continue;
+        if (std::isnan(value) ||
+            (study_.direction == StudyDirection::kMaximize ? v > value : v < value))
+          value = v;
+      }
+    }
+    if (!std::isfinite(value))
+      return fail("the worker finished without a finite " + study_.objective_metric, false, 0);
+    MGR_RETURN_IF_ERROR(st.Tell(job->trial_id, TrialState::kComplete, {value}));
+    display_.Log(where + " complete: " + study_.objective_metric + " " + FormatValue(value));
+    return Status::Ok();
+  }
+  if (exit.exit_code == 3 && job->prune_sent) {
+    MGR_RETURN_IF_ERROR(st.Tell(job->trial_id, TrialState::kPruned));
+    display_.Log(where + " pruned at epoch " + std::to_string(job->epoch) + " (" +
+                 study_.objective_metric + " " + FormatValue(job->last_value) + ")");
+    return Status::Ok();
+  }
+  if (exit.exit_code == 3 || (stopping_ && (job->killed || exit.signal != 0))) {
+    // Stopped at a checkpoint (our `stop`, or a signal from the terminal): resumable.
+    return fail("interrupted at epoch " + std::to_string(job->epoch) +
+                    "; the next run resumes it from its checkpoint",
+                true, INT_MAX / 2);
+  }
+  std::string reason;
+  if (job->error_event) {
+    reason = job->error_event->value("kind", "error") + ": " +
+             job->error_event->value("message", "") + " (" + exit.Describe() + ")";
+  } else {
+    reason = "worker " + exit.Describe();
+  }
+  // A spec error (exit 2) fails again on every attempt: do not retry it.
+  return fail(reason, exit.exit_code != 2, study_.retries);
+}
+
+void Orchestrator::Impl::OnExit(Job* job, const WorkerExit& exit) {
+  if (job->timeout) job->timeout->cancel();
+  if (job->kill) job->kill->cancel();
+  if (job->is_export) {
+    FinishExport(job, exit);
+  } else {
+    Status s = FinishTrial(job, exit);
+    if (!s.ok()) display_.Log("error: recording " + job->label + ": " + s.ToString());
+  }
+  // Destroying the job (and its WorkerProcess) from inside its own callback is not safe.
+  const size_t slot = job->slot;
+  asio::post(io_, [this, slot] {
+    jobs_[slot].reset();
+    Schedule();
+  });
+}
+
+void Orchestrator::Impl::OnSignal(int signo) {
+  ++signals_seen_;
+  if (signals_seen_ == 1) {
+    stopping_ = true;
+    display_.Log(std::string("received ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") +
+                 ": no new trials; workers stop at their next checkpoint (again to kill them now)");
+    for (auto& j : jobs_)
+      if (j) StopJob(j.get());
+  } else {
+    display_.Log("killing the workers");
+    for (auto& j : jobs_) {
+      if (j) {
+        j->killed = true;
+        j->proc->Kill();
+      }
+    }
+  }
+  asio::post(io_, [this] { Schedule(); });
+  signals_.async_wait([this](const boost::system::error_code& e, int s) {
+    if (!e) OnSignal(s);
+  });
+}
+
+Status Orchestrator::Impl::StartExport(size_t slot) {
+  // The incumbent's trial and the checkpoint folder of its chain.
+  size_t stage = 0;
+  for (size_t i = 0; i < study_.stages.size(); ++i) {
+    if (study_.stages[i].name == incumbent_.stage) stage = i;
+  }
+  MGR_ASSIGN_OR_RETURN(FrozenTrial best,
+                       studies_[stage]->GetTrialByNumber(incumbent_.trial_number));
+  const fs::path source = fs::path(study_.run_dir) / "trials" / incumbent_.stage /
+                          std::to_string(ChainRootNumber(best)) / "checkpoint";
+  const fs::path dir = fs::path(study_.run_dir) / "final";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (!fs::exists(dir / "checkpoint") && fs::exists(source)) {
+    // Start from the incumbent's own weights: the worker then only evaluates and exports
+    // (or finishes the remaining epochs when the trial stopped early).
+    fs::copy(source, dir / "checkpoint.tmp",
+             fs::copy_options::recursive | fs::copy_options::overwrite_existing, ec);
+    if (!ec) fs::rename(dir / "checkpoint.tmp", dir / "checkpoint", ec);
+    if (ec) return Status::IoError("cannot copy " + source.string() + ": " + ec.message());
+  }
+  std::map<std::string, Json> hparams = study_.fixed;
+  for (const auto& [k, v] : incumbent_.hparams) hparams[k] = v;
+  auto job = std::make_unique<Job>();
+  job->slot = slot;
+  job->is_export = true;
+  job->number = incumbent_.trial_number;
+  job->label = "export (" + incumbent_.stage + " #" + std::to_string(incumbent_.trial_number) + ")";
+  Json spec = SpecFor(*job, hparams, (dir / "checkpoint").string(), true, (dir / "model").string());
+  Job* raw = job.get();
+  jobs_[slot] = std::move(job);
+  display_.Log("[" + slots_[slot].Label() +
+               "] evaluating the incumbent on the test split and exporting it");
+  Status s = Launch(raw, spec, dir);
+  if (!s.ok()) jobs_[slot].reset();
+  return s;
+}
+
+void Orchestrator::Impl::FinishExport(Job* job, const WorkerExit& exit) {
+  if (exit.exit_code == 0 && job->final_event) {
+    Json r = {{"incumbent", incumbent_.ToJson()}};
+    const Json& f = *job->final_event;
+    r["test"] = f.value("test", Json());
+    r["model_path"] = f.value("model_path", Json());
+    r["best_val_loss"] = f.value("best_val_loss", Json());
+    final_result_ = r;
+    Status s = WriteJsonFile(fs::path(study_.run_dir) / "final" / "result.json", r);
+    if (s.ok()) s = studies_.back()->SetUserAttr("final_result", r);
+    if (!s.ok()) display_.Log("warning: " + s.ToString());
+  } else if (!stopping_) {
+    std::string reason = job->error_event
+                             ? job->error_event->value("message", "") + " (" + exit.Describe() + ")"
+                             : exit.Describe();
+    display_.Log("export failed: " + OneLine(reason) + "; run the command again to retry it");
+    final_result_ = Json{{"error", reason}};
+  }
+}
+
+void Orchestrator::Impl::UpdateStatus() {
+  std::vector<std::string> lines;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    std::ostringstream l;
+    l << slots_[i].Label() << "  ";
+    const Job* j = jobs_[i].get();
+    if (!j) {
+      l << "idle";
+    } else {
+      l << j->label << "  epoch " << j->epoch << "/" << j->max_epochs;
+      if (j->batches > 0) l << " (" << j->batch << "/" << j->batches << ")";
+      l << "  " << study_.objective_metric << " " << FormatValue(j->last_value);
+      double eta = NAN;
+      if (std::isfinite(j->seconds_per_epoch) && j->max_epochs > 0) {
+        eta = j->seconds_per_epoch * (j->max_epochs - j->epoch) -
+              std::chrono::duration<double>(Clock::now() - j->epoch_started).count();
+        eta = std::max(0.0, eta);
+      }
+      l << "  ETA " << FormatDuration(eta);
+      if (j->prune_sent) l << "  (pruning)";
+      if (j->stop_sent) l << "  (stopping)";
+    }
+    lines.push_back(l.str());
+  }
+  if (current_ < studies_.size()) {
+    auto trials = studies_[current_]->Trials();
+    if (trials.ok()) {
+      int complete = 0, pruned = 0, failed = 0, running = 0;
+      double best = NAN;
+      for (const auto& t : *trials) {
+        if (t.state == TrialState::kComplete) {
+          ++complete;
+          double v = t.value();
+          if (std::isnan(best) ||
+              (study_.direction == StudyDirection::kMaximize ? v > best : v < best))
+            best = v;
+        }
+        pruned += t.state == TrialState::kPruned;
+        failed += t.state == TrialState::kFail;
+        running += t.state == TrialState::kRunning;
+      }
+      std::ostringstream s;
+      s << "stage " << current_ + 1 << "/" << studies_.size() << " " << study_.stages[current_].name
+        << ": " << complete + pruned << "/" << study_.stages[current_].trials << " done ("
+        << complete << " complete, " << pruned << " pruned, " << failed << " failed, " << running
+        << " running), best " << FormatValue(best) << "; incumbent "
+        << (incumbent_.value ? FormatValue(*incumbent_.value) : "-");
+      lines.push_back(s.str());
+    }
+  }
+  display_.SetStatus(lines);
+}
+
+void Orchestrator::Impl::PrintReport() {
+  display_.Log("");
+  display_.Log("== " + study_.name + ": playbook finished ==");
+  for (size_t i = 0; i < decisions_.size(); ++i) {
+    display_.Log("  stage " + std::to_string(i) + " " +
+                 (decisions_[i].accepted ? "[kept]     " : "[rejected] ") + decisions_[i].summary);
+  }
+  std::string config;
+  std::map<std::string, Json> all = study_.fixed;
+  for (const auto& [k, v] : incumbent_.hparams) all[k] = v;
+  for (const auto& [k, v] : all) config += (config.empty() ? "" : ", ") + k + "=" + v.dump();
+  display_.Log("incumbent (" + incumbent_.stage + " #" + std::to_string(incumbent_.trial_number) +
+               ", validation " + study_.objective_metric + " " +
+               (incumbent_.value ? FormatValue(*incumbent_.value) : "-") + "): " + config);
+  if (final_result_.is_object() && final_result_.contains("test") &&
+      final_result_["test"].is_object()) {
+    const Json& t = final_result_["test"];
+    display_.Log("test accuracy " + FormatValue(t.value("accuracy", NAN)) + ", macro F1 " +
+                 FormatValue(t.value("macro_f1", NAN)) + ", loss " +
+                 FormatValue(t.value("loss", NAN)));
+    if (t.contains("confusion") && t["confusion"].is_array()) {
+      std::vector<std::string> classes;
+      if (t.contains("classes")) classes = t["classes"].get<std::vector<std::string>>();
+      display_.Log("confusion matrix (rows: true class, columns: predicted):");
+      for (size_t r = 0; r < t["confusion"].size(); ++r) {
+        std::ostringstream row;
+        row.width(14);
+        row << std::left << (r < classes.size() ? classes[r].substr(0, 13) : std::to_string(r));
+        for (const auto& c : t["confusion"][r]) {
+          row.width(6);
+          row << std::right << c.dump();
+        }
+        display_.Log("  " + row.str());
+      }
+    }
+  }
+  if (final_result_.is_object() && final_result_.contains("model_path") &&
+      final_result_["model_path"].is_string()) {
+    display_.Log("exported model: " + final_result_["model_path"].get<std::string>());
+  }
+}
+
+}  // namespace mgr

@@ -1,0 +1,230 @@
+#include "tuner/worker_process.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <deque>
+#include <fstream>
+
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/process.hpp>
+
+namespace mgr {
+
+namespace bp = boost::process;
+namespace asio = boost::asio;
+
+struct WorkerProcess::Impl : std::enable_shared_from_this<WorkerProcess::Impl> {
+  explicit Impl(asio::io_context& io) : io(io), out(io), err(io), in(io), grace(io) {}
+
+  asio::io_context& io;
+  bp::async_pipe out, err, in;
+  bp::child child;
+  asio::streambuf out_buf, err_buf;
+  std::deque<std::string> tail;
+  std::ofstream log;
+  Callbacks callbacks;
+  std::deque<std::shared_ptr<std::string>> writes;
+  bool in_closed = false;
+  bool exited = false, out_done = false, err_done = false, reported = false;
+  int pid = -1;
+  WorkerExit exit;
+  asio::steady_timer grace;  // bounds the wait for pipe EOF after the exit
+
+  void ReadOut() {
+    auto self = shared_from_this();
+    asio::async_read_until(
+        out, out_buf, '\n', [self](const boost::system::error_code& ec, size_t n) {
+          if (ec) {
+            self->out_done = true;
+            self->MaybeReport();
+            return;
+          }
+          std::string line(asio::buffers_begin(self->out_buf.data()),
+                           asio::buffers_begin(self->out_buf.data()) + n - 1);
+          self->out_buf.consume(n);
+          Json event = Json::parse(line, nullptr, false);
+          if (!event.is_discarded() && event.is_object() && event.contains("event")) {
+            if (self->callbacks.on_event) self->callbacks.on_event(event);
+          } else if (!line.empty() && self->callbacks.on_garbage) {
+            self->callbacks.on_garbage(line);
+          }
+          self->ReadOut();
+        });
+  }
+
+  void ReadErr() {
+    auto self = shared_from_this();
+    asio::async_read_until(err, err_buf, '\n',
+                           [self](const boost::system::error_code& ec, size_t n) {
+                             if (ec) {
+                               // A last line without a newline still counts.
+                               if (self->err_buf.size() > 0) {
+                                 std::string rest(asio::buffers_begin(self->err_buf.data()),
+                                                  asio::buffers_end(self->err_buf.data()));
+                                 self->err_buf.consume(self->err_buf.size());
+                                 self->AddErrLine(rest);
+                               }
+                               self->err_done = true;
+                               self->MaybeReport();
+                               return;
+                             }
+                             std::string line(asio::buffers_begin(self->err_buf.data()),
+                                              asio::buffers_begin(self->err_buf.data()) + n - 1);
+                             self->err_buf.consume(n);
+                             self->AddErrLine(line);
+                             self->ReadErr();
+                           });
+  }
+
+  void AddErrLine(const std::string& line) {
+    if (log.is_open()) log << line << '\n' << std::flush;
+    tail.push_back(line);
+    while (tail.size() > static_cast<size_t>(kStderrTailLines)) tail.pop_front();
+  }
+
+  void OnExit() {
+    exited = true;
+    const int status = child.native_exit_code();
+    if (WIFSIGNALED(status)) {
+      exit.signal = WTERMSIG(status);
+      exit.exit_code = -1;
+    } else {
+      exit.exit_code = WEXITSTATUS(status);
+    }
+    // A grandchild could keep the pipes open: do not wait for their EOF forever.
+    auto self = shared_from_this();
+    grace.expires_after(std::chrono::seconds(3));
+    grace.async_wait([self](const boost::system::error_code& ec) {
+      if (ec) return;
+      self->out_done = self->err_done = true;
+      boost::system::error_code ignored;
+      self->out.close(ignored);
+      self->err.close(ignored);
+      self->MaybeReport();
+    });
+    MaybeReport();
+  }
+
+  void MaybeReport() {
+    if (reported || !exited || !out_done || !err_done) return;
+    reported = true;
+    grace.cancel();
+    for (const auto& l : tail) exit.stderr_tail += l + "\n";
+    boost::system::error_code ignored;
+    in.close(ignored);
+    auto cb = std::move(callbacks.on_exit);
+    callbacks = Callbacks();
+    if (cb) cb(exit);
+  }
+
+  void Write() {
+    if (writes.empty() || in_closed) return;
+    auto self = shared_from_this();
+    auto data = writes.front();
+    asio::async_write(in, asio::buffer(*data), [self](const boost::system::error_code& ec, size_t) {
+      self->writes.pop_front();
+      if (ec) {
+        self->writes.clear();  // the worker is gone: nothing more to say to it
+        return;
+      }
+      self->Write();
+    });
+  }
+};
+
+std::string WorkerExit::Describe() const {
+  std::string s;
+  if (signal != 0) {
+    const char* name = strsignal(signal);
+    s = "killed by signal " + std::to_string(signal) + (name ? std::string(" (") + name + ")" : "");
+  } else {
+    s = "exit code " + std::to_string(exit_code);
+  }
+  if (!stderr_tail.empty()) s += "; last stderr lines:\n" + stderr_tail;
+  return s;
+}
+
+Result<std::string> FindExecutable(const std::string& name) {
+  if (name.find('/') != std::string::npos) {
+    if (access(name.c_str(), X_OK) != 0) {
+      return Status::NotFound("worker executable " + name + " does not exist or is not executable");
+    }
+    return name;
+  }
+  auto found = bp::search_path(name);
+  if (found.empty()) {
+    return Status::NotFound("cannot find " + name +
+                            " in PATH (build it, or pass --worker /path/to/mgr-train)");
+  }
+  return found.string();
+}
+
+Result<std::unique_ptr<WorkerProcess>> WorkerProcess::Start(
+    asio::io_context& io, const std::vector<std::string>& argv,
+    const std::map<std::string, std::string>& env, const std::string& stderr_log,
+    Callbacks callbacks) {
+  if (argv.empty()) return Status::InvalidArgument("empty worker command");
+  MGR_ASSIGN_OR_RETURN(std::string exe, FindExecutable(argv[0]));
+  auto impl = std::make_shared<Impl>(io);
+  impl->callbacks = std::move(callbacks);
+  if (!stderr_log.empty()) {
+    impl->log.open(stderr_log, std::ios::app);
+    if (!impl->log) return Status::IoError("cannot write the worker log " + stderr_log);
+  }
+  bp::environment environment = boost::this_process::environment();
+  for (const auto& [k, v] : env) environment[k] = v;
+  std::vector<std::string> args(argv.begin() + 1, argv.end());
+  std::weak_ptr<Impl> weak = impl;
+  try {
+    impl->child = bp::child(
+        bp::exe = exe, bp::args = args, bp::std_out > impl->out, bp::std_err > impl->err,
+        bp::std_in < impl->in, environment, io, bp::on_exit = [weak](int, const std::error_code&) {
+          if (auto self = weak.lock()) self->OnExit();
+        });
+  } catch (const bp::process_error& e) {
+    return Status::Unavailable("cannot start " + exe + ": " + e.what());
+  }
+  impl->pid = impl->child.id();
+  impl->ReadOut();
+  impl->ReadErr();
+  return std::unique_ptr<WorkerProcess>(new WorkerProcess(impl));
+}
+
+WorkerProcess::~WorkerProcess() {
+  if (!impl_) return;
+  impl_->callbacks = Callbacks();
+  if (!impl_->exited && impl_->pid > 0) ::kill(impl_->pid, SIGKILL);
+  boost::system::error_code ignored;
+  impl_->in.close(ignored);
+  impl_->in_closed = true;
+}
+
+void WorkerProcess::Send(const std::string& line) {
+  if (impl_->in_closed) return;
+  impl_->writes.push_back(std::make_shared<std::string>(line + "\n"));
+  if (impl_->writes.size() == 1) impl_->Write();
+}
+
+void WorkerProcess::CloseStdin() {
+  boost::system::error_code ignored;
+  impl_->in.close(ignored);
+  impl_->in_closed = true;
+}
+
+void WorkerProcess::Terminate() {
+  if (!impl_->exited && impl_->pid > 0) ::kill(impl_->pid, SIGTERM);
+}
+
+void WorkerProcess::Kill() {
+  if (!impl_->exited && impl_->pid > 0) ::kill(impl_->pid, SIGKILL);
+}
+
+int WorkerProcess::pid() const { return impl_->pid; }
+bool WorkerProcess::exited() const { return impl_->exited; }
+
+}  // namespace mgr
