@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "storage/status.h"
@@ -54,6 +55,8 @@ class Statement {
   int64_t Int(int col) const;
   double Double(int col) const;
   std::string Text(int col) const;  // "" for NULL
+  // Valid until the next Step, Reset or destruction; "" for NULL.
+  std::string_view View(int col) const;
   std::optional<std::string> OptionalText(int col) const;
 
  private:

@@ -157,18 +157,56 @@ Result<TrialState> ParseState(const std::string& text, int64_t trial_id) {
   return s;
 }
 
-Result<double> StoredToValue(bool is_null, double value, const std::string& type,
+Result<double> StoredToValue(bool is_null, double value, std::string_view type,
                              const std::string& what) {
   if (type == "FINITE" && !is_null) return value;
   if (type == "INF_POS") return kInf;
   if (type == "INF_NEG") return -kInf;
   if (type == "NAN") return std::numeric_limits<double>::quiet_NaN();
-  return Status::Corruption(what + ": bad stored value (type '" + type + "')");
+  return Status::Corruption(what + ": bad stored value (type '" + std::string(type) + "')");
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+// Fast path for "YYYY-MM-DD HH:MM:SS[.ffffff]", the only form Optuna and we write; reading
+// 10,000 trials calls this 20,000 times.
+std::optional<TimePoint> ParseDatetimeFast(const std::string& s) {
+  auto digits = [&](size_t pos, size_t n, int64_t* out) {
+    int64_t v = 0;
+    for (size_t i = pos; i < pos + n; ++i) {
+      if (i >= s.size() || s[i] < '0' || s[i] > '9') return false;
+      v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+  };
+  int64_t y, mo, d, h, mi, sec, us = 0;
+  if (s.size() < 19 || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') ||
+      s[13] != ':' || s[16] != ':' || !digits(0, 4, &y) || !digits(5, 2, &mo) ||
+      !digits(8, 2, &d) || !digits(11, 2, &h) || !digits(14, 2, &mi) || !digits(17, 2, &sec)) {
+    return std::nullopt;
+  }
+  if (s.size() > 19) {
+    if (s[19] != '.' || s.size() > 26 || !digits(20, s.size() - 20, &us)) return std::nullopt;
+    for (size_t i = s.size(); i < 26; ++i) us *= 10;
+  }
+  const int64_t secs = ((DaysFromCivil(y, mo, d) * 24 + h) * 60 + mi) * 60 + sec;
+  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(
+      std::chrono::microseconds(secs * 1000000 + us)));
 }
 
 Result<std::optional<TimePoint>> ParseOptionalDatetime(const std::optional<std::string>& text,
                                                        int64_t trial_id) {
   if (!text) return std::optional<TimePoint>();
+  if (std::optional<TimePoint> fast = ParseDatetimeFast(*text)) return fast;
   Result<TimePoint> t = ParseDatetime(*text);
   if (!t.ok()) {
     return Status::Corruption("trial " + std::to_string(trial_id) + ": " + t.status().message());
@@ -204,6 +242,7 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::Open(const std::string& pa
   db->set_busy_deadline(options.busy_deadline);
   std::unique_ptr<SqliteStorage> s(new SqliteStorage(std::move(db)));
   MGR_RETURN_IF_ERROR(s->Initialize());
+  MGR_RETURN_IF_ERROR(s->Tune());
   return s;
 }
 
@@ -226,6 +265,13 @@ Status SqliteStorage::Initialize() {
   MGR_RETURN_IF_ERROR(ValidateSchema());
   MGR_RETURN_IF_ERROR(db_->Retry([&] { return db_->Exec("PRAGMA journal_mode=WAL"); }));
   return db_->Exec("PRAGMA synchronous=NORMAL");
+}
+
+Status SqliteStorage::Tune() {
+  // Samplers re-read the whole study every trial: keep it in memory-mapped pages and a
+  // 64 MiB page cache instead of copying it through read() each time.
+  MGR_RETURN_IF_ERROR(db_->Exec("PRAGMA mmap_size=1073741824"));
+  return db_->Exec("PRAGMA cache_size=-65536");
 }
 
 Status SqliteStorage::CreateSchema() {
@@ -820,6 +866,16 @@ Result<std::vector<FrozenTrial>> SqliteStorage::LoadTrials(const std::string& wh
   std::vector<FrozenTrial> trials;
   std::unordered_map<int64_t, size_t> index;
   {
+    MGR_ASSIGN_OR_RETURN(Statement count,
+                         db_->Prepare("SELECT COUNT(*) FROM trials t WHERE " + where));
+    count.Bind(1, arg);
+    MGR_ASSIGN_OR_RETURN(bool row, count.Step());
+    if (row) {
+      trials.reserve(static_cast<size_t>(count.Int(0)));
+      index.reserve(static_cast<size_t>(count.Int(0)));
+    }
+  }
+  {
     MGR_ASSIGN_OR_RETURN(Statement st,
                          db_->Prepare("SELECT t.trial_id, t.number, t.state, t.datetime_start, "
                                       "t.datetime_complete FROM trials t WHERE " +
@@ -843,7 +899,7 @@ Result<std::vector<FrozenTrial>> SqliteStorage::LoadTrials(const std::string& wh
   const std::string join = " JOIN trials t ON t.trial_id = x.trial_id WHERE " + where;
   {
     // Most trials share a handful of distributions: parse each distinct JSON text once.
-    std::unordered_map<std::string, Distribution> parsed;
+    std::vector<std::pair<std::string, Distribution>> parsed;
     MGR_ASSIGN_OR_RETURN(Statement st,
                          db_->Prepare("SELECT x.trial_id, x.param_name, x.param_value, "
                                       "x.distribution_json FROM trial_params x" +
@@ -854,18 +910,26 @@ Result<std::vector<FrozenTrial>> SqliteStorage::LoadTrials(const std::string& wh
       if (!row) break;
       FrozenTrial& t = trials[index.at(st.Int(0))];
       std::string name = st.Text(1);
-      std::string json = st.Text(3);
-      auto it = parsed.find(json);
-      if (it == parsed.end()) {
-        Result<Distribution> d = DistributionFromJsonString(json);
+      std::string_view json = st.View(3);
+      const Distribution* dist = nullptr;
+      for (const auto& [text, d] : parsed) {
+        if (text == json) {
+          dist = &d;
+          break;
+        }
+      }
+      if (dist == nullptr) {
+        Result<Distribution> d = DistributionFromJsonString(std::string(json));
         if (!d.ok()) {
           return Status::Corruption(Context() + ": trial " + std::to_string(t.trial_id) +
                                     " parameter '" + name + "': " + d.status().message());
         }
-        it = parsed.emplace(json, *d).first;
+        if (parsed.size() >= 64) parsed.erase(parsed.begin());  // many distinct: bound the scan
+        parsed.emplace_back(std::string(json), *d);
+        dist = &parsed.back().second;
       }
       t.params[name] = st.Double(2);
-      t.distributions[name] = it->second;
+      t.distributions.emplace(std::move(name), *dist);
     }
   }
   {
@@ -881,7 +945,7 @@ Result<std::vector<FrozenTrial>> SqliteStorage::LoadTrials(const std::string& wh
       if (!row) break;
       FrozenTrial& t = trials[index.at(st.Int(0))];
       MGR_ASSIGN_OR_RETURN(double v,
-                           StoredToValue(st.IsNull(2), st.Double(2), st.Text(3),
+                           StoredToValue(st.IsNull(2), st.Double(2), st.View(3),
                                          Context() + ": trial " + std::to_string(t.trial_id)));
       size_t objective = static_cast<size_t>(st.Int(1));
       if (t.values.size() <= objective) t.values.resize(objective + 1, std::nan(""));
@@ -904,7 +968,7 @@ Result<std::vector<FrozenTrial>> SqliteStorage::LoadTrials(const std::string& wh
         t = &trials[index.at(id)];
         last_id = id;
       }
-      std::string type_text = st.Text(3);
+      std::string_view type_text = st.View(3);
       double v;
       if (type_text == "FINITE" && !st.IsNull(2)) {
         v = st.Double(2);

@@ -100,6 +100,7 @@ class SqliteStorage final : public Storage {
 
   explicit SqliteStorage(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
   Status Initialize();
+  Status Tune();
   Status CreateSchema();
   Status ValidateSchema();
 

@@ -81,6 +81,7 @@ class [[nodiscard]] Result {
   T&& value() && { assert(ok()); return std::move(*value_); }
   const T& operator*() const& { return value(); }
   T& operator*() & { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }  // `auto v = *F();` moves
   const T* operator->() const { return &value(); }
   T* operator->() { return &value(); }
 
