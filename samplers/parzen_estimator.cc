@@ -72,6 +72,12 @@ ParzenEstimator::ParzenEstimator(const SearchSpace& space,
     params_.push_back(std::move(p));
     ++i;
   }
+  base_log_ = log_weights_.array();
+  for (Param& p : params_) {
+    if (p.categorical) continue;
+    p.inv_sigma = p.sigma.array().inverse();
+    if (p.step == 0.0) base_log_ -= truncnorm::kLogSqrt2Pi + p.log_norm.array();
+  }
 }
 
 void ParzenEstimator::BuildCategorical(Param& p, const CategoricalDistribution& dist,
@@ -202,59 +208,44 @@ Eigen::MatrixXd ParzenEstimator::Sample(std::mt19937_64& rng, int n) const {
 
 Eigen::VectorXd ParzenEstimator::LogPdf(const Eigen::MatrixXd& x) const {
   const Eigen::Index m = x.rows();
-  const Eigen::Index n_kernels = weights_.size();
-  // lp(j, k): log density of sample j under kernel k, plus log w_k.
-  Eigen::MatrixXd lp = log_weights_.transpose().replicate(m, 1);
-  for (size_t i = 0; i < params_.size(); ++i) {
-    const Param& p = params_[i];
-    if (p.categorical) {
-      for (Eigen::Index j = 0; j < m; ++j) {
-        lp.row(j) += p.cat_log_weights_t.row(static_cast<Eigen::Index>(x(j, i)));
-      }
-      continue;
-    }
-    if (p.step == 0.0) {
-      Eigen::VectorXd xt(m);
-      for (Eigen::Index j = 0; j < m; ++j) xt[j] = p.log ? std::log(x(j, i)) : x(j, i);
-      for (Eigen::Index k = 0; k < n_kernels; ++k) {
-        const double mu = p.mu[k], inv_sigma = 1.0 / p.sigma[k];
-        const double c = truncnorm::kLogSqrt2Pi + p.log_norm[k];
-        double* col = lp.col(k).data();
-        for (Eigen::Index j = 0; j < m; ++j) {
-          const double z = (xt[j] - mu) * inv_sigma;
-          col[j] += -0.5 * z * z - c;
+  Eigen::VectorXd out(m);
+  // One sample at a time, kernels contiguous: acc(k) = log w_k + sum_i log p_ik(x_i).
+  // The continuous kernels' normalising constants are folded into base_log_ already.
+  Eigen::ArrayXd acc(base_log_.size());
+  for (Eigen::Index j = 0; j < m; ++j) {
+    acc = base_log_;
+    for (size_t i = 0; i < params_.size(); ++i) {
+      const Param& p = params_[i];
+      const double xi = x(j, static_cast<Eigen::Index>(i));
+      if (p.categorical) {
+        acc += p.cat_log_weights_t.row(static_cast<Eigen::Index>(xi)).transpose().array();
+      } else if (p.step == 0.0) {
+        const double xt = p.log ? std::log(xi) : xi;
+        if (xt < p.tlow || xt > p.thigh) {
+          acc.setConstant(-kInf);
+          continue;
+        }
+        acc -= 0.5 * ((xt - p.mu.array()) * p.inv_sigma).square();
+      } else {
+        double left = xi - p.step / 2, right = xi + p.step / 2;
+        if (p.log) {
+          left = std::log(left);
+          right = std::log(right);
+        }
+        for (Eigen::Index k = 0; k < acc.size(); ++k) {
+          acc[k] += truncnorm::LogGaussMass((left - p.mu[k]) * p.inv_sigma[k],
+                                            (right - p.mu[k]) * p.inv_sigma[k]) -
+                    p.log_norm[k];
         }
       }
-      for (Eigen::Index j = 0; j < m; ++j) {
-        if (xt[j] < p.tlow || xt[j] > p.thigh) lp.row(j).setConstant(-kInf);
-      }
-      continue;
     }
-    for (Eigen::Index j = 0; j < m; ++j) {
-      double left = x(j, i) - p.step / 2, right = x(j, i) + p.step / 2;
-      if (p.log) {
-        left = std::log(left);
-        right = std::log(right);
-      }
-      for (Eigen::Index k = 0; k < n_kernels; ++k) {
-        const double inv_sigma = 1.0 / p.sigma[k];
-        lp(j, k) +=
-            truncnorm::LogGaussMass((left - p.mu[k]) * inv_sigma, (right - p.mu[k]) * inv_sigma) -
-            p.log_norm[k];
-      }
-    }
+    // Log-sum-exp over kernels; exp(-700) ~ 1e-304 adds nothing to a sum >= 1 and keeps
+    // exp off its slow underflow path.
+    double mx = acc.maxCoeff();
+    if (mx == -kInf) mx = 0.0;
+    out[j] = std::log((acc - mx).max(-700.0).exp().sum()) + mx;
   }
-  // Log-sum-exp over kernels, guarding all -inf rows.
-  Eigen::VectorXd mx = lp.rowwise().maxCoeff();
-  for (Eigen::Index j = 0; j < m; ++j) {
-    if (mx[j] == -kInf) mx[j] = 0.0;
-  }
-  Eigen::VectorXd sum = Eigen::VectorXd::Zero(m);
-  for (Eigen::Index k = 0; k < n_kernels; ++k) {
-    const double* col = lp.col(k).data();
-    for (Eigen::Index j = 0; j < m; ++j) sum[j] += std::exp(col[j] - mx[j]);
-  }
-  return (sum.array().log() + mx.array()).matrix();
+  return out;
 }
 
 }  // namespace mgr

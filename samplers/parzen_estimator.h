@@ -69,6 +69,7 @@ class ParzenEstimator {
     double tlow = 0, thigh = 0;  // transformed (adapted) bounds
     Eigen::VectorXd mu, sigma;
     Eigen::VectorXd log_norm;  // log mass of [tlow, thigh] per kernel (+ log sigma if continuous)
+    Eigen::ArrayXd inv_sigma;
     // Categorical.
     Eigen::MatrixXd cat_weights;        // kernels x choices
     Eigen::MatrixXd cat_log_weights_t;  // choices x kernels
@@ -83,6 +84,8 @@ class ParzenEstimator {
   std::vector<Param> params_;
   Eigen::VectorXd weights_;
   Eigen::VectorXd log_weights_;
+  // log w_k minus every continuous parameter's log normaliser of kernel k.
+  Eigen::ArrayXd base_log_;
   std::vector<double> cumulative_weights_;
 };
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <tuple>
+#include <unordered_set>
 
 #include "samplers/search_space.h"
 
@@ -31,36 +32,52 @@ int64_t TpeGamma(int64_t n) {
 TpeSplit SplitTrials(const std::vector<const FrozenTrial*>& trials, StudyDirection direction,
                      int64_t n_below) {
   const bool maximize = direction == StudyDirection::kMaximize;
-  std::vector<const FrozenTrial*> complete, pruned, running;
+  // Sort keys computed once: COMPLETE by signed value; PRUNED by (-last step, signed value).
+  struct Keyed {
+    double k1, k2;
+    const FrozenTrial* t;
+  };
+  std::vector<Keyed> complete, pruned;
+  std::vector<const FrozenTrial*> running;
+  complete.reserve(trials.size());
   for (const FrozenTrial* t : trials) {
     if (t->state == TrialState::kRunning) {
       running.push_back(t);
     } else if (t->state == TrialState::kComplete) {
-      complete.push_back(t);
+      double v = t->values.empty() ? std::numeric_limits<double>::quiet_NaN() : t->values[0];
+      complete.push_back({maximize ? -v : v, 0.0, t});
     } else if (t->state == TrialState::kPruned) {
-      pruned.push_back(t);
+      auto [k1, k2] = PrunedScore(*t, maximize);
+      pruned.push_back({k1, k2, t});
     }
   }
   // Python's sorted() is stable; so is this.
   std::stable_sort(complete.begin(), complete.end(),
-                   [&](const FrozenTrial* a, const FrozenTrial* b) {
-                     return maximize ? a->value() > b->value() : a->value() < b->value();
-                   });
-  std::stable_sort(pruned.begin(), pruned.end(), [&](const FrozenTrial* a, const FrozenTrial* b) {
-    return PrunedScore(*a, maximize) < PrunedScore(*b, maximize);
+                   [](const Keyed& a, const Keyed& b) { return a.k1 < b.k1; });
+  std::stable_sort(pruned.begin(), pruned.end(), [](const Keyed& a, const Keyed& b) {
+    return a.k1 < b.k1 || (a.k1 == b.k1 && a.k2 < b.k2);
   });
-  TpeSplit split;
   const size_t n_complete_below =
       static_cast<size_t>(std::clamp<int64_t>(n_below, 0, complete.size()));
   const size_t n_pruned_below = static_cast<size_t>(
       std::clamp<int64_t>(n_below - static_cast<int64_t>(n_complete_below), 0, pruned.size()));
-  split.below.assign(complete.begin(), complete.begin() + n_complete_below);
-  split.below.insert(split.below.end(), pruned.begin(), pruned.begin() + n_pruned_below);
-  split.above.assign(complete.begin() + n_complete_below, complete.end());
-  split.above.insert(split.above.end(), pruned.begin() + n_pruned_below, pruned.end());
-  split.above.insert(split.above.end(), running.begin(), running.end());
-  std::sort(split.below.begin(), split.below.end(), ByNumber);
-  std::sort(split.above.begin(), split.above.end(), ByNumber);
+  std::unordered_set<const FrozenTrial*> below;
+  for (size_t k = 0; k < n_complete_below; ++k) below.insert(complete[k].t);
+  for (size_t k = 0; k < n_pruned_below; ++k) below.insert(pruned[k].t);
+  // Both lists in trial-number order; `trials` usually is already (StudyView's order).
+  std::vector<const FrozenTrial*> ordered = trials;
+  if (!std::is_sorted(ordered.begin(), ordered.end(), ByNumber)) {
+    std::sort(ordered.begin(), ordered.end(), ByNumber);
+  }
+  TpeSplit split;
+  for (const FrozenTrial* t : ordered) {
+    if (below.count(t)) {
+      split.below.push_back(t);
+    } else if (t->state == TrialState::kComplete || t->state == TrialState::kPruned ||
+               t->state == TrialState::kRunning) {
+      split.above.push_back(t);
+    }
+  }
   return split;
 }
 

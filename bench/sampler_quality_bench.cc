@@ -1,0 +1,191 @@
+// Best value found in 100 trials on standard test problems (the same ones as
+// bench/optuna_problems.py), 20 seeds each, for our random sampler, our TPE (univariate
+// and multivariate) and python3-optuna 3.1's default TPE run in the same invocation.
+//
+// Usage: sampler_quality_bench [--python-seeds N] [--no-python]
+//   Python is ~100x slower per trial, so by default it runs 10 seeds (printed).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <map>
+
+#include "bench/sampler_bench_util.h"
+#include "samplers/sampler.h"
+
+namespace mgr {
+namespace {
+
+using bench::BenchTrial;
+using Problem = std::function<double(BenchTrial&)>;
+
+const std::vector<std::string> kChoices = {"a", "b", "c", "d", "e", "f"};
+const double kT0[] = {3.0, 1.0, 4.0, 0.5, 5.0, 9.0};
+const double kT1[] = {2.0, 7.0, 1.8, 2.8, 0.0, 4.5};
+const double kT2[] = {6.0, 2.5, 3.5, 0.2, 8.0, 1.1};
+
+Problem Sphere(int n) {
+  return [n](BenchTrial& t) {
+    double v = 0;
+    for (int i = 0; i < n; ++i) {
+      double x = t.Float("x" + std::to_string(i), -5, 5);
+      v += x * x;
+    }
+    return v;
+  };
+}
+
+std::vector<std::pair<std::string, Problem>> Problems() {
+  return {
+      {"sphere_5d", Sphere(5)},
+      {"rosenbrock_2d",
+       [](BenchTrial& t) {
+         double x = t.Float("x", -2, 2), y = t.Float("y", -2, 2);
+         return (1 - x) * (1 - x) + 100 * (y - x * x) * (y - x * x);
+       }},
+      {"log_scale_3d",
+       [](BenchTrial& t) {
+         double lr = t.Float("lr", 1e-6, 1, true), wd = t.Float("wd", 1e-8, 1e-1, true),
+                eps = t.Float("eps", 1e-10, 1e-2, true);
+         return std::pow(std::log10(lr) + 3.3, 2) + std::pow(std::log10(wd) + 5.1, 2) +
+                std::pow(std::log10(eps) + 7.2, 2);
+       }},
+      {"integer_4d",
+       [](BenchTrial& t) {
+         double a = t.Int("a", -20, 20), b = t.Int("b", -20, 20), c = t.Int("c", 0, 100, false, 5),
+                n = t.Int("n", 1, 1024, true);
+         return std::pow(a - 7, 2) + std::pow(b + 3, 2) + std::pow((c - 35) / 5, 2) +
+                std::pow(std::log2(n) - 6.3, 2);
+       }},
+      {"categorical_4d",
+       [](BenchTrial& t) {
+         int c0 = t.Categorical("c0", kChoices), c1 = t.Categorical("c1", kChoices),
+             c2 = t.Categorical("c2", kChoices);
+         double x = t.Float("x", 0, 1);
+         return kT0[c0] + kT1[c1] + kT2[c2] + 10 * (x - 0.3) * (x - 0.3);
+       }},
+      {"mixed_6d",
+       [](BenchTrial& t) {
+         double lr = t.Float("lr", 1e-5, 1e-1, true),
+                dropout = t.Float("dropout", 0, 0.5, false, 0.05);
+         double batch = t.Int("batch", 16, 256, false, 16), layers = t.Int("layers", 1, 8);
+         int opt = t.Categorical("opt", {"adam", "sgd", "rmsprop"});
+         double x = t.Float("x", -1, 1);
+         const double opt_cost[] = {0.0, 1.0, 0.5};
+         return std::pow(std::log10(lr) + 3, 2) + 4 * std::pow(dropout - 0.2, 2) +
+                std::pow((batch - 64) / 64, 2) + 0.3 * std::fabs(layers - 3) + opt_cost[opt] +
+                x * x;
+       }},
+      {"conditional",
+       [](BenchTrial& t) {
+         int64_t n_layers = t.Int("n_layers", 1, 4);
+         double v = std::fabs(static_cast<double>(n_layers - 3));
+         for (int64_t i = 0; i < n_layers; ++i) {
+           double u = t.Int("units_l" + std::to_string(i), 4, 256, true);
+           v += 0.2 * std::pow(std::log2(u) - 6, 2);
+         }
+         if (t.Categorical("opt", {"adam", "sgd"}) == 1) {
+           v += 0.5 + 4 * std::pow(t.Float("momentum", 0, 0.99) - 0.9, 2);
+         } else {
+           v += 1.0 + 40 * std::pow(t.Float("beta", 0.8, 0.999) - 0.95, 2);
+         }
+         return v;
+       }},
+      {"sphere_10d", Sphere(10)},
+  };
+}
+
+double BestOf(const Json& config, uint64_t seed, const Problem& problem, int n_trials) {
+  Json c = config;
+  c["seed"] = seed;
+  auto sampler = std::move(MakeSampler(c)).value();
+  std::vector<FrozenTrial> trials;
+  double best = INFINITY;
+  for (int k = 0; k < n_trials; ++k) {
+    BenchTrial t(*sampler, trials, StudyDirection::kMinimize);
+    double v = problem(t);
+    t.Complete(v);
+    best = std::min(best, v);
+  }
+  return best;
+}
+
+struct Stats {
+  double mean, std, median;
+};
+Stats Summarise(std::vector<double> v) {
+  Stats s{0, 0, 0};
+  for (double x : v) s.mean += x / v.size();
+  for (double x : v) s.std += (x - s.mean) * (x - s.mean) / v.size();
+  s.std = std::sqrt(s.std);
+  std::sort(v.begin(), v.end());
+  s.median = v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+  return s;
+}
+
+}  // namespace
+}  // namespace mgr
+
+int main(int argc, char** argv) {
+  using namespace mgr;
+  int python_seeds = 10;
+  bool python = true;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--no-python") == 0) python = false;
+    if (std::strcmp(argv[i], "--python-seeds") == 0 && i + 1 < argc)
+      python_seeds = std::atoi(argv[++i]);
+  }
+  const int kTrials = 100, kSeeds = 20;
+  const std::vector<std::pair<std::string, Json>> samplers = {
+      {"mgr random", {{"type", "random"}}},
+      {"mgr qmc", {{"type", "qmc"}}},
+      {"mgr tpe", {{"type", "tpe"}}},
+      {"mgr tpe multivariate", {{"type", "tpe"}, {"multivariate", true}}},
+  };
+  Json py;
+  if (python) {
+    std::string out = bench::RunCommand(
+        std::string(MGR_PYTHON) + " " + MGR_SOURCE_DIR + "/bench/optuna_problems.py quality " +
+        std::to_string(kTrials) + " " + std::to_string(python_seeds) + " 2>/dev/null");
+    try {
+      py = Json::parse(out);
+    } catch (const std::exception& e) {
+      std::printf("python3-optuna reference unavailable (%s)\n", e.what());
+      python = false;
+    }
+  }
+  std::printf(
+      "Best value after %d trials (minimise; lower is better). mgr: %d seeds; optuna 3.1 "
+      "TPE: %d seeds\n",
+      kTrials, kSeeds, python ? python_seeds : 0);
+  std::printf("%-15s %-22s %10s %10s %10s\n", "problem", "sampler", "mean", "std", "median");
+  int tpe_not_worse = 0, tpe_beats_random = 0, n_problems = 0;
+  for (const auto& [name, problem] : Problems()) {
+    std::map<std::string, Stats> stats;
+    for (const auto& [label, config] : samplers) {
+      std::vector<double> best;
+      for (int s = 0; s < kSeeds; ++s) best.push_back(BestOf(config, s, problem, kTrials));
+      stats[label] = Summarise(best);
+      std::printf("%-15s %-22s %10.4g %10.4g %10.4g\n", name.c_str(), label.c_str(),
+                  stats[label].mean, stats[label].std, stats[label].median);
+    }
+    if (python && py.contains(name)) {
+      stats["optuna tpe"] = Summarise(py[name].get<std::vector<double>>());
+      std::printf("%-15s %-22s %10.4g %10.4g %10.4g\n", name.c_str(), "optuna 3.1 tpe",
+                  stats["optuna tpe"].mean, stats["optuna tpe"].std, stats["optuna tpe"].median);
+      // "Not worse": mean within one standard error of Optuna's (or better).
+      double se = stats["optuna tpe"].std / std::sqrt(static_cast<double>(python_seeds));
+      tpe_not_worse += stats["mgr tpe"].mean <= stats["optuna tpe"].mean + se;
+    }
+    tpe_beats_random += stats["mgr tpe"].mean < stats["mgr random"].mean;
+    ++n_problems;
+  }
+  std::printf("mgr tpe better than random on %d/%d problems", tpe_beats_random, n_problems);
+  if (python) {
+    std::printf("; not worse than optuna tpe (mean <= optuna mean + 1 s.e.) on %d/%d",
+                tpe_not_worse, n_problems);
+  }
+  std::printf("\n");
+  return 0;
+}
