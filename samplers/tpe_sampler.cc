@@ -141,8 +141,17 @@ double TpeSampler::SampleIndependent(const StudyView& study, const FrozenTrial& 
   return Sample(study, trial, {{name, dist}}).at(name);
 }
 
-std::map<std::string, double> TpeSampler::Sample(const StudyView& study, const FrozenTrial& trial,
-                                                 const SearchSpace& space) {
+const TpeSampler::SplitCache& TpeSampler::Split(const StudyView& study, const FrozenTrial& trial) {
+  // Finished trials never change and trials are only added, so these counts identify the
+  // history the split depends on. The univariate sampler asks once per parameter of a
+  // trial; this computes the split once per trial instead.
+  SplitKey key{study.trials.data(), study.trials.size(), 0, 0, 0, trial.number};
+  for (const FrozenTrial& t : study.trials) {
+    key.n_complete += t.state == TrialState::kComplete;
+    key.n_pruned += t.state == TrialState::kPruned;
+    key.n_running += t.state == TrialState::kRunning;
+  }
+  if (split_cache_ && split_cache_->key == key) return *split_cache_;
   std::vector<const FrozenTrial*> trials;
   int64_t n = 0;
   for (const FrozenTrial& t : study.trials) {
@@ -157,23 +166,33 @@ std::map<std::string, double> TpeSampler::Sample(const StudyView& study, const F
   const StudyDirection direction =
       study.directions.empty() ? StudyDirection::kMinimize : study.directions[0];
   TpeSplit split = SplitTrials(trials, direction, TpeGamma(n));
+  SplitCache cache;
+  cache.key = key;
+  const FrozenTrial* base = study.trials.data();
+  for (const FrozenTrial* t : split.below) cache.below.push_back(static_cast<size_t>(t - base));
+  for (const FrozenTrial* t : split.above) cache.above.push_back(static_cast<size_t>(t - base));
+  split_cache_ = std::move(cache);
+  return *split_cache_;
+}
 
+std::map<std::string, double> TpeSampler::Sample(const StudyView& study, const FrozenTrial& trial,
+                                                 const SearchSpace& space) {
+  const SplitCache& split = Split(study, trial);
   // Observations: the trials that have every parameter of the space with a value inside
   // its current distribution (a study may narrow a range between playbook stages).
-  auto observe = [&](const std::vector<const FrozenTrial*>& group) {
+  auto observe = [&](const std::vector<size_t>& group) {
     std::vector<std::vector<double>> obs(space.size());
-    for (const FrozenTrial* t : group) {
-      bool ok = true;
-      for (const auto& [name, dist] : space) {
-        auto it = t->params.find(name);
-        if (it == t->params.end() || !Contains(dist, it->second)) {
-          ok = false;
-          break;
-        }
-      }
-      if (!ok) continue;
+    std::vector<double> row(space.size());
+    for (size_t index : group) {
+      const FrozenTrial& t = study.trials[index];
       size_t i = 0;
-      for (const auto& [name, dist] : space) obs[i++].push_back(t->params.at(name));
+      for (const auto& [name, dist] : space) {
+        auto it = t.params.find(name);
+        if (it == t.params.end() || !Contains(dist, it->second)) break;
+        row[i++] = it->second;
+      }
+      if (i != space.size()) continue;
+      for (i = 0; i < row.size(); ++i) obs[i].push_back(row[i]);
     }
     return obs;
   };

@@ -15,6 +15,7 @@
 #define MGR_SAMPLERS_TPE_SAMPLER_H_
 
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -69,10 +70,27 @@ class TpeSampler : public Sampler {
                                        const SearchSpace& space);
   int64_t CountFinished(const StudyView& study) const;
 
+  struct SplitKey {
+    const FrozenTrial* data;
+    size_t size;
+    int64_t n_complete, n_pruned, n_running, number;
+    bool operator==(const SplitKey& o) const {
+      return data == o.data && size == o.size && n_complete == o.n_complete &&
+             n_pruned == o.n_pruned && n_running == o.n_running && number == o.number;
+    }
+  };
+  // The below/above split as positions in study.trials, for the history in `key`.
+  struct SplitCache {
+    SplitKey key;
+    std::vector<size_t> below, above;
+  };
+  const SplitCache& Split(const StudyView& study, const FrozenTrial& trial);
+
   TpeOptions options_;
   ParzenEstimatorParameters pe_params_;
   std::mt19937_64 rng_;
   RandomSampler random_;
+  std::optional<SplitCache> split_cache_;
 };
 
 }  // namespace mgr
