@@ -1,0 +1,160 @@
+// Loader throughput against the training step's consumption, in the same run: clips/s the
+// background DataLoader delivers from the prepared clip cache with waveform augmentation,
+// plus the MFCC features (and spectrogram augmentation) the training loop computes from
+// them, against the clips/s one paper training step consumes (NNET1 on raw audio, NNET2
+// on MFCC). Goal: loader >= 2x the step.
+//
+//   loader_bench [--dataset DIR] [--threads 2] [--batch 16] [--epochs 2]
+//
+// DIR holds data/ (mgr-make-dataset --size demo: 12.5 s tracks, enough for 2^18-sample
+// clips) and cache/; both are created on first use (default $TMPDIR/mgr-loader-bench).
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "trainer/clip_cache.h"
+#include "trainer/data_loader.h"
+#include "trainer/fma_metadata.h"
+#include "trainer/hparams.h"
+#include "trainer/model_factory.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Json = nlohmann::json;
+constexpr int64_t kClip = 262144;
+
+double Seconds(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+template <typename T>
+T OrDie(mgr::Result<T> r) {
+  if (!r.ok()) {
+    std::fprintf(stderr, "loader_bench: %s\n", r.status().ToString().c_str());
+    std::exit(1);
+  }
+  return std::move(r).value();
+}
+
+// Clips per second of a paper training step (forward, backward, Adam).
+double StepClipsPerSecond(const std::string& family, int64_t batch, int reps) {
+  mgr::HParams hp = OrDie(mgr::ResolveHParams(family, "paper", Json::object()));
+  mgr::InputConfig input = mgr::MakeInputConfig(family, hp, kClip, 22050);
+  torch::manual_seed(0);
+  mgr::GenreNet net = OrDie(mgr::BuildModel(family, hp, input, 8));
+  net->train();
+  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(hp.lr));
+  torch::Tensor audio = input.audio ? torch::randn({batch, 1, kClip}) * 0.1 : torch::Tensor();
+  torch::Tensor feats =
+      input.features ? torch::randn({batch, 1, input.frames, input.coefficients}) : torch::Tensor();
+  torch::Tensor labels = torch::randint(0, 8, {batch}, torch::kLong);
+  auto step = [&] {
+    opt.zero_grad();
+    torch::nn::functional::cross_entropy(net->forward(audio, feats), labels).backward();
+    opt.step();
+  };
+  step();
+  auto t0 = Clock::now();
+  for (int i = 0; i < reps; ++i) step();
+  return batch * reps / Seconds(t0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"loader throughput vs training step consumption"};
+  const char* tmp = std::getenv("TMPDIR");
+  std::string dir = std::string(tmp ? tmp : "/tmp") + "/mgr-loader-bench";
+  int threads = 2, epochs = 2, reps = 3;
+  int64_t batch = 16;
+  app.add_option("--dataset", dir, "dataset + cache directory (created if missing)");
+  app.add_option("--threads", threads, "loader threads and torch threads")->capture_default_str();
+  app.add_option("--batch", batch)->capture_default_str();
+  app.add_option("--epochs", epochs, "loader epochs to time")->capture_default_str();
+  app.add_option("--reps", reps, "training steps to time")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  torch::set_num_threads(threads);
+
+  mgr::FmaOptions data;
+  data.metadata_csv = dir + "/data/fma_metadata/tracks.csv";
+  data.audio_dir = dir + "/data/fma_small";
+  struct stat st;
+  if (stat(data.metadata_csv.c_str(), &st) != 0) {
+    std::string cmd =
+        std::string(MGR_MAKE_DATASET) + " --size demo --seed 1 --out '" + dir + "/data' >/dev/null";
+    std::fprintf(stderr, "loader_bench: generating the demo dataset in %s\n", dir.c_str());
+    if (std::system(cmd.c_str()) != 0) {
+      std::fprintf(stderr, "loader_bench: %s failed\n", cmd.c_str());
+      return 1;
+    }
+  }
+  mgr::CacheOptions cache_options;
+  cache_options.cache_dir = dir + "/cache";
+  cache_options.min_samples = kClip;
+  cache_options.threads = threads;
+  mgr::FmaIndex index = OrDie(mgr::LoadFmaIndex(data));
+  OrDie(mgr::PrepareClipCache(data, index, cache_options));
+  std::unique_ptr<mgr::ClipCache> cache = OrDie(mgr::ClipCache::Open(data, cache_options));
+
+  std::vector<mgr::Example> train;
+  for (const mgr::Track& t : index.tracks) {
+    if (t.split == mgr::Split::kTraining && cache->Contains(t.id)) train.push_back({t.id, t.label});
+  }
+  mgr::HParams hp2 = OrDie(mgr::ResolveHParams("nnet2", "paper", Json::object()));
+  mgr::HParams hp1 = OrDie(mgr::ResolveHParams("nnet1", "paper", Json::object()));
+  mgr::InputConfig input2 = mgr::MakeInputConfig("nnet2", hp2, kClip, 22050);
+  mgr::LoaderOptions options;
+  options.split = mgr::Split::kTraining;
+  options.clip_samples = kClip;
+  options.batch_size = batch;
+  options.shuffle = true;
+  options.augment = true;
+  options.augment_options = mgr::WaveformAugment(hp1, 22050);
+  options.threads = threads;
+  mgr::DataLoader loader(cache.get(), train, options);
+  mgr::SpectrogramAugmentOptions spec_aug = mgr::SpectrogramAugment(hp2);
+  std::mt19937_64 rng(1);
+
+  // Loader alone, then loader + features on the consuming thread (as in training).
+  int64_t clips = 0;
+  auto t0 = Clock::now();
+  for (int e = 1; e <= epochs; ++e) {
+    loader.StartEpoch(e);
+    while (auto b = loader.Next()) clips += b->clips.size(0);
+  }
+  double loader_rate = clips / Seconds(t0);
+  clips = 0;
+  t0 = Clock::now();
+  for (int e = 1; e <= epochs; ++e) {
+    loader.StartEpoch(100 + e);
+    while (auto b = loader.Next()) {
+      mgr::NetInputs in = mgr::PrepareInputs(input2, b->clips, &spec_aug, &rng);
+      clips += in.features.size(0);
+    }
+  }
+  double with_features_rate = clips / Seconds(t0);
+
+  double nnet1_rate = StepClipsPerSecond("nnet1", std::min<int64_t>(batch, 4), reps);
+  double nnet2_rate = StepClipsPerSecond("nnet2", batch, reps);
+
+  std::printf("loader: %zu training tracks, clips of %lld samples, batch %lld, %d threads\n",
+              train.size(), static_cast<long long>(kClip), static_cast<long long>(batch), threads);
+  std::printf("%-44s %10.1f clips/s\n", "loader (cache + waveform augmentation)", loader_rate);
+  std::printf("%-44s %10.1f clips/s\n", "loader + MFCC + spectrogram augmentation",
+              with_features_rate);
+  std::printf("%-44s %10.1f clips/s   loader/step %.2f (goal >= 2)\n",
+              "NNET1 training step consumes", nnet1_rate, loader_rate / nnet1_rate);
+  std::printf("%-44s %10.1f clips/s   loader+features/step %.2f (goal >= 2)\n",
+              "NNET2 training step consumes", nnet2_rate, with_features_rate / nnet2_rate);
+  return 0;
+}
