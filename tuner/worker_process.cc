@@ -1,5 +1,6 @@
 #include "tuner/worker_process.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -179,6 +180,13 @@ Result<std::unique_ptr<WorkerProcess>> WorkerProcess::Start(
   bp::environment environment = boost::this_process::environment();
   for (const auto& [k, v] : env) environment[k] = v;
   std::vector<std::string> args(argv.begin() + 1, argv.end());
+  // Other workers started later must not inherit this worker's pipe ends: the worker's
+  // stdin must reach end of file when the orchestrator dies. dup2 onto 0/1/2 in the child
+  // clears the flag on the copies it uses.
+  for (int fd : {impl->out.native_source(), impl->out.native_sink(), impl->err.native_source(),
+                 impl->err.native_sink(), impl->in.native_source(), impl->in.native_sink()}) {
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
   std::weak_ptr<Impl> weak = impl;
   try {
     impl->child = bp::child(

@@ -15,7 +15,7 @@ namespace {
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
-struct Run {
+struct WorkerRun {
   std::vector<Json> events;
   std::optional<WorkerExit> exit;
 };
@@ -44,7 +44,7 @@ class WorkerProcessTest : public ::testing::Test {
 
   // Starts the fake worker; `on_event` may talk back to it.
   std::unique_ptr<WorkerProcess> Start(
-      boost::asio::io_context& io, const Json& hparams, Run* run,
+      boost::asio::io_context& io, const Json& hparams, WorkerRun* run,
       std::function<void(WorkerProcess*, const Json&)> on_event = {}) {
     WorkerProcess::Callbacks cb;
     WorkerProcess** self = new WorkerProcess*(nullptr);
@@ -68,7 +68,7 @@ class WorkerProcessTest : public ::testing::Test {
 
 TEST_F(WorkerProcessTest, ReadsEveryEventAndTheExitCode) {
   boost::asio::io_context io;
-  Run run;
+  WorkerRun run;
   auto w = Start(io, {{"max_epochs", 3}, {"lr", 0.01}}, &run);
   io.run();
   ASSERT_TRUE(run.exit.has_value());
@@ -89,7 +89,7 @@ TEST_F(WorkerProcessTest, ReadsEveryEventAndTheExitCode) {
 
 TEST_F(WorkerProcessTest, PruneStopsTheWorkerWithExitCode3) {
   boost::asio::io_context io;
-  Run run;
+  WorkerRun run;
   auto w = Start(io, {{"max_epochs", 50}, {"sleep_per_epoch", 0.05}}, &run,
                  [](WorkerProcess* p, const Json& e) {
                    if (e["event"] == "epoch" && e["epoch"] == 2) p->Send("prune");
@@ -101,7 +101,7 @@ TEST_F(WorkerProcessTest, PruneStopsTheWorkerWithExitCode3) {
   EXPECT_EQ(run.events.back()["reason"], "prune");
   EXPECT_LT(run.events.size(), 10u);
   // The checkpoint of the last epoch is kept: a restart resumes after it.
-  Run again;
+  WorkerRun again;
   auto w2 = Start(io, {{"max_epochs", 4}}, &again);
   io.restart();
   io.run();
@@ -111,7 +111,7 @@ TEST_F(WorkerProcessTest, PruneStopsTheWorkerWithExitCode3) {
 
 TEST_F(WorkerProcessTest, ClosingStdinStopsTheWorker) {
   boost::asio::io_context io;
-  Run run;
+  WorkerRun run;
   auto w = Start(io, {{"max_epochs", 1000}, {"sleep_per_epoch", 0.05}}, &run,
                  [](WorkerProcess* p, const Json& e) {
                    if (e["event"] == "epoch") p->CloseStdin();
@@ -124,7 +124,7 @@ TEST_F(WorkerProcessTest, ClosingStdinStopsTheWorker) {
 
 TEST_F(WorkerProcessTest, CrashGivesTheSignalAndTheLastStderrLines) {
   boost::asio::io_context io;
-  Run run;
+  WorkerRun run;
   auto w = Start(io, {{"max_epochs", 5}, {"crash_at_epoch", 2}}, &run);
   io.run();
   ASSERT_TRUE(run.exit.has_value());
@@ -136,7 +136,7 @@ TEST_F(WorkerProcessTest, CrashGivesTheSignalAndTheLastStderrLines) {
 
 TEST_F(WorkerProcessTest, HungWorkerIsKilled) {
   boost::asio::io_context io;
-  Run run;
+  WorkerRun run;
   auto w = Start(io, {{"hang", true}}, &run, [](WorkerProcess* p, const Json& e) {
     if (e["event"] == "started") {
       p->Send("stop");  // ignored by a hung worker
@@ -160,7 +160,7 @@ TEST_F(WorkerProcessTest, ErrorsAreValues) {
 
 TEST_F(WorkerProcessTest, SpecErrorExitsWith2) {
   boost::asio::io_context io;
-  Run run;
+  WorkerRun run;
   auto w = Start(io, {{"spec_error", 1}}, &run);
   io.run();
   ASSERT_TRUE(run.exit.has_value());
