@@ -862,7 +862,8 @@ Status SqliteStorage::SetTrialSystemAttr(int64_t trial_id, const std::string& ke
   return SetTrialAttr("trial_system_attributes", trial_id, key, value);
 }
 
-Result<std::vector<FrozenTrial>> SqliteStorage::LoadTrials(const std::string& where, int64_t arg) {
+Result<std::vector<FrozenTrial>> SqliteStorage::LoadTrials(const std::string& where, int64_t arg,
+                                                           bool scan_tables) {
   std::vector<FrozenTrial> trials;
   std::unordered_map<int64_t, size_t> index;
   {
@@ -896,7 +897,18 @@ Result<std::vector<FrozenTrial>> SqliteStorage::LoadTrials(const std::string& wh
     }
   }
   if (trials.empty()) return trials;
-  const std::string join = " JOIN trials t ON t.trial_id = x.trial_id WHERE " + where;
+  // Either join each child table with the selected trials (an index search per trial), or,
+  // when the selection is most of the file, read the child tables front to back and drop
+  // rows of other trials: a sequential scan is about twice as fast as 300k index searches.
+  const std::string join =
+      scan_tables ? std::string() : " JOIN trials t ON t.trial_id = x.trial_id WHERE " + where;
+  auto bind = [&](Statement& st) {
+    if (!scan_tables) st.Bind(1, arg);
+  };
+  auto find = [&](int64_t trial_id) -> FrozenTrial* {
+    auto it = index.find(trial_id);
+    return it == index.end() ? nullptr : &trials[it->second];
+  };
   {
     // Most trials share a handful of distributions: parse each distinct JSON text once.
     std::vector<std::pair<std::string, Distribution>> parsed;
@@ -904,11 +916,13 @@ Result<std::vector<FrozenTrial>> SqliteStorage::LoadTrials(const std::string& wh
                          db_->Prepare("SELECT x.trial_id, x.param_name, x.param_value, "
                                       "x.distribution_json FROM trial_params x" +
                                       join));
-    st.Bind(1, arg);
+    bind(st);
     while (true) {
       MGR_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      FrozenTrial& t = trials[index.at(st.Int(0))];
+      FrozenTrial* tp = find(st.Int(0));
+      if (tp == nullptr) continue;
+      FrozenTrial& t = *tp;
       std::string name = st.Text(1);
       std::string_view json = st.View(3);
       const Distribution* dist = nullptr;
@@ -939,11 +953,13 @@ Result<std::vector<FrozenTrial>> SqliteStorage::LoadTrials(const std::string& wh
                                       join +
                                       " ORDER BY x.trial_id, "
                                       "x.objective"));
-    st.Bind(1, arg);
+    bind(st);
     while (true) {
       MGR_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      FrozenTrial& t = trials[index.at(st.Int(0))];
+      FrozenTrial* tp = find(st.Int(0));
+      if (tp == nullptr) continue;
+      FrozenTrial& t = *tp;
       MGR_ASSIGN_OR_RETURN(double v,
                            StoredToValue(st.IsNull(2), st.Double(2), st.View(3),
                                          Context() + ": trial " + std::to_string(t.trial_id)));
@@ -957,7 +973,7 @@ Result<std::vector<FrozenTrial>> SqliteStorage::LoadTrials(const std::string& wh
                          db_->Prepare("SELECT x.trial_id, x.step, x.intermediate_value, "
                                       "x.intermediate_value_type FROM trial_intermediate_values x" +
                                       join));
-    st.Bind(1, arg);
+    bind(st);
     int64_t last_id = -1;
     FrozenTrial* t = nullptr;
     while (true) {
@@ -965,9 +981,10 @@ Result<std::vector<FrozenTrial>> SqliteStorage::LoadTrials(const std::string& wh
       if (!row) break;
       int64_t id = st.Int(0);
       if (id != last_id) {
-        t = &trials[index.at(id)];
+        t = find(id);
         last_id = id;
       }
+      if (t == nullptr) continue;
       std::string_view type_text = st.View(3);
       double v;
       if (type_text == "FINITE" && !st.IsNull(2)) {
@@ -984,11 +1001,13 @@ Result<std::vector<FrozenTrial>> SqliteStorage::LoadTrials(const std::string& wh
         Statement st,
         db_->Prepare(std::string("SELECT x.trial_id, x.\"key\", x.value_json FROM ") +
                      (user ? "trial_user_attributes" : "trial_system_attributes") + " x" + join));
-    st.Bind(1, arg);
+    bind(st);
     while (true) {
       MGR_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      FrozenTrial& t = trials[index.at(st.Int(0))];
+      FrozenTrial* tp = find(st.Int(0));
+      if (tp == nullptr) continue;
+      FrozenTrial& t = *tp;
       (user ? t.user_attrs : t.system_attrs)[st.Text(1)] = ParseJsonLenient(st.Text(2));
     }
   }
@@ -999,7 +1018,7 @@ Result<FrozenTrial> SqliteStorage::GetTrial(int64_t trial_id) {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<FrozenTrial> trials;
   MGR_RETURN_IF_ERROR(db_->Transact(Database::Mode::kRead, [&]() -> Status {
-    MGR_ASSIGN_OR_RETURN(trials, LoadTrials("t.trial_id = ?", trial_id));
+    MGR_ASSIGN_OR_RETURN(trials, LoadTrials("t.trial_id = ?", trial_id, false));
     return Status::Ok();
   }));
   if (trials.empty()) {
@@ -1034,7 +1053,15 @@ Result<std::vector<FrozenTrial>> SqliteStorage::GetAllTrials(
   std::vector<FrozenTrial> trials;
   MGR_RETURN_IF_ERROR(db_->Transact(Database::Mode::kRead, [&]() -> Status {
     MGR_RETURN_IF_ERROR(LoadStudy(study_id).status());
-    MGR_ASSIGN_OR_RETURN(trials, LoadTrials("t.study_id = ?" + StatesSql(states), study_id));
+    MGR_ASSIGN_OR_RETURN(Statement count,
+                         db_->Prepare("SELECT (SELECT COUNT(*) FROM trials WHERE study_id = ?), "
+                                      "(SELECT COUNT(*) FROM trials)"));
+    count.Bind(1, study_id);
+    MGR_ASSIGN_OR_RETURN(bool row, count.Step());
+    const bool most_of_file = row && 2 * count.Int(0) >= count.Int(1);
+    count.Reset();
+    MGR_ASSIGN_OR_RETURN(trials,
+                         LoadTrials("t.study_id = ?" + StatesSql(states), study_id, most_of_file));
     return Status::Ok();
   }));
   return trials;

@@ -7,6 +7,7 @@
 #include <limits>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -506,6 +507,45 @@ TEST_P(StorageConformanceTest, GetAllTrialsOrderedAndComplete) {
     }
   }
   EXPECT_EQ(storage_->GetAllTrials(s + other + 10).status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(StorageConformanceTest, GetAllTrialsOfSmallAndLargeStudiesKeepsThemApart) {
+  // A study holding most of the file and one holding little (the SQLite backend reads them
+  // by different plans).
+  int64_t big = NewStudy("big");
+  int64_t small = NewStudy("small");
+  auto fill = [&](int64_t study, int n, double tag) {
+    for (int i = 0; i < n; ++i) {
+      int64_t t = NewTrial(study);
+      ASSERT_TRUE(storage_->SetTrialParam(t, "x", tag, F(0, 100)).ok());
+      ASSERT_TRUE(storage_->SetTrialIntermediateValue(t, i, tag).ok());
+      ASSERT_TRUE(storage_->SetTrialUserAttr(t, "tag", tag).ok());
+      ASSERT_TRUE(storage_->SetTrialSystemAttr(t, "i", i).ok());
+      if (i % 3 == 0) {
+        ASSERT_TRUE(storage_->SetTrialStateValues(t, TrialState::kComplete, {tag + i}).ok());
+      }
+    }
+  };
+  fill(big, 12, 1.0);
+  fill(small, 3, 2.0);
+  for (auto [study, n, tag] : {std::tuple<int64_t, int, double>{big, 12, 1.0},
+                               std::tuple<int64_t, int, double>{small, 3, 2.0}}) {
+    auto all = *storage_->GetAllTrials(study);
+    ASSERT_EQ(all.size(), static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      EXPECT_EQ(all[i].params, (std::map<std::string, double>{{"x", tag}}));
+      EXPECT_EQ(all[i].intermediate_values, (std::map<int64_t, double>{{i, tag}}));
+      EXPECT_EQ(all[i].user_attrs.at("tag"), Json(tag));
+      EXPECT_EQ(all[i].system_attrs.at("i"), Json(i));
+      EXPECT_EQ(all[i].values, i % 3 == 0 ? std::vector<double>{tag + i} : std::vector<double>{});
+    }
+    auto complete = *storage_->GetAllTrials(study, {TrialState::kComplete});
+    ASSERT_EQ(complete.size(), static_cast<size_t>((n + 2) / 3));
+    for (const auto& t : complete) {
+      EXPECT_EQ(t.number % 3, 0);
+      EXPECT_EQ(t.intermediate_values.size(), 1u);
+    }
+  }
 }
 
 // --- Heartbeats ------------------------------------------------------------------------------
