@@ -108,7 +108,29 @@ SearchSpace TpeSampler::InferRelativeSearchSpace(const StudyView& study, const F
     }
     return space;
   }
-  for (const auto& [name, dist] : IntersectionSearchSpace(study.trials, true)) {
+  // Optuna's IntersectionSearchSpace(include_pruned=True), folded in incrementally: a
+  // finished trial never changes, so each one is intersected once.
+  for (const FrozenTrial& t : study.trials) {
+    if (t.state != TrialState::kComplete && t.state != TrialState::kPruned) continue;
+    const size_t number = static_cast<size_t>(t.number);
+    if (number >= intersected_.size()) intersected_.resize(number + 1, false);
+    if (intersected_[number]) continue;
+    intersected_[number] = true;
+    if (intersection_empty_history_) {
+      intersection_ = t.distributions;
+      intersection_empty_history_ = false;
+      continue;
+    }
+    for (auto it = intersection_.begin(); it != intersection_.end();) {
+      auto d = t.distributions.find(it->first);
+      if (d == t.distributions.end() || !(d->second == it->second)) {
+        it = intersection_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const auto& [name, dist] : intersection_) {
     if (!IsSingle(dist)) space.emplace(name, dist);
   }
   return space;
@@ -139,6 +161,27 @@ double TpeSampler::SampleIndependent(const StudyView& study, const FrozenTrial& 
     return random_.SampleIndependent(study, trial, name, dist);
   }
   return Sample(study, trial, {{name, dist}}).at(name);
+}
+
+bool TpeSampler::Lookup(const FrozenTrial& t, const std::string& name, Column& col, double* out) {
+  const bool finished = t.state == TrialState::kComplete || t.state == TrialState::kPruned;
+  const size_t number = static_cast<size_t>(t.number);
+  if (finished && number < col.state.size() && col.state[number] != 0) {
+    *out = col.value[number];
+    return col.state[number] == 2;
+  }
+  auto it = t.params.find(name);
+  const bool present = it != t.params.end();
+  if (present) *out = it->second;
+  if (finished) {
+    if (number >= col.state.size()) {
+      col.state.resize(number + 1, 0);
+      col.value.resize(number + 1, 0.0);
+    }
+    col.state[number] = present ? 2 : 1;
+    if (present) col.value[number] = it->second;
+  }
+  return present;
 }
 
 const TpeSampler::SplitCache& TpeSampler::Split(const StudyView& study, const FrozenTrial& trial) {
@@ -178,6 +221,8 @@ const TpeSampler::SplitCache& TpeSampler::Split(const StudyView& study, const Fr
 std::map<std::string, double> TpeSampler::Sample(const StudyView& study, const FrozenTrial& trial,
                                                  const SearchSpace& space) {
   const SplitCache& split = Split(study, trial);
+  std::vector<Column*> columns;
+  for (const auto& [name, dist] : space) columns.push_back(&columns_[name]);
   // Observations: the trials that have every parameter of the space with a value inside
   // its current distribution (a study may narrow a range between playbook stages).
   auto observe = [&](const std::vector<size_t>& group) {
@@ -187,9 +232,9 @@ std::map<std::string, double> TpeSampler::Sample(const StudyView& study, const F
       const FrozenTrial& t = study.trials[index];
       size_t i = 0;
       for (const auto& [name, dist] : space) {
-        auto it = t.params.find(name);
-        if (it == t.params.end() || !Contains(dist, it->second)) break;
-        row[i++] = it->second;
+        double v;
+        if (!Lookup(t, name, *columns[i], &v) || !Contains(dist, v)) break;
+        row[i++] = v;
       }
       if (i != space.size()) continue;
       for (i = 0; i < row.size(); ++i) obs[i].push_back(row[i]);

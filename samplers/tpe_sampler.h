@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <optional>
 #include <random>
+#include <unordered_map>
 #include <vector>
 
 #include "samplers/parzen_estimator.h"
@@ -85,6 +86,22 @@ class TpeSampler : public Sampler {
     std::vector<size_t> below, above;
   };
   const SplitCache& Split(const StudyView& study, const FrozenTrial& trial);
+
+  // Internal values of one parameter by trial number, for finished trials (which never
+  // change): state 0 = not read yet, 1 = absent, 2 = present. Saves a string-keyed lookup
+  // per trial and parameter on every suggestion.
+  struct Column {
+    std::vector<double> value;
+    std::vector<uint8_t> state;
+  };
+  // Trial t's value of the parameter `name` (column `col`); false if it has none.
+  static bool Lookup(const FrozenTrial& t, const std::string& name, Column& col, double* out);
+
+  // Running intersection search space over the finished trials folded in so far.
+  std::vector<bool> intersected_;
+  bool intersection_empty_history_ = true;
+  SearchSpace intersection_;
+  std::unordered_map<std::string, Column> columns_;
 
   TpeOptions options_;
   ParzenEstimatorParameters pe_params_;
