@@ -330,6 +330,10 @@ TrackResult PrepareTrack(const std::string& dir, const Track& track, const Cache
   Result<std::vector<float>> samples = DecodeAudioFile(track.audio_path, decode);
   if (!samples.ok()) {
     std::string reason = samples.status().message();
+    // The decoder's message starts with the path, which `name` already gives.
+    if (reason.compare(0, track.audio_path.size() + 2, track.audio_path + ": ") == 0) {
+      reason.erase(0, track.audio_path.size() + 2);
+    }
     for (char& c : reason) {
       if (c == '\n') c = ' ';
     }

@@ -24,6 +24,12 @@ void FfmpegLogCallback(void* avcl, int level, const char* fmt, va_list vl) {
   while ((nl = capture->partial_.find('\n')) != std::string::npos) {
     std::string done = capture->partial_.substr(0, nl);
     capture->partial_.erase(0, nl + 1);
+    // "[mp3 @ 0x55d0c8]" -> "[mp3]": addresses differ per run and say nothing to a user.
+    for (size_t at; (at = done.find(" @ 0x")) != std::string::npos;) {
+      const size_t close = done.find(']', at);
+      if (close == std::string::npos) break;
+      done.erase(at, close - at);
+    }
     if (!done.empty() && capture->lines_.size() < 1000) capture->lines_.push_back(done);
   }
 }
