@@ -82,6 +82,7 @@ double RunDirect(int n, int epochs) {
                                 {"checkpoint_dir", (g_dir / "direct_ckpt").string()},
                                 {"hparams", {{"max_epochs", epochs}, {"lr", 0.01}}}}
                                .dump();
+    fflush(stdout);  // the child must not repeat our buffered output
     pid_t pid = fork();
     if (pid == 0) {
       FILE* null = freopen("/dev/null", "w", stdout);
