@@ -77,17 +77,29 @@ class Synth {
             double decay, double vibrato_hz = 0, double vibrato_depth = 0, bool odd_only = false) {
     const size_t a = Index(start), b = std::min(size(), Index(start + dur));
     double phase = rng_->Uniform(0, 2 * kPi);
+    // Partial amplitudes once per note; sin(k x) by the Chebyshev recurrence per sample.
+    std::vector<double> gain(static_cast<size_t>(harmonics) + 1, 0.0);
+    for (int k = 1; k <= harmonics; ++k) {
+      if (freq * k > 0.45 * kSampleRate) break;
+      if (!(odd_only && k % 2 == 0)) gain[k] = 1.0 / std::pow(k, tilt);
+    }
+    const double inv_decay = decay > 0 ? 1.0 / decay : 0.0;
     for (size_t i = a; i < b; ++i) {
       const double t = (i - a) / static_cast<double>(kSampleRate);
-      double env = decay > 0 ? std::exp(-t / decay) : 1.0;
+      double env = decay > 0 ? std::exp(-t * inv_decay) : 1.0;
       env *= std::min(1.0, std::min(t, dur - t) / 0.01);
-      const double f = freq * (1 + vibrato_depth * std::sin(2 * kPi * vibrato_hz * t));
+      const double f = vibrato_depth > 0
+                           ? freq * (1 + vibrato_depth * std::sin(2 * kPi * vibrato_hz * t))
+                           : freq;
       phase += 2 * kPi * f / kSampleRate;
-      double v = 0;
+      if (phase > 2 * kPi) phase -= 2 * kPi;
+      const double s1 = std::sin(phase), c2 = 2 * std::cos(phase);
+      double prev = 0, cur = s1, v = 0;
       for (int k = 1; k <= harmonics; ++k) {
-        if (odd_only && k % 2 == 0) continue;
-        if (freq * k > 0.45 * kSampleRate) break;
-        v += std::sin(k * phase) / std::pow(k, tilt);
+        v += gain[k] * cur;
+        const double next = c2 * cur - prev;
+        prev = cur;
+        cur = next;
       }
       x_[i] += amp * env * v;
     }
