@@ -108,6 +108,7 @@ SearchSpace TpeSampler::InferRelativeSearchSpace(const StudyView& study, const F
     }
     return space;
   }
+  CheckCaches(study);
   // Optuna's IntersectionSearchSpace(include_pruned=True), folded in incrementally: a
   // finished trial never changes, so each one is intersected once.
   for (const FrozenTrial& t : study.trials) {
@@ -161,6 +162,26 @@ double TpeSampler::SampleIndependent(const StudyView& study, const FrozenTrial& 
     return random_.SampleIndependent(study, trial, name, dist);
   }
   return Sample(study, trial, {{name, dist}}).at(name);
+}
+
+void TpeSampler::CheckCaches(const StudyView& study) {
+  for (const FrozenTrial& t : study.trials) {
+    if (t.state != TrialState::kComplete && t.state != TrialState::kPruned) continue;
+    const size_t number = static_cast<size_t>(t.number);
+    if (number >= cached_ids_.size()) cached_ids_.resize(number + 1, -1);
+    if (cached_ids_[number] == -1) {
+      cached_ids_[number] = t.trial_id;
+    } else if (cached_ids_[number] != t.trial_id) {
+      cached_ids_.assign(number + 1, -1);
+      columns_.clear();
+      intersected_.clear();
+      intersection_.clear();
+      intersection_empty_history_ = true;
+      split_cache_.reset();
+      CheckCaches(study);
+      return;
+    }
+  }
 }
 
 bool TpeSampler::Lookup(const FrozenTrial& t, const std::string& name, Column& col, double* out) {
@@ -220,6 +241,7 @@ const TpeSampler::SplitCache& TpeSampler::Split(const StudyView& study, const Fr
 
 std::map<std::string, double> TpeSampler::Sample(const StudyView& study, const FrozenTrial& trial,
                                                  const SearchSpace& space) {
+  CheckCaches(study);
   const SplitCache& split = Split(study, trial);
   std::vector<Column*> columns;
   for (const auto& [name, dist] : space) columns.push_back(&columns_[name]);

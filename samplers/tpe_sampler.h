@@ -97,6 +97,11 @@ class TpeSampler : public Sampler {
   // Trial t's value of the parameter `name` (column `col`); false if it has none.
   static bool Lookup(const FrozenTrial& t, const std::string& name, Column& col, double* out);
 
+  // Drops the caches below if `study` is not the history they were built from (a trial
+  // number now names another trial id, e.g. the sampler was reused for another study).
+  void CheckCaches(const StudyView& study);
+  std::vector<int64_t> cached_ids_;  // trial id by number, for finished trials seen
+
   // Running intersection search space over the finished trials folded in so far.
   std::vector<bool> intersected_;
   bool intersection_empty_history_ = true;

@@ -256,5 +256,32 @@ TEST(TpeSamplerTest, PrunedTrialsCountAndFailedAreIgnored) {
   EXPECT_NEAR(high / 1000.0, 0.1, 0.035);
 }
 
+TEST(TpeSamplerTest, ReusedForAnotherStudyForgetsTheFirst) {
+  // The sampler caches what finished trials hold; a study whose trial numbers name other
+  // trial ids must not be mixed with the cached one.
+  Distribution d = Float(0.0, 1.0);
+  std::vector<FrozenTrial> first, second;
+  for (int k = 0; k < 12; ++k) {
+    first.push_back(MakeTrial(k, TrialState::kComplete, k, {{"x", {0.5, d}}, {"y", {0.5, d}}}));
+    second.push_back(MakeTrial(k, TrialState::kComplete, k, {{"z", {0.25, d}}}));
+    second.back().trial_id = 100 + k;
+  }
+  TpeOptions o;
+  o.multivariate = true;
+  TpeSampler tpe(o);
+  FrozenTrial current = MakeTrial(12, TrialState::kRunning, 0, {});
+  StudyView view1{{StudyDirection::kMinimize}, first};
+  EXPECT_EQ(tpe.InferRelativeSearchSpace(view1, current).size(), 2u);
+  EXPECT_EQ(tpe.SampleRelative(view1, current, tpe.InferRelativeSearchSpace(view1, current)).size(),
+            2u);
+  StudyView view2{{StudyDirection::kMinimize}, second};
+  SearchSpace space = tpe.InferRelativeSearchSpace(view2, current);
+  ASSERT_EQ(space.size(), 1u);
+  EXPECT_TRUE(space.count("z"));
+  auto p = tpe.SampleRelative(view2, current, space);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_TRUE(Contains(d, p["z"]));
+}
+
 }  // namespace
 }  // namespace mgr
