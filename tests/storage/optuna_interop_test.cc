@@ -3,6 +3,10 @@
 //     field must equal what we wrote (expected values written by hand below);
 // (2) a study written by Python Optuna (TPE, pruner, failures, enqueue, attrs) is read by
 //     SqliteStorage, and every field must equal Python's own dump of it.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -275,6 +279,56 @@ TEST(OptunaInteropTest, WeReadEveryFieldPythonWrites) {
   // Python can still read the file after we opened it.
   Json again = RunDump("dump", "sqlite:///" + path, "py");
   EXPECT_EQ(again, py);
+}
+
+// Python reads the file live, while another process keeps writing whole trials to it: every
+// read succeeds and sees only whole trials (WAL readers see committed transactions only).
+TEST(OptunaInteropTest, PythonReadsLiveWhileWeWrite) {
+  TempDir dir;
+  const std::string path = dir.path() + "/live.db";
+  int64_t study;
+  {
+    auto s = std::move(SqliteStorage::Open(path)).value();
+    study = *s->CreateStudy("live", {StudyDirection::kMinimize});
+  }
+  pid_t writer = fork();
+  if (writer == 0) {
+    auto r = SqliteStorage::Open(path);
+    if (!r.ok()) _exit(2);
+    FrozenTrial t;
+    t.state = TrialState::kComplete;
+    for (int k = 0; k < 5; ++k) {
+      t.params["p" + std::to_string(k)] = k;
+      t.distributions["p" + std::to_string(k)] = IntDistribution{0, 10, false, 1};
+    }
+    for (int step = 0; step < 30; ++step) t.intermediate_values[step] = step;
+    // Paced, so that Python's (slow) reads of the growing study stay short.
+    for (int i = 0;; ++i) {
+      t.values = {static_cast<double>(i)};
+      if (i < 400 && !(*r)->CreateTrial(study, &t).ok()) _exit(3);
+      usleep(5000);
+    }
+  }
+  usleep(100000);
+  size_t last_seen = 0;
+  for (int round = 0; round < 2; ++round) {
+    Json py = RunDump("dump", "sqlite:///" + path, "live");
+    ASSERT_TRUE(py.is_object());
+    const Json& trials = py["trials"];
+    EXPECT_GE(trials.size(), last_seen);
+    last_seen = trials.size();
+    for (size_t i = 0; i < trials.size(); ++i) {
+      EXPECT_EQ(trials[i]["number"], i);
+      EXPECT_EQ(trials[i]["state"], "COMPLETE");
+      EXPECT_EQ(trials[i]["params"].size(), 5u);
+      EXPECT_EQ(trials[i]["intermediate_values"].size(), 30u);
+    }
+  }
+  kill(writer, SIGKILL);
+  int status = 0;
+  waitpid(writer, &status, 0);
+  EXPECT_TRUE(WIFSIGNALED(status)) << "writer stopped early with " << WEXITSTATUS(status);
+  EXPECT_GT(last_seen, 0u);
 }
 
 }  // namespace
