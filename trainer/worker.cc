@@ -243,10 +243,12 @@ void RegisterWorkerCommand(CLI::App& app, CommandRunner* run) {
       EventWriter events(events_fd);
       StopToken stop;
       int code;
-      {
+      try {
         SignalStopScope signals(&stop);
         CommandReader commands(STDIN_FILENO, &stop, stderr);
         code = RunWorkerFromFile(*spec_path, DefaultWorkerHooks(), &events, &stop, stderr);
+      } catch (...) {  // e.g. no thread or pipe for the command reader
+        code = Fail(&events, stderr, "trial", DescribeFailure(std::current_exception()));
       }
       ::close(events_fd);
       return code;
