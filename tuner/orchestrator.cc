@@ -300,7 +300,8 @@ void Orchestrator::Impl::ArmPoll() {
     if (!stopping_ && current_ < studies_.size()) {
       auto grace = std::chrono::seconds(
           std::max<int64_t>(1, static_cast<int64_t>(std::ceil(study_.heartbeat_grace_seconds))));
-      auto stale = studies_[current_]->FailStaleTrials(grace, study_.retries);
+      // A stale trial was interrupted (its orchestrator died), not faulty: always resume it.
+      auto stale = studies_[current_]->FailStaleTrials(grace, INT_MAX / 2);
       if (!stale.ok()) {
         display_.Log("warning: " + stale.status().ToString());
       } else if (!stale->empty()) {
@@ -612,7 +613,8 @@ void Orchestrator::Impl::OnEvent(Job* job, const Json& e) {
       display_.Log("warning: report of " + job->label + ": " + s.ToString());
       return;
     }
-    if (!job->prune_sent && !job->stop_sent) {
+    if (!job->prune_sent && !job->stop_sent &&
+        study_.stages[job->stage].pruner.value("type", "") != "nop") {
       auto prune = st.ShouldPrune(job->trial_id);
       if (!prune.ok()) {
         display_.Log("warning: pruner on " + job->label + ": " + prune.status().ToString());

@@ -434,7 +434,7 @@ TEST_F(OrchestratorTest, SigintStopsAtACheckpointAndTheNextRunResumes) {
 
 TEST_F(OrchestratorTest, TwoOrchestratorsShareTheBudget) {
   StudyFile s =
-      MakeStudy({{"fixed", {{"max_epochs", 2}, {"sleep_per_epoch", 0.1}}},
+      MakeStudy({{"fixed", {{"max_epochs", 2}, {"sleep_per_epoch", 0.25}}},
                  {"stages",
                   {{{"name", "base"}, {"trials", 8}},
                    {{"name", "more"},
@@ -458,7 +458,8 @@ TEST_F(OrchestratorTest, TwoOrchestratorsShareTheBudget) {
     orchestrators.insert(e["ppid"].get<int64_t>());
     ++runs_per_trial[e["trial"]["study"].get<std::string>() + "#" + e["trial"]["number"].dump()];
   }
-  EXPECT_EQ(orchestrators, (std::set<int64_t>{a, b}));
+  EXPECT_EQ(orchestrators, (std::set<int64_t>{a, b}))
+      << "both orchestrators should have run trials; logs in " << dir_.string();
   for (const auto& [trial, n] : runs_per_trial) EXPECT_EQ(n, 1) << trial << " ran twice";
   for (auto [name, budget] : {std::pair<std::string, int>{"t/base", 8}, {"t/more", 4}}) {
     auto trials = Trials(*st, name);
