@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   mgr::CommandRunner run;
   // Each area registers its sub-command here.
   // @register-commands
+  mgr::RegisterFeaturesCommand(app, &run);
   mgr::RegisterPrepareCommand(app, &run);
 
   CLI11_PARSE(app, argc, argv);
