@@ -10,6 +10,9 @@ int main(int argc, char** argv) {
   mgr::CommandRunner run;
   // Each area registers its sub-command here.
   // @register-commands
+  mgr::RegisterWorkerCommand(app, &run);
+  mgr::RegisterTrainCommand(app, &run);
+  mgr::RegisterPredictCommand(app, &run);
   mgr::RegisterFeaturesCommand(app, &run);
   mgr::RegisterPrepareCommand(app, &run);
 
