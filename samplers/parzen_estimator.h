@@ -70,6 +70,7 @@ class ParzenEstimator {
     Eigen::VectorXd mu, sigma;
     Eigen::VectorXd log_norm;  // log mass of [tlow, thigh] per kernel (+ log sigma if continuous)
     Eigen::ArrayXd inv_sigma;
+    std::vector<int> sorted;  // observation kernels by mean, if the bandwidth rule sorted them
     // Categorical.
     Eigen::MatrixXd cat_weights;        // kernels x choices
     Eigen::MatrixXd cat_log_weights_t;  // choices x kernels
@@ -87,6 +88,17 @@ class ParzenEstimator {
   // log w_k minus every continuous parameter's log normaliser of kernel k.
   Eigen::ArrayXd base_log_;
   std::vector<double> cumulative_weights_;
+
+  // Fast path of LogPdf for one continuous parameter (univariate TPE): the observation
+  // kernels sorted by mean with their base_log_ and 1/sigma, the prior kernel kept apart.
+  // Each row only evaluates the kernels whose mean is close enough to contribute more
+  // than exp(-kWindowLogRatio) of the row's largest term (see LogPdf).
+  bool windowed_ = false;
+  Eigen::ArrayXd w_mu_, w_base_, w_inv_sigma_;
+  double w_max_base_ = 0, w_max_sigma_ = 0;
+  double w_prior_mu_ = 0, w_prior_base_ = 0, w_prior_inv_sigma_ = 0;
+  void BuildWindow();
+  double WindowedLogPdf(double xt) const;
 };
 
 }  // namespace mgr

@@ -4,6 +4,9 @@
 
 #include <cmath>
 #include <map>
+#include <random>
+#include <vector>
+#include <algorithm>
 
 #include <gtest/gtest.h>
 
@@ -126,6 +129,46 @@ TEST(ParzenEstimatorTest, StepSamplesLandOnTheGridAndMassesSumToOne) {
   Eigen::MatrixXd grid(10, 1);
   for (int k = 0; k < 10; ++k) grid(k, 0) = 4 + 4 * k;
   EXPECT_NEAR(pe.LogPdf(grid).array().exp().sum(), 1.0, 1e-12);
+}
+
+// The univariate continuous LogPdf only evaluates kernels near each point (see
+// ParzenEstimator::WindowedLogPdf); check it against the full mixture summed in long
+// double, with many narrow kernels (most skipped) and a log scale, in and at the bounds.
+TEST(ParzenEstimatorTest, WindowedLogPdfMatchesTheFullMixture) {
+  for (bool log : {false, true}) {
+    SearchSpace space{{"x", log ? testing_util::Float(1e-3, 10.0, true)
+                                : testing_util::Float(-5.0, 5.0)}};
+    std::mt19937_64 rng(11);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    std::vector<double> obs;
+    for (int k = 0; k < 1000; ++k) {
+      double v = u(rng) * u(rng);  // denser near the low end: varied sigmas
+      obs.push_back(log ? 1e-3 * std::pow(1e4, v) : -5.0 + 10.0 * v);
+    }
+    ParzenEstimatorParameters params;
+    ParzenEstimator pe(space, {obs}, TpeDefaultWeights(1000), params);
+    const double lo = log ? std::log(1e-3) : -5.0, hi = log ? std::log(10.0) : 5.0;
+    Eigen::MatrixXd x(203, 1);
+    for (int j = 0; j < 201; ++j) {
+      double t = lo + (hi - lo) * j / 200.0;
+      x(j, 0) = log ? std::clamp(std::exp(t), 1e-3, 10.0) : t;
+    }
+    x(201, 0) = obs[17];
+    x(202, 0) = obs[999];
+    Eigen::VectorXd got = pe.LogPdf(x);
+    const Eigen::VectorXd& mu = pe.mus(0);
+    const Eigen::VectorXd& sigma = pe.sigmas(0);
+    for (Eigen::Index j = 0; j < x.rows(); ++j) {
+      const double xt = std::clamp(log ? std::log(x(j, 0)) : x(j, 0), lo, hi);
+      long double sum = 0;
+      for (Eigen::Index k = 0; k < mu.size(); ++k) {
+        sum += pe.weights()[k] * std::exp(static_cast<long double>(truncnorm::LogPdf(
+                                     xt, (lo - mu[k]) / sigma[k], (hi - mu[k]) / sigma[k], mu[k],
+                                     sigma[k])));
+      }
+      EXPECT_NEAR(got[j], static_cast<double>(std::log(sum)), 1e-12) << "x = " << x(j, 0);
+    }
+  }
 }
 
 }  // namespace
