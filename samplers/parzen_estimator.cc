@@ -190,10 +190,13 @@ void ParzenEstimator::BuildNumerical(Param& p, const Distribution& dist,
   p.tlow = low;
   p.thigh = high;
   const int n = static_cast<int>(obs.size());
-  Eigen::VectorXd mus(n);
+  // Kernel k < n is observation k; kernel n is the prior. Filled in place.
+  p.mu.resize(n + 1);
+  p.sigma.resize(n + 1);
+  auto mus = p.mu.head(n);
+  auto sigmas = p.sigma.head(n);
   for (int k = 0; k < n; ++k) mus[k] = p.log ? std::log(obs[k]) : obs[k];
 
-  Eigen::VectorXd sigmas(n);
   if (params.multivariate) {
     double sigma = 0.2 *
                    std::pow(static_cast<double>(std::max(n, 1)),
@@ -237,10 +240,6 @@ void ParzenEstimator::BuildNumerical(Param& p, const Distribution& dist,
       params.consider_magic_clip ? (high - low) / std::min(100.0, 1.0 + (n + 1)) : kEps;
   for (int k = 0; k < n; ++k) sigmas[k] = std::clamp(sigmas[k], min_sigma, max_sigma);
 
-  p.mu.resize(n + 1);
-  p.sigma.resize(n + 1);
-  p.mu.head(n) = mus;
-  p.sigma.head(n) = sigmas;
   p.mu[n] = 0.5 * (low + high);
   p.sigma[n] = high - low;
   p.log_norm.resize(n + 1);
@@ -250,8 +249,9 @@ void ParzenEstimator::BuildNumerical(Param& p, const Distribution& dist,
     // below double precision of the sums it enters, and skipping erfc there saves most
     // of the estimator's construction time when kernels are narrow.
     const double log_mass = (a < -9.0 && b > 9.0) ? 0.0 : truncnorm::LogGaussMass(a, b);
-    p.log_norm[k] = log_mass + (p.step == 0.0 ? std::log(p.sigma[k]) : 0.0);
+    p.log_norm[k] = log_mass;
   }
+  if (p.step == 0.0) p.log_norm.array() += p.sigma.array().log();
 }
 
 Eigen::MatrixXd ParzenEstimator::Sample(std::mt19937_64& rng, int n) const {
