@@ -128,7 +128,8 @@ torch::Tensor Nnet1Impl::forward(const torch::Tensor& audio) {
 
 void InitXavier(torch::nn::Module& module) {
   torch::NoGradGuard no_grad;
-  for (auto& m : module.modules(/*include_self=*/true)) {
+  // include_self=false: called from constructors, before the module is in a shared_ptr.
+  for (auto& m : module.modules(/*include_self=*/false)) {
     if (m->as<torch::nn::Conv1d>() || m->as<torch::nn::Conv2d>() || m->as<torch::nn::Linear>()) {
       for (auto& p : m->named_parameters(/*recurse=*/false)) {
         if (p.key() == "weight") torch::nn::init::xavier_uniform_(p.value());
