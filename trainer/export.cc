@@ -82,10 +82,11 @@ Result<torch::jit::Module> TraceClipModel(torch::nn::Module& net, const ClipForw
     script.type()->addMethod(fn);
 
     std::ostringstream src;
+    // `assert` rather than `raise RuntimeError`: C++'s define() has no Python resolver for
+    // exception classes.
     src << "def forward(self, clips: Tensor) -> Tensor:\n"
-        << "    if clips.dim() != 2 or clips.size(1) != " << clip_samples << ":\n"
-        << "        raise RuntimeError(\"expected clips of shape (batch, " << clip_samples
-        << ")\")\n"
+        << "    assert clips.dim() == 2 and clips.size(1) == " << clip_samples
+        << ", \"expected clips of shape (batch, " << clip_samples << ")\"\n"
         << "    outs: List[Tensor] = []\n"
         << "    for i in range(clips.size(0)):\n"
         << "        outs.append(self.forward_one(clips[i:i + 1]))\n"
