@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds (Release) and runs every benchmark; each prints its figure and a ratio against a
+# reference measured in the same run (python3-optuna, python3-torch, torchaudio, ffmpeg).
+# Usage: tools/bench.sh [name...]   e.g. tools/bench.sh storage_bench tpe_speed_bench
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/install_deps.sh
+B=${MGR_BUILD_DIR:-build-bench}
+cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMGR_BUILD_TESTS=ON > /dev/null
+ALL=(tpe_speed_bench sampler_quality_bench storage_bench orchestrator_bench decode_bench
+     cache_bench features_bench train_step_bench loader_bench)
+NAMES=("${@:-${ALL[@]}}")
+cmake --build "$B" -j "$(nproc)" --target "${NAMES[@]}" mgr-tune
+for n in "${NAMES[@]}"; do
+  echo "=== $n"
+  "$B/bench/$n"
+done
+echo "=== cli_bench"
+/usr/bin/python3 bench/cli_bench.py "$B/tuner/mgr-tune" || true
