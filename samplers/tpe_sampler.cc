@@ -23,6 +23,29 @@ std::pair<double, double> PrunedScore(const FrozenTrial& t, bool maximize) {
 
 bool ByNumber(const FrozenTrial* a, const FrozenTrial* b) { return a->number < b->number; }
 
+// Puts into v[0, k) the first k elements of what std::stable_sort(v, less) gives (the rest
+// in unspecified order). With no NaN keys, (less, position) is a strict total order, so a
+// partial sort on it selects the same prefix at O(n log k) instead of a full sort;
+// otherwise (NaN compares equal to everything) it falls back to the stable sort.
+template <typename T, typename Less>
+void StableSortPrefix(std::vector<T>& v, size_t k, Less less) {
+  const bool has_nan =
+      std::any_of(v.begin(), v.end(), [](const T& e) { return std::isnan(e.k1) || std::isnan(e.k2); });
+  if (has_nan || k * 4 >= v.size()) {
+    std::stable_sort(v.begin(), v.end(), less);
+    return;
+  }
+  std::vector<std::pair<size_t, T>> indexed(v.size());
+  for (size_t i = 0; i < v.size(); ++i) indexed[i] = {i, v[i]};
+  std::partial_sort(indexed.begin(), indexed.begin() + static_cast<std::ptrdiff_t>(k),
+                    indexed.end(), [&](const auto& a, const auto& b) {
+                      if (less(a.second, b.second)) return true;
+                      if (less(b.second, a.second)) return false;
+                      return a.first < b.first;
+                    });
+  for (size_t i = 0; i < k; ++i) v[i] = indexed[i].second;
+}
+
 }  // namespace
 
 int64_t TpeGamma(int64_t n) {
@@ -51,16 +74,16 @@ TpeSplit SplitTrials(const std::vector<const FrozenTrial*>& trials, StudyDirecti
       pruned.push_back({k1, k2, t});
     }
   }
-  // Python's sorted() is stable; so is this.
-  std::stable_sort(complete.begin(), complete.end(),
-                   [](const Keyed& a, const Keyed& b) { return a.k1 < b.k1; });
-  std::stable_sort(pruned.begin(), pruned.end(), [](const Keyed& a, const Keyed& b) {
-    return a.k1 < b.k1 || (a.k1 == b.k1 && a.k2 < b.k2);
-  });
   const size_t n_complete_below =
       static_cast<size_t>(std::clamp<int64_t>(n_below, 0, complete.size()));
   const size_t n_pruned_below = static_cast<size_t>(
       std::clamp<int64_t>(n_below - static_cast<int64_t>(n_complete_below), 0, pruned.size()));
+  // Python's sorted() is stable; only the first n_below of each list matter.
+  StableSortPrefix(complete, n_complete_below,
+                   [](const Keyed& a, const Keyed& b) { return a.k1 < b.k1; });
+  StableSortPrefix(pruned, n_pruned_below, [](const Keyed& a, const Keyed& b) {
+    return a.k1 < b.k1 || (a.k1 == b.k1 && a.k2 < b.k2);
+  });
   std::unordered_set<const FrozenTrial*> below;
   for (size_t k = 0; k < n_complete_below; ++k) below.insert(complete[k].t);
   for (size_t k = 0; k < n_pruned_below; ++k) below.insert(pruned[k].t);

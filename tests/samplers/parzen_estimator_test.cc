@@ -171,36 +171,39 @@ TEST(ParzenEstimatorTest, WindowedLogPdfMatchesTheFullMixture) {
   }
 }
 
-// The bandwidth rule's sort (a radix sort) against std::stable_sort, with ties, negative
-// values, -0.0 and +0.0, and the bounds themselves.
+// The bandwidth rule's sort (insertion sort up to 64 points, radix sort above) against
+// std::stable_sort, with ties, negative values, -0.0 and +0.0, and the bounds themselves.
 TEST(ParzenEstimatorTest, BandwidthSortHandlesTiesSignsAndZeros) {
-  SearchSpace space{{"x", testing_util::Float(-3.0, 3.0)}};
-  std::vector<double> obs = {0.5, -0.0, 0.0, -2.25, 0.5, 3.0, -3.0, 1e-300, -1e-300, 0.5,
-                             -2.25, 2.0, 0.0};
-  std::mt19937_64 rng(5);
-  std::uniform_real_distribution<double> u(-3.0, 3.0);
-  for (int k = 0; k < 300; ++k) obs.push_back(k % 3 ? u(rng) : std::round(u(rng) * 4) / 4);
-  const int n = static_cast<int>(obs.size());
-  ParzenEstimatorParameters params;
-  params.consider_magic_clip = false;
-  ParzenEstimator pe(space, {obs}, std::vector<double>(n, 1.0), params);
-  std::vector<double> with_prior = obs;
-  with_prior.push_back(0.0);
-  std::vector<int> order(n + 1);
-  for (int k = 0; k <= n; ++k) order[k] = k;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int a, int b) { return with_prior[a] < with_prior[b]; });
-  std::vector<double> padded = {-3.0};
-  for (int k : order) padded.push_back(with_prior[k]);
-  padded.push_back(3.0);
-  std::vector<double> expected(n + 1);
-  for (int j = 0; j <= n; ++j) {
-    double sg = std::max(padded[j + 1] - padded[j], padded[j + 2] - padded[j + 1]);
-    if (j == 0) sg = padded[2] - padded[1];
-    if (j == n) sg = padded[n + 1] - padded[n];
-    expected[order[j]] = std::clamp(sg, 1e-12, 6.0);
+  for (int n_random : {0, 30, 300}) {
+    SCOPED_TRACE("n_random = " + std::to_string(n_random));
+    SearchSpace space{{"x", testing_util::Float(-3.0, 3.0)}};
+    std::vector<double> obs = {0.5, -0.0, 0.0, -2.25, 0.5, 3.0, -3.0, 1e-300, -1e-300, 0.5,
+                               -2.25, 2.0, 0.0};
+    std::mt19937_64 rng(5);
+    std::uniform_real_distribution<double> u(-3.0, 3.0);
+    for (int k = 0; k < n_random; ++k) obs.push_back(k % 3 ? u(rng) : std::round(u(rng) * 4) / 4);
+    const int n = static_cast<int>(obs.size());
+    ParzenEstimatorParameters params;
+    params.consider_magic_clip = false;
+    ParzenEstimator pe(space, {obs}, std::vector<double>(n, 1.0), params);
+    std::vector<double> with_prior = obs;
+    with_prior.push_back(0.0);
+    std::vector<int> order(n + 1);
+    for (int k = 0; k <= n; ++k) order[k] = k;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return with_prior[a] < with_prior[b]; });
+    std::vector<double> padded = {-3.0};
+    for (int k : order) padded.push_back(with_prior[k]);
+    padded.push_back(3.0);
+    std::vector<double> expected(n + 1);
+    for (int j = 0; j <= n; ++j) {
+      double sg = std::max(padded[j + 1] - padded[j], padded[j + 2] - padded[j + 1]);
+      if (j == 0) sg = padded[2] - padded[1];
+      if (j == n) sg = padded[n + 1] - padded[n];
+      expected[order[j]] = std::clamp(sg, 1e-12, 6.0);
+    }
+    for (int k = 0; k < n; ++k) EXPECT_EQ(pe.sigmas(0)[k], expected[k]) << "k = " << k;
   }
-  for (int k = 0; k < n; ++k) EXPECT_EQ(pe.sigmas(0)[k], expected[k]) << "k = " << k;
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 // (tests/samplers/data/tpe_reference.json), then behaviour checked by hand.
 #include "samplers/tpe_sampler.h"
 
+#include <algorithm>
 #include <cmath>
+#include <random>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -65,6 +67,58 @@ TEST(SplitTrialsTest, RunningTrialsAreAlwaysAbove) {
   EXPECT_EQ(split.below[1]->number, 2);
   ASSERT_EQ(split.above.size(), 1u);
   EXPECT_EQ(split.above[0]->number, 1);
+}
+
+// Large histories take the partial-selection path: with many tied values the below set
+// must still be the first n_below of a stable sort (ties by trial number).
+TEST(SplitTrialsTest, LargeHistoryWithTiesMatchesStableSort) {
+  std::mt19937_64 rng(3);
+  std::uniform_int_distribution<int> level(0, 9);
+  for (int n_complete : {500, 10}) {
+    std::vector<FrozenTrial> trials;
+    int made_complete = 0;
+    for (int k = 0; k < 600; ++k) {
+      if (k % 7 == 3) {
+        trials.push_back(MakeTrial(k, TrialState::kRunning, 0.0, {}));
+      } else if (k % 5 == 0 || made_complete == n_complete) {  // ties in step and value
+        std::map<int64_t, double> inter = {{level(rng) % 3, static_cast<double>(level(rng))}};
+        trials.push_back(MakeTrial(k, TrialState::kPruned, 0.0, {}, inter));
+      } else {
+        trials.push_back(MakeTrial(k, TrialState::kComplete, level(rng), {}));
+        ++made_complete;
+      }
+    }
+    std::vector<const FrozenTrial*> ptrs;
+    for (const auto& t : trials) ptrs.push_back(&t);
+    for (StudyDirection dir : {StudyDirection::kMinimize, StudyDirection::kMaximize}) {
+      const double sign = dir == StudyDirection::kMaximize ? -1.0 : 1.0;
+      std::vector<const FrozenTrial*> complete, pruned;
+      for (auto* t : ptrs) {
+        if (t->state == TrialState::kComplete) complete.push_back(t);
+        if (t->state == TrialState::kPruned) pruned.push_back(t);
+      }
+      std::stable_sort(complete.begin(), complete.end(), [&](auto* a, auto* b) {
+        return sign * a->values[0] < sign * b->values[0];
+      });
+      auto key = [&](const FrozenTrial* t) {
+        const auto& [step, value] = *t->intermediate_values.rbegin();
+        return std::make_pair(-static_cast<double>(step), sign * value);
+      };
+      std::stable_sort(pruned.begin(), pruned.end(),
+                       [&](auto* a, auto* b) { return key(a) < key(b); });
+      const size_t n_below = 25;
+      std::set<int64_t> expected;
+      for (size_t k = 0; k < std::min(n_below, complete.size()); ++k)
+        expected.insert(complete[k]->number);
+      for (size_t k = 0; expected.size() < n_below && k < pruned.size(); ++k)
+        expected.insert(pruned[k]->number);
+      TpeSplit split = SplitTrials(ptrs, dir, n_below);
+      std::set<int64_t> below;
+      for (auto* t : split.below) below.insert(t->number);
+      EXPECT_EQ(below, expected) << "n_complete " << n_complete;
+      EXPECT_EQ(split.below.size() + split.above.size(), trials.size());
+    }
+  }
 }
 
 // A study where x near 0.8 is good: after startup TPE concentrates there.
