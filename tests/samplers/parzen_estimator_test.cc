@@ -171,17 +171,21 @@ TEST(ParzenEstimatorTest, WindowedLogPdfMatchesTheFullMixture) {
   }
 }
 
-// The bandwidth rule's sort (insertion sort up to 64 points, radix sort above) against
-// std::stable_sort, with ties, negative values, -0.0 and +0.0, and the bounds themselves.
+// The bandwidth rule's sort (insertion sort up to 64 points, bucket sort above, radix
+// sort when values are too clustered for buckets) against std::stable_sort, with ties,
+// negative values, -0.0 and +0.0, and the bounds themselves.
 TEST(ParzenEstimatorTest, BandwidthSortHandlesTiesSignsAndZeros) {
-  for (int n_random : {0, 30, 300}) {
-    SCOPED_TRACE("n_random = " + std::to_string(n_random));
+  for (auto [n_random, coarse] : {std::pair{0, false}, {30, false}, {300, false}, {300, true}}) {
+    SCOPED_TRACE("n_random = " + std::to_string(n_random) + (coarse ? " coarse" : ""));
     SearchSpace space{{"x", testing_util::Float(-3.0, 3.0)}};
     std::vector<double> obs = {0.5, -0.0, 0.0, -2.25, 0.5, 3.0, -3.0, 1e-300, -1e-300, 0.5,
                                -2.25, 2.0, 0.0};
     std::mt19937_64 rng(5);
     std::uniform_real_distribution<double> u(-3.0, 3.0);
-    for (int k = 0; k < n_random; ++k) obs.push_back(k % 3 ? u(rng) : std::round(u(rng) * 4) / 4);
+    for (int k = 0; k < n_random; ++k) {
+      // Coarse: 7 distinct values, ~45 per bucket, so the radix sort takes over.
+      obs.push_back(coarse ? std::round(u(rng)) : k % 3 ? u(rng) : std::round(u(rng) * 4) / 4);
+    }
     const int n = static_cast<int>(obs.size());
     ParzenEstimatorParameters params;
     params.consider_magic_clip = false;
