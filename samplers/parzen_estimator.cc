@@ -256,9 +256,13 @@ double ParzenEstimator::WindowedLogPdf(double xt) const {
   const Eigen::Index last = std::upper_bound(mu + first, mu + n, xt + half) - mu;
   const Eigen::Index len = last - first;
   if (len == 0) return prior_term;
-  Eigen::ArrayXd acc = w_base_.segment(first, len) -
-                       0.5 * ((xt - w_mu_.segment(first, len)) * w_inv_sigma_.segment(first, len))
-                                 .square();
+  // Scratch for the window's terms, kept per thread so that the ~500 calls of a
+  // suggestion do not allocate (const methods stay safe to call concurrently).
+  thread_local Eigen::ArrayXd scratch;
+  if (scratch.size() < len) scratch.resize(std::max<Eigen::Index>(len, 1024));
+  auto acc = scratch.head(len);
+  acc = w_base_.segment(first, len) -
+        0.5 * ((xt - w_mu_.segment(first, len)) * w_inv_sigma_.segment(first, len)).square();
   const double mx = std::max(acc.maxCoeff(), prior_term);
   return std::log((acc - mx).max(-700.0).exp().sum() + std::exp(prior_term - mx)) + mx;
 }

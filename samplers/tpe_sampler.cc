@@ -207,6 +207,16 @@ void TpeSampler::CheckCaches(const StudyView& study) {
   }
 }
 
+const std::vector<double>& TpeSampler::Weights(size_t n) {
+  // The univariate sampler builds estimators of the same sizes for every parameter.
+  for (auto& w : weights_cache_) {
+    if (w.size() == n) return w;
+  }
+  std::swap(weights_cache_[0], weights_cache_[1]);
+  weights_cache_[0] = TpeDefaultWeights(static_cast<int64_t>(n));
+  return weights_cache_[0];
+}
+
 bool TpeSampler::Lookup(const FrozenTrial& t, const std::string& name, Column& col, double* out) {
   const bool finished = t.state == TrialState::kComplete || t.state == TrialState::kPruned;
   const size_t number = static_cast<size_t>(t.number);
@@ -272,6 +282,7 @@ std::map<std::string, double> TpeSampler::Sample(const StudyView& study, const F
   // its current distribution (a study may narrow a range between playbook stages).
   auto observe = [&](const std::vector<size_t>& group) {
     std::vector<std::vector<double>> obs(space.size());
+    for (auto& o : obs) o.reserve(group.size());
     std::vector<double> row(space.size());
     for (size_t index : group) {
       const FrozenTrial& t = study.trials[index];
@@ -288,8 +299,8 @@ std::map<std::string, double> TpeSampler::Sample(const StudyView& study, const F
   };
   auto below_obs = observe(split.below);
   auto above_obs = observe(split.above);
-  ParzenEstimator below(space, below_obs, TpeDefaultWeights(below_obs[0].size()), pe_params_);
-  ParzenEstimator above(space, above_obs, TpeDefaultWeights(above_obs[0].size()), pe_params_);
+  ParzenEstimator below(space, below_obs, Weights(below_obs[0].size()), pe_params_);
+  ParzenEstimator above(space, above_obs, Weights(above_obs[0].size()), pe_params_);
 
   Eigen::MatrixXd candidates = below.Sample(rng_, static_cast<int>(options_.n_ei_candidates));
   Eigen::VectorXd score = below.LogPdf(candidates) - above.LogPdf(candidates);

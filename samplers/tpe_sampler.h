@@ -97,6 +97,10 @@ class TpeSampler : public Sampler {
   // Trial t's value of the parameter `name` (column `col`); false if it has none.
   static bool Lookup(const FrozenTrial& t, const std::string& name, Column& col, double* out);
 
+  // TpeDefaultWeights(n), remembered for the last two sizes (below and above).
+  const std::vector<double>& Weights(size_t n);
+  std::vector<double> weights_cache_[2];
+
   // Drops the caches below if `study` is not the history they were built from (a trial
   // number now names another trial id, e.g. the sampler was reused for another study).
   void CheckCaches(const StudyView& study);
