@@ -2,8 +2,10 @@
 """Test problems shared by bench/sampler_quality_bench.cc (which defines the same ones in
 C++) and python3-optuna. Run with /usr/bin/python3.
 
-    optuna_problems.py quality N_TRIALS SEEDS [PROBLEM...]
-        -> {"problem": [best value for seed 0, 1, ...], ...} with Optuna's default TPE
+    optuna_problems.py quality N_TRIALS SEEDS [--jobs J] [PROBLEM...]
+        -> {"problem": [best value for seed 0, 1, ...], ...} with Optuna's default TPE;
+           the (problem, seed) runs are spread over J worker processes (default 2), each
+           one interpreter for many runs (in-memory storage, logging off)
     optuna_problems.py speed N_FINISHED REPS
         -> {"univariate_ms": .., "multivariate_ms": ..}: one ask + 10 suggest_float + tell
            after N_FINISHED finished trials (added with add_trials, so only the timed
@@ -11,6 +13,7 @@ C++) and python3-optuna. Run with /usr/bin/python3.
 """
 import json
 import math
+import multiprocessing
 import sys
 import time
 import warnings
@@ -99,15 +102,25 @@ PROBLEMS = {
 }
 
 
-def quality(n_trials, seeds, names):
-    out = {}
-    for name in names:
-        best = []
-        for seed in range(seeds):
-            study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
-            study.optimize(PROBLEMS[name], n_trials=n_trials)
-            best.append(study.best_value)
-        out[name] = best
+def best_value(task):
+    name, seed, n_trials = task
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
+    study.optimize(PROBLEMS[name], n_trials=n_trials)
+    return study.best_value
+
+
+def quality(n_trials, seeds, names, jobs=2):
+    tasks = [(name, seed, n_trials) for name in names for seed in range(seeds)]
+    if jobs > 1:
+        # Fork: the workers inherit the imported optuna (no start-up per run). Longest
+        # problems first would balance better, but chunks of 1 keep both cores busy.
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            values = pool.map(best_value, tasks, chunksize=1)
+    else:
+        values = [best_value(t) for t in tasks]
+    out = {name: [] for name in names}
+    for (name, _, _), v in zip(tasks, values):
+        out[name].append(v)
     return out
 
 
@@ -138,12 +151,18 @@ def speed(n_finished, reps):
 def main():
     mode = sys.argv[1]
     if mode == "quality":
-        names = sys.argv[4:] or list(PROBLEMS)
-        print(json.dumps(quality(int(sys.argv[2]), int(sys.argv[3]), names)))
+        rest = sys.argv[4:]
+        jobs = 2
+        if len(rest) >= 2 and rest[0] == "--jobs":
+            jobs = int(rest[1])
+            rest = rest[2:]
+        names = rest or list(PROBLEMS)
+        print(json.dumps(quality(int(sys.argv[2]), int(sys.argv[3]), names, jobs)))
     elif mode == "speed":
         print(json.dumps(speed(int(sys.argv[2]), int(sys.argv[3]))))
     else:
-        raise SystemExit("usage: optuna_problems.py quality N SEEDS [P...] | speed N REPS")
+        raise SystemExit(
+            "usage: optuna_problems.py quality N SEEDS [--jobs J] [P...] | speed N REPS")
 
 
 if __name__ == "__main__":

@@ -74,16 +74,27 @@ inline double CpuMs() {
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-// Runs a command and returns its standard output.
-inline std::string RunCommand(const std::string& cmd) {
+// Wall-clock time in milliseconds.
+inline double WallMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+// Reads a command started with popen to its end and returns its standard output.
+inline std::string FinishCommand(FILE* p) {
   std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
   if (!p) return out;
   char buf[4096];
   size_t n;
   while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   pclose(p);
   return out;
+}
+
+// Runs a command and returns its standard output.
+inline std::string RunCommand(const std::string& cmd) {
+  return FinishCommand(popen(cmd.c_str(), "r"));
 }
 
 }  // namespace bench

@@ -1,9 +1,14 @@
 // Best value found in 100 trials on standard test problems (the same ones as
-// bench/optuna_problems.py), 20 seeds each, for our random sampler, our TPE (univariate
-// and multivariate) and python3-optuna 3.1's default TPE run in the same invocation.
+// bench/optuna_problems.py), 20 seeds each, for our random and QMC samplers, our TPE
+// (univariate and multivariate) and python3-optuna 3.1's default TPE run in the same
+// invocation. Per problem it prints mean, standard error, std and median, and compares
+// our TPE with Optuna's and with random by Welch's t (difference of means over the
+// combined standard error; |t| >= 2 is called a difference, about p < 0.05 at 20 seeds).
 //
-// Usage: sampler_quality_bench [--python-seeds N] [--no-python]
-//   Python is ~100x slower per trial, so by default it runs 10 seeds (printed).
+// Python runs in 2 worker processes (bench/optuna_problems.py --jobs 2), started first
+// so that it overlaps our own runs.
+//
+// Usage: sampler_quality_bench [--python-seeds N] [--python-jobs J] [--no-python]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -112,29 +117,51 @@ double BestOf(const Json& config, uint64_t seed, const Problem& problem, int n_t
 }
 
 struct Stats {
-  double mean, std, median;
+  double mean = 0, std = 0, se = 0, median = 0;
+  int n = 0;
 };
+// Sample standard deviation (n - 1) and standard error of the mean.
 Stats Summarise(std::vector<double> v) {
-  Stats s{0, 0, 0};
+  Stats s;
+  s.n = static_cast<int>(v.size());
+  if (v.empty()) return s;
   for (double x : v) s.mean += x / v.size();
-  for (double x : v) s.std += (x - s.mean) * (x - s.mean) / v.size();
-  s.std = std::sqrt(s.std);
+  for (double x : v) s.std += (x - s.mean) * (x - s.mean);
+  s.std = v.size() > 1 ? std::sqrt(s.std / (v.size() - 1)) : 0.0;
+  s.se = s.std / std::sqrt(static_cast<double>(v.size()));
   std::sort(v.begin(), v.end());
   s.median = v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
   return s;
 }
+
+// Welch's t of a - b (minimising: positive = a is worse).
+double WelchT(const Stats& a, const Stats& b) {
+  const double se = std::sqrt(a.se * a.se + b.se * b.se);
+  return se > 0 ? (a.mean - b.mean) / se : 0.0;
+}
+
+std::string Fmt(double t) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%+.2f", t);
+  return buf;
+}
+
+const char* Verdict(double t) { return t >= 2.0 ? "WORSE" : t <= -2.0 ? "better" : "same"; }
 
 }  // namespace
 }  // namespace mgr
 
 int main(int argc, char** argv) {
   using namespace mgr;
-  int python_seeds = 10;
+  const double wall_start = bench::WallMs();
+  int python_seeds = 20, python_jobs = 2;
   bool python = true;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--no-python") == 0) python = false;
     if (std::strcmp(argv[i], "--python-seeds") == 0 && i + 1 < argc)
       python_seeds = std::atoi(argv[++i]);
+    if (std::strcmp(argv[i], "--python-jobs") == 0 && i + 1 < argc)
+      python_jobs = std::atoi(argv[++i]);
   }
   const int kTrials = 100, kSeeds = 20;
   const std::vector<std::pair<std::string, Json>> samplers = {
@@ -143,11 +170,29 @@ int main(int argc, char** argv) {
       {"mgr tpe", {{"type", "tpe"}}},
       {"mgr tpe multivariate", {{"type", "tpe"}, {"multivariate", true}}},
   };
+  // Start Optuna first: it runs in its own processes while we run ours.
+  FILE* py_pipe = nullptr;
+  if (python) {
+    py_pipe = popen((std::string(MGR_PYTHON) + " " + MGR_SOURCE_DIR +
+                     "/bench/optuna_problems.py quality " + std::to_string(kTrials) + " " +
+                     std::to_string(python_seeds) + " --jobs " + std::to_string(python_jobs) +
+                     " 2>/dev/null")
+                        .c_str(),
+                    "r");
+  }
+  std::map<std::string, std::map<std::string, Stats>> stats;
+  const double mgr_cpu_start = bench::CpuMs();
+  for (const auto& [name, problem] : Problems()) {
+    for (const auto& [label, config] : samplers) {
+      std::vector<double> best;
+      for (int s = 0; s < kSeeds; ++s) best.push_back(BestOf(config, s, problem, kTrials));
+      stats[name][label] = Summarise(best);
+    }
+  }
+  const double mgr_cpu = bench::CpuMs() - mgr_cpu_start;
   Json py;
   if (python) {
-    std::string out = bench::RunCommand(
-        std::string(MGR_PYTHON) + " " + MGR_SOURCE_DIR + "/bench/optuna_problems.py quality " +
-        std::to_string(kTrials) + " " + std::to_string(python_seeds) + " 2>/dev/null");
+    std::string out = bench::FinishCommand(py_pipe);
     try {
       py = Json::parse(out);
     } catch (const std::exception& e) {
@@ -159,33 +204,46 @@ int main(int argc, char** argv) {
       "Best value after %d trials (minimise; lower is better). mgr: %d seeds; optuna 3.1 "
       "TPE: %d seeds\n",
       kTrials, kSeeds, python ? python_seeds : 0);
-  std::printf("%-15s %-22s %10s %10s %10s\n", "problem", "sampler", "mean", "std", "median");
-  int tpe_not_worse = 0, tpe_beats_random = 0, n_problems = 0;
+  std::printf("%-15s %-22s %10s %10s %10s %10s\n", "problem", "sampler", "mean", "s.e.", "std",
+              "median");
+  auto row = [](const std::string& problem, const std::string& label, const Stats& st) {
+    std::printf("%-15s %-22s %10.4g %10.3g %10.3g %10.4g\n", problem.c_str(), label.c_str(),
+                st.mean, st.se, st.std, st.median);
+  };
+  int n_problems = 0, beats_random = 0, beats_random_multi = 0;
+  int not_worse = 0, not_worse_multi = 0, n_compared = 0;
   for (const auto& [name, problem] : Problems()) {
-    std::map<std::string, Stats> stats;
-    for (const auto& [label, config] : samplers) {
-      std::vector<double> best;
-      for (int s = 0; s < kSeeds; ++s) best.push_back(BestOf(config, s, problem, kTrials));
-      stats[label] = Summarise(best);
-      std::printf("%-15s %-22s %10.4g %10.4g %10.4g\n", name.c_str(), label.c_str(),
-                  stats[label].mean, stats[label].std, stats[label].median);
-    }
+    auto& st = stats[name];
+    for (const auto& [label, config] : samplers) row(name, label, st[label]);
+    const double t_random = WelchT(st["mgr tpe"], st["mgr random"]);
+    const double t_random_multi = WelchT(st["mgr tpe multivariate"], st["mgr random"]);
+    beats_random += t_random <= -2.0;
+    beats_random_multi += t_random_multi <= -2.0;
+    std::string line = "  t vs random: tpe " + Fmt(t_random) + ", multivariate " +
+                       Fmt(t_random_multi);
     if (python && py.contains(name)) {
-      stats["optuna tpe"] = Summarise(py[name].get<std::vector<double>>());
-      std::printf("%-15s %-22s %10.4g %10.4g %10.4g\n", name.c_str(), "optuna 3.1 tpe",
-                  stats["optuna tpe"].mean, stats["optuna tpe"].std, stats["optuna tpe"].median);
-      // "Not worse": mean within one standard error of Optuna's (or better).
-      double se = stats["optuna tpe"].std / std::sqrt(static_cast<double>(python_seeds));
-      tpe_not_worse += stats["mgr tpe"].mean <= stats["optuna tpe"].mean + se;
+      st["optuna tpe"] = Summarise(py[name].get<std::vector<double>>());
+      row(name, "optuna 3.1 tpe", st["optuna tpe"]);
+      const double t = WelchT(st["mgr tpe"], st["optuna tpe"]);
+      const double t_multi = WelchT(st["mgr tpe multivariate"], st["optuna tpe"]);
+      not_worse += t < 2.0;
+      not_worse_multi += t_multi < 2.0;
+      ++n_compared;
+      line += "; t vs optuna: tpe " + Fmt(t) + " (" + Verdict(t) + "), multivariate " +
+              Fmt(t_multi) + " (" + Verdict(t_multi) + ")";
     }
-    tpe_beats_random += stats["mgr tpe"].mean < stats["mgr random"].mean;
+    std::printf("%s\n", line.c_str());
     ++n_problems;
   }
-  std::printf("mgr tpe better than random on %d/%d problems", tpe_beats_random, n_problems);
+  std::printf("mgr tpe better than random (t <= -2) on %d/%d problems (multivariate %d/%d)\n",
+              beats_random, n_problems, beats_random_multi, n_problems);
   if (python) {
-    std::printf("; not worse than optuna tpe (mean <= optuna mean + 1 s.e.) on %d/%d",
-                tpe_not_worse, n_problems);
+    std::printf(
+        "mgr tpe not worse than optuna 3.1 tpe (t < 2) on %d/%d problems (multivariate "
+        "%d/%d)\n",
+        not_worse, n_compared, not_worse_multi, n_compared);
   }
-  std::printf("\n");
+  std::printf("mgr runs: %.1f s CPU; whole bench: %.1f s wall\n", mgr_cpu / 1e3,
+              (bench::WallMs() - wall_start) / 1e3);
   return 0;
 }
