@@ -1067,6 +1067,28 @@ Result<std::vector<FrozenTrial>> SqliteStorage::GetAllTrials(
   return trials;
 }
 
+Result<std::vector<FrozenTrial>> SqliteStorage::GetTrialsAfter(
+    int64_t study_id, int64_t id_greater_than, const std::vector<int64_t>& included_ids) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Integers only, so writing them into the statement is safe.
+  std::string where = "t.study_id = ? AND (t.trial_id > " + std::to_string(id_greater_than);
+  if (!included_ids.empty()) {
+    where += " OR t.trial_id IN (";
+    for (size_t i = 0; i < included_ids.size(); ++i) {
+      where += (i ? "," : "") + std::to_string(included_ids[i]);
+    }
+    where += ")";
+  }
+  where += ")";
+  std::vector<FrozenTrial> trials;
+  MGR_RETURN_IF_ERROR(db_->Transact(Database::Mode::kRead, [&]() -> Status {
+    MGR_RETURN_IF_ERROR(LoadStudy(study_id).status());
+    MGR_ASSIGN_OR_RETURN(trials, LoadTrials(where, study_id, false));
+    return Status::Ok();
+  }));
+  return trials;
+}
+
 Result<int64_t> SqliteStorage::CountTrials(int64_t study_id,
                                            const std::vector<TrialState>& states) {
   std::lock_guard<std::mutex> lock(mu_);

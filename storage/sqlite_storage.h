@@ -78,6 +78,8 @@ class SqliteStorage final : public Storage {
   // One query per table for the whole study (no query per trial).
   Result<std::vector<FrozenTrial>> GetAllTrials(
       int64_t study_id, const std::vector<TrialState>& states = {}) override;
+  Result<std::vector<FrozenTrial>> GetTrialsAfter(
+      int64_t study_id, int64_t id_greater_than, const std::vector<int64_t>& included_ids) override;
   Result<int64_t> CountTrials(int64_t study_id,
                               const std::vector<TrialState>& states = {}) override;
 

@@ -1,5 +1,7 @@
 #include "storage/storage.h"
 
+#include <algorithm>
+
 #include "storage/in_memory_storage.h"
 #include "storage/sqlite_storage.h"
 
@@ -12,6 +14,19 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
 }
 
 }  // namespace
+
+Result<std::vector<FrozenTrial>> Storage::GetTrialsAfter(int64_t study_id, int64_t id_greater_than,
+                                                         const std::vector<int64_t>& included_ids) {
+  MGR_ASSIGN_OR_RETURN(std::vector<FrozenTrial> all, GetAllTrials(study_id));
+  std::vector<FrozenTrial> out;
+  for (FrozenTrial& t : all) {
+    if (t.trial_id > id_greater_than ||
+        std::find(included_ids.begin(), included_ids.end(), t.trial_id) != included_ids.end()) {
+      out.push_back(std::move(t));
+    }
+  }
+  return out;
+}
 
 Result<std::unique_ptr<Storage>> OpenStorage(const std::string& url) {
   if (url == ":memory:") return std::unique_ptr<Storage>(new InMemoryStorage());

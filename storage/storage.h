@@ -82,6 +82,12 @@ class Storage {
   // All trials of the study ordered by number; only those in `states` when it is non-empty.
   virtual Result<std::vector<FrozenTrial>> GetAllTrials(
       int64_t study_id, const std::vector<TrialState>& states = {}) = 0;
+  // Optuna's _get_trials(included_trial_ids, trial_id_greater_than), which its cached
+  // storage uses: the study's trials whose id is > `id_greater_than` or in `included_ids`,
+  // ordered by number. Finished trials never change state or values, so a caller that keeps
+  // them needs only the trials it has not seen finished. The default reads all trials.
+  virtual Result<std::vector<FrozenTrial>> GetTrialsAfter(int64_t study_id, int64_t id_greater_than,
+                                                          const std::vector<int64_t>& included_ids);
   virtual Result<int64_t> CountTrials(int64_t study_id,
                                       const std::vector<TrialState>& states = {}) = 0;
 

@@ -108,8 +108,8 @@ Result<Trial> Study::Ask() {
   } else {
     MGR_ASSIGN_OR_RETURN(trial_id, storage_->CreateTrial(id_));
   }
-  auto snapshot = std::make_shared<std::vector<FrozenTrial>>();
-  MGR_ASSIGN_OR_RETURN(*snapshot, storage_->GetAllTrials(id_));
+  MGR_ASSIGN_OR_RETURN(const std::vector<FrozenTrial>* current, RefreshTrials());
+  auto snapshot = std::make_shared<std::vector<FrozenTrial>>(*current);
   size_t self = snapshot->size();
   for (size_t i = 0; i < snapshot->size(); ++i) {
     if ((*snapshot)[i].trial_id == trial_id) self = i;
@@ -209,15 +209,39 @@ Result<bool> Study::ShouldPrune(int64_t trial_id) {
                                    "' has several objectives: pruning is only supported for "
                                    "single-objective studies");
   }
-  MGR_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials, storage_->GetAllTrials(id_));
-  for (const FrozenTrial& t : trials) {
-    if (t.trial_id == trial_id) {
-      StudyView view{directions_, trials};
-      return pruner_->Prune(view, t);
-    }
+  MGR_ASSIGN_OR_RETURN(const std::vector<FrozenTrial>* trials, RefreshTrials());
+  auto it = trial_index_.find(trial_id);
+  if (it != trial_index_.end()) {
+    StudyView view{directions_, *trials};
+    return pruner_->Prune(view, (*trials)[it->second]);
   }
   return Status::NotFound("no trial with id " + std::to_string(trial_id) + " in study '" + name_ +
                           "'");
+}
+
+Result<const std::vector<FrozenTrial>*> Study::RefreshTrials() {
+  MGR_ASSIGN_OR_RETURN(std::vector<FrozenTrial> fresh,
+                       storage_->GetTrialsAfter(id_, max_seen_id_, unfinished_ids_));
+  unfinished_ids_.clear();
+  bool append_only = true;
+  for (FrozenTrial& t : fresh) {
+    max_seen_id_ = std::max(max_seen_id_, t.trial_id);
+    if (!IsFinished(t.state)) unfinished_ids_.push_back(t.trial_id);
+    auto it = trial_index_.find(t.trial_id);
+    if (it != trial_index_.end()) {
+      trials_[it->second] = std::move(t);
+    } else {
+      if (!trials_.empty() && t.number < trials_.back().number) append_only = false;
+      trial_index_[t.trial_id] = trials_.size();
+      trials_.push_back(std::move(t));
+    }
+  }
+  if (!append_only) {  // numbers follow ids within a study, so this is only a safeguard
+    std::sort(trials_.begin(), trials_.end(),
+              [](const FrozenTrial& a, const FrozenTrial& b) { return a.number < b.number; });
+    for (size_t i = 0; i < trials_.size(); ++i) trial_index_[trials_[i].trial_id] = i;
+  }
+  return &trials_;
 }
 
 Status Study::Heartbeat(int64_t trial_id) { return storage_->RecordHeartbeat(trial_id); }

@@ -79,8 +79,9 @@ class Study {
   // that was already reported keeps its first value (the call is then a no-op).
   // InvalidArgument for a negative step or a multi-objective study.
   Status Report(int64_t trial_id, int64_t step, double value);
-  // Asks the pruner, with a StudyView of all the study's trials. InvalidArgument for a
-  // multi-objective study (Optuna does not prune those either).
+  // Asks the pruner, with a StudyView of all the study's trials (finished trials come from
+  // this object's cache). InvalidArgument for a multi-objective study (Optuna does not
+  // prune those either).
   Result<bool> ShouldPrune(int64_t trial_id);
   // Records "now" as the trial's heartbeat.
   Status Heartbeat(int64_t trial_id);
@@ -124,6 +125,16 @@ class Study {
   std::vector<StudyDirection> directions_;
   std::unique_ptr<Sampler> sampler_;
   std::unique_ptr<Pruner> pruner_;
+
+  // Brings trials_ up to date and returns it (ordered by number). As Optuna's cached
+  // storage: finished trials never change state, values, params or intermediate values,
+  // so only the trials not yet seen finished are read again. Attributes of a cached
+  // finished trial may be stale; samplers and pruners do not read them.
+  Result<const std::vector<FrozenTrial>*> RefreshTrials();
+  std::vector<FrozenTrial> trials_;
+  std::map<int64_t, size_t> trial_index_;  // trial id -> position in trials_
+  std::vector<int64_t> unfinished_ids_;    // ids in trials_ whose state was not finished
+  int64_t max_seen_id_ = -1;
 };
 
 // A RUNNING trial handed out by Study::Ask. Refers to its Study (which must outlive it).

@@ -548,6 +548,31 @@ TEST_P(StorageConformanceTest, GetAllTrialsOfSmallAndLargeStudiesKeepsThemApart)
   }
 }
 
+TEST_P(StorageConformanceTest, GetTrialsAfterReturnsNewerAndIncludedTrials) {
+  int64_t s = NewStudy();
+  int64_t other = NewStudy("other");
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 8; ++i) {
+    ids.push_back(NewTrial(s));
+    NewTrial(other);  // interleaved ids of another study are never returned
+    ASSERT_TRUE(storage_->SetTrialIntermediateValue(ids.back(), 0, i).ok());
+  }
+  ASSERT_TRUE(storage_->SetTrialStateValues(ids[1], TrialState::kComplete, {1.0}).ok());
+  auto got = *storage_->GetTrialsAfter(s, ids[4], {ids[3], ids[1]});
+  ASSERT_EQ(got.size(), 5u);
+  const std::vector<int64_t> numbers = {1, 3, 5, 6, 7};
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].number, numbers[i]);
+    EXPECT_EQ(got[i].intermediate_values.at(0), numbers[i]);
+  }
+  EXPECT_EQ(got[0].values, std::vector<double>{1.0});
+  EXPECT_EQ(got[0].state, TrialState::kComplete);
+  EXPECT_TRUE(storage_->GetTrialsAfter(s, ids.back(), {})->empty());
+  EXPECT_EQ(storage_->GetTrialsAfter(s, -1, {})->size(), 8u);
+  EXPECT_EQ(storage_->GetTrialsAfter(s + other + 10, -1, {}).status().code(),
+            StatusCode::kNotFound);
+}
+
 // --- Heartbeats ------------------------------------------------------------------------------
 
 TEST_P(StorageConformanceTest, FailStaleTrials) {

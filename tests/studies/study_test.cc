@@ -402,6 +402,35 @@ TEST_F(StudyTest, ShouldPruneAsksThePrunerWithTheWholeStudy) {
   EXPECT_EQ(pruner_->seen_intermediate, (std::map<int64_t, double>{{0, 4.0}, {1, 11.0}}));
 }
 
+TEST_F(StudyTest, PrunerSeesWhatAnotherProcessDidSinceTheLastCall) {
+  // Study caches finished trials; trials another process (here a second Study object on the
+  // same store) creates, finishes or reports to must still reach the pruner.
+  auto mine = Make();
+  RecordingPruner* my_pruner = pruner_;
+  auto theirs = Make();
+  Result<Trial> a = mine->Ask();
+  Result<Trial> b = theirs->Ask();
+  ASSERT_TRUE(mine->Report(a->id(), 0, 1.0).ok());
+  ASSERT_TRUE(theirs->Report(b->id(), 0, 2.0).ok());
+  ASSERT_TRUE(mine->ShouldPrune(a->id()).ok());
+  EXPECT_THAT(my_pruner->seen_states, ElementsAre(TrialState::kRunning, TrialState::kRunning));
+
+  ASSERT_TRUE(theirs->Report(b->id(), 1, 3.0).ok());
+  ASSERT_TRUE(theirs->Tell(b->id(), TrialState::kPruned).ok());
+  Result<Trial> c = theirs->Ask();
+  ASSERT_TRUE(theirs->Tell(c->id(), TrialState::kComplete, {5.0}).ok());
+  ASSERT_TRUE(mine->Report(a->id(), 1, 12.0).ok());
+  Result<bool> p = mine->ShouldPrune(a->id());
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(*p);
+  EXPECT_THAT(my_pruner->seen_states,
+              ElementsAre(TrialState::kRunning, TrialState::kPruned, TrialState::kComplete));
+  EXPECT_EQ(my_pruner->seen_intermediate, (std::map<int64_t, double>{{0, 1.0}, {1, 12.0}}));
+  auto all = mine->Trials();
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->at(1).intermediate_values, (std::map<int64_t, double>{{0, 2.0}, {1, 3.0}}));
+}
+
 TEST_F(StudyTest, MultiObjectiveStudiesDoNotPrune) {
   auto s = Make({StudyDirection::kMinimize, StudyDirection::kMaximize});
   Result<Trial> t = s->Ask();
