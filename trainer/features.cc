@@ -111,9 +111,9 @@ torch::Tensor Power(const torch::Tensor& batch, const FeatureOptions& options,
   return re_im.square().sum(-1);
 }
 
-// dB mel of all frames with the per-clip top_db floor, then the first `frames` frames.
-torch::Tensor DbMel(const torch::Tensor& batch, const FeatureOptions& options,
-                    const FeatureConstants& constants) {
+// Mel power of all frames, (B, T_all, n_mels), batched: the device path.
+torch::Tensor MelPowerBatched(const torch::Tensor& batch, const FeatureOptions& options,
+                              const FeatureConstants& constants) {
   const torch::Tensor power = Power(batch, options, constants);
   const int64_t b = power.size(0), t = power.size(1), bins = power.size(2);
   const torch::Tensor rows = power.view({b * t, bins});
@@ -122,7 +122,91 @@ torch::Tensor DbMel(const torch::Tensor& batch, const FeatureOptions& options,
   for (const BandGroup& group : constants.groups) {
     parts.push_back(torch::mm(rows.narrow(1, group.first_bin, group.num_bins), group.weights));
   }
-  torch::Tensor mel = torch::cat(parts, 1).view({b, t, options.n_mels});
+  return torch::cat(parts, 1).view({b, t, options.n_mels});
+}
+
+// The same on the CPU, fused: frames go through window, FFT, power and the banded
+// filterbank a chunk at a time, in buffers that stay in cache. The batched path makes
+// several (B, T, n_fft)-sized temporaries (~70 MB each for 32 clips), and on the CPU
+// writing and faulting in those costs more than the FFTs.
+constexpr int64_t kFramesPerChunk = 32;
+
+template <typename T>
+void MelPowerChunks(const torch::Tensor& batch, const FeatureOptions& options,
+                    const FeatureConstants& constants, torch::Tensor& mel) {
+  const int64_t b = batch.size(0), n = batch.size(1), frames = mel.size(1);
+  const int64_t n_fft = options.n_fft, hop = options.hop_length, pad = n_fft / 2;
+  const int64_t bins = n_fft / 2 + 1, n_mels = options.n_mels;
+  const int64_t chunks = (frames + kFramesPerChunk - 1) / kFramesPerChunk;
+  const T* window = constants.window.data_ptr<T>();
+  at::parallel_for(0, b * chunks, 1, [&](int64_t begin, int64_t end) {
+    const auto real = torch::TensorOptions().dtype(batch.dtype());
+    torch::Tensor windowed = torch::empty({kFramesPerChunk, n_fft}, real);
+    torch::Tensor spectrum =
+        torch::empty({kFramesPerChunk, bins},
+                     real.dtype(batch.scalar_type() == torch::kFloat64 ? torch::kComplexDouble
+                                                                       : torch::kComplexFloat));
+    std::vector<T> power(static_cast<size_t>(bins));
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t clip = task / chunks, first = (task % chunks) * kFramesPerChunk;
+      const int64_t count = std::min(kFramesPerChunk, frames - first);
+      const T* x = batch.data_ptr<T>() + clip * batch.stride(0);
+      T* w = windowed.data_ptr<T>();
+      for (int64_t f = 0; f < count; ++f, w += n_fft) {
+        const int64_t start = (first + f) * hop - pad;  // centred, zero padded
+        if (start >= 0 && start + n_fft <= n) {
+          for (int64_t k = 0; k < n_fft; ++k) w[k] = x[start + k] * window[k];
+        } else {
+          for (int64_t k = 0; k < n_fft; ++k) {
+            const int64_t i = start + k;
+            w[k] = (i >= 0 && i < n) ? x[i] * window[k] : T(0);
+          }
+        }
+      }
+      torch::Tensor in = windowed.narrow(0, 0, count), out = spectrum.narrow(0, 0, count);
+      at::fft_rfft_out(out, in, c10::nullopt, -1, c10::nullopt);
+      const T* re_im = reinterpret_cast<const T*>(spectrum.data_ptr());
+      T* m = mel.data_ptr<T>() + clip * mel.stride(0) + first * n_mels;
+      for (int64_t f = 0; f < count; ++f, re_im += 2 * bins, m += n_mels) {
+        for (int64_t k = 0; k < bins; ++k) {
+          power[k] = re_im[2 * k] * re_im[2 * k] + re_im[2 * k + 1] * re_im[2 * k + 1];
+        }
+        int64_t band = 0;
+        for (const BandGroup& group : constants.groups) {
+          const int64_t width = group.weights.size(1);
+          const T* g = group.weights.data_ptr<T>();
+          const T* p = power.data() + group.first_bin;
+          for (int64_t j = 0; j < width; ++j) m[band + j] = 0;
+          for (int64_t k = 0; k < group.num_bins; ++k, g += width) {
+            for (int64_t j = 0; j < width; ++j) m[band + j] += p[k] * g[j];
+          }
+          band += width;
+        }
+      }
+    }
+  });
+}
+
+torch::Tensor MelPowerCpu(const torch::Tensor& clips, const FeatureOptions& options,
+                          const FeatureConstants& constants) {
+  const torch::Tensor batch = clips.contiguous();
+  const int64_t frames = StftFrames(batch.size(1), options);
+  torch::Tensor mel = torch::empty({batch.size(0), frames, options.n_mels}, batch.options());
+  if (batch.scalar_type() == torch::kFloat64) {
+    MelPowerChunks<double>(batch, options, constants, mel);
+  } else {
+    MelPowerChunks<float>(batch, options, constants, mel);
+  }
+  return mel;
+}
+
+// dB mel of all frames with the per-clip top_db floor, then the first `frames` frames.
+torch::Tensor DbMel(const torch::Tensor& batch, const FeatureOptions& options,
+                    const FeatureConstants& constants, bool force_batched = false) {
+  torch::Tensor mel = batch.device().is_cpu() && !force_batched
+                          ? MelPowerCpu(batch, options, constants)
+                          : MelPowerBatched(batch, options, constants);
+  const int64_t t = mel.size(1);
   // 10 log10(max(amin, S)) - 10 log10(max(amin, ref = 1)); the second term is 0.
   mel.clamp_min_(kAmin).log10_().mul_(10.0);
   if (options.top_db > 0) {
@@ -224,6 +308,19 @@ torch::Tensor Mfcc(const torch::Tensor& clips, const FeatureOptions& options) {
   const torch::Tensor db = DbMel(batch, options, constants);
   return Finish(torch::matmul(db, constants.dct), options, unbatched);
 }
+
+namespace features_internal {
+
+torch::Tensor LogMelBatched(const torch::Tensor& clips, const FeatureOptions& options) {
+  CheckOptions(options);
+  torch::NoGradGuard no_grad;
+  bool unbatched = false;
+  const torch::Tensor batch = AsBatch(clips, &unbatched);
+  return Finish(DbMel(batch, options, Constants(options, batch), /*force_batched=*/true), options,
+                unbatched);
+}
+
+}  // namespace features_internal
 
 torch::Tensor StandardizePerCoefficient(const torch::Tensor& features) {
   TORCH_CHECK(features.dim() >= 2, "StandardizePerCoefficient: need (..., T, C), got shape ",

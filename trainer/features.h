@@ -39,6 +39,13 @@ int64_t FeatureFrames(int64_t num_samples, const FeatureOptions& options);
 torch::Tensor LogMelSpectrogram(const torch::Tensor& clips, const FeatureOptions& options);
 torch::Tensor Mfcc(const torch::Tensor& clips, const FeatureOptions& options);
 
+namespace features_internal {
+// LogMelSpectrogram by the batched path that runs on a GPU; on the CPU the functions above
+// use a fused per-chunk path instead. Exposed so that tests cover the device path without
+// a GPU.
+torch::Tensor LogMelBatched(const torch::Tensor& clips, const FeatureOptions& options);
+}  // namespace features_internal
+
 // features: (..., T, C). For each coefficient c, subtracts its mean over the T frames and
 // divides by its population standard deviation; a zero standard deviation leaves the
 // centred values unscaled. Returns a new tensor of the same shape, device and dtype.

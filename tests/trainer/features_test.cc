@@ -264,6 +264,27 @@ TEST(FeaturesTest, BatchEqualsOneClipAtATime) {
   }
 }
 
+TEST(FeaturesTest, DevicePathEqualsTheFusedCpuPath) {
+  // The batched path is what runs on a GPU; on the CPU it must agree with the fused one
+  // (which the torchaudio tests above check), including short and 44.1 kHz clips.
+  for (int rate : {22050, 44100}) {
+    FeatureOptions options;
+    options.sample_rate = rate;
+    const torch::Tensor clips = Signals(rate);
+    EXPECT_LT(MaxAbsDiff(features_internal::LogMelBatched(clips, options),
+                         LogMelSpectrogram(clips, options)),
+              1e-9);
+    const torch::Tensor single = clips[1].to(torch::kFloat32);
+    EXPECT_LT(MaxAbsDiff(features_internal::LogMelBatched(single, options),
+                         LogMelSpectrogram(single, options)),
+              kMelFloat32);
+    const torch::Tensor shorter = clips.narrow(1, 0, 3000);
+    EXPECT_LT(MaxAbsDiff(features_internal::LogMelBatched(shorter, options),
+                         LogMelSpectrogram(shorter, options)),
+              1e-9);
+  }
+}
+
 TEST(FeaturesTest, StandardizeHandComputed) {
   // Column 0: mean 3, population std sqrt(8/3); column 1 constant: centred, unscaled.
   const torch::Tensor x =
