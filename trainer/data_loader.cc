@@ -47,7 +47,7 @@ Batch DataLoader::MakeBatch(int epoch, int64_t index) const {
   const int64_t n = end - begin, clip = options_.clip_samples;
   Batch batch;
   batch.index = index;
-  batch.clips = torch::zeros({n, clip}, torch::kFloat32);
+  batch.clips = torch::empty({n, clip}, torch::kFloat32);  // every row is written below
   batch.labels = torch::empty({n}, torch::kInt64);
   float* out = batch.clips.data_ptr<float>();
   int64_t* labels = batch.labels.data_ptr<int64_t>();
@@ -65,6 +65,7 @@ Batch DataLoader::MakeBatch(int epoch, int64_t index) const {
     const int64_t start = ClipStart(samples, clip, options_.split, rng);
     const int64_t count = std::min(clip, samples - start);
     std::memcpy(out + i * clip, audio + start, sizeof(float) * static_cast<size_t>(count));
+    std::fill(out + i * clip + count, out + (i + 1) * clip, 0.0f);  // a track shorter than a clip
     labels[i] = e.label;
   }
   if (options_.augment) {
