@@ -166,7 +166,8 @@ std::vector<double> TpeDefaultWeights(int64_t n) {
 ParzenEstimator::ParzenEstimator(const SearchSpace& space,
                                  const std::vector<std::vector<double>>& observations,
                                  const std::vector<double>& weights,
-                                 const ParzenEstimatorParameters& params) {
+                                 const ParzenEstimatorParameters& params,
+                                 const std::vector<int>* sorted) {
   const size_t n = observations.empty() ? weights.size() : observations[0].size();
   // Mixture weights: the observations' weights and the prior's, normalised.
   if (n == 0) {
@@ -187,7 +188,8 @@ ParzenEstimator::ParzenEstimator(const SearchSpace& space,
     if (auto* c = std::get_if<CategoricalDistribution>(&dist)) {
       BuildCategorical(p, *c, observations[i], params.prior_weight);
     } else {
-      BuildNumerical(p, dist, observations[i], static_cast<int>(space.size()), params);
+      BuildNumerical(p, dist, observations[i], static_cast<int>(space.size()), params,
+                     space.size() == 1 ? sorted : nullptr);
     }
     params_.push_back(std::move(p));
     ++i;
@@ -289,7 +291,8 @@ void ParzenEstimator::BuildCategorical(Param& p, const CategoricalDistribution& 
 
 void ParzenEstimator::BuildNumerical(Param& p, const Distribution& dist,
                                      const std::vector<double>& obs, int n_space_params,
-                                     const ParzenEstimatorParameters& params) {
+                                     const ParzenEstimatorParameters& params,
+                                 const std::vector<int>* sorted) {
   if (auto* f = std::get_if<FloatDistribution>(&dist)) {
     p.low = f->low;
     p.high = f->high;
@@ -323,6 +326,7 @@ void ParzenEstimator::BuildNumerical(Param& p, const Distribution& dist,
                             -1.0 / (static_cast<double>(n_space_params) + 4.0)) *
                    (high - low);
     sigmas.setConstant(sigma);
+    if (sorted && static_cast<int>(sorted->size()) == n) p.sorted = *sorted;  // for BuildWindow
   } else if (n > 0) {
     // Sort the observations together with the prior's centre, pad with the bounds; each
     // sigma is the larger gap to a neighbour.
@@ -332,7 +336,18 @@ void ParzenEstimator::BuildNumerical(Param& p, const Distribution& dist,
     with_prior[n] = prior_mu;
     // numpy.argsort's default quicksort is not stable; ties give equal sigmas either way.
     std::vector<int> order;
-    ArgsortStable(with_prior.data(), n + 1, order);
+    if (sorted && static_cast<int>(sorted->size()) == n) {
+      // The caller's order of the observations; the prior (index n) goes after every
+      // observation <= its centre, where a stable argsort puts it.
+      auto split = std::partition_point(sorted->begin(), sorted->end(),
+                                        [&](int k) { return mus[k] <= prior_mu; });
+      order.reserve(n + 1);
+      order.insert(order.end(), sorted->begin(), split);
+      order.push_back(n);
+      order.insert(order.end(), split, sorted->end());
+    } else {
+      ArgsortStable(with_prior.data(), n + 1, order);
+    }
     std::vector<double> padded(n + 3);
     padded[0] = low;
     for (int k = 0; k <= n; ++k) padded[k + 1] = with_prior[order[k]];

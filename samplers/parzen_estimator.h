@@ -41,8 +41,15 @@ class ParzenEstimator {
   // `observations[i]` holds the internal values of the i-th parameter of `space` (map
   // order), one per observation, all of the same length n, oldest first. `weights` has n
   // entries (TpeDefaultWeights(n) in TPE).
+  //
+  // `sorted` is optional and only read when `space` has one numerical parameter: the
+  // observation indices ordered by transformed value (log(x) for log parameters), ties
+  // by index, i.e. exactly what a stable argsort gives. A caller that keeps its
+  // observations sorted between calls passes it to skip the sort; the estimator is
+  // bit-for-bit the same with or without it.
   ParzenEstimator(const SearchSpace& space, const std::vector<std::vector<double>>& observations,
-                  const std::vector<double>& weights, const ParzenEstimatorParameters& params);
+                  const std::vector<double>& weights, const ParzenEstimatorParameters& params,
+                  const std::vector<int>* sorted = nullptr);
 
   // Draws `n` points; row j holds one internal value per parameter (map order).
   Eigen::MatrixXd Sample(std::mt19937_64& rng, int n) const;
@@ -78,7 +85,8 @@ class ParzenEstimator {
   };
 
   void BuildNumerical(Param& p, const Distribution& dist, const std::vector<double>& obs,
-                      int n_space_params, const ParzenEstimatorParameters& params);
+                      int n_space_params, const ParzenEstimatorParameters& params,
+                      const std::vector<int>* sorted);
   void BuildCategorical(Param& p, const CategoricalDistribution& dist,
                         const std::vector<double>& obs, double prior_weight);
 

@@ -233,9 +233,59 @@ bool TpeSampler::Lookup(const FrozenTrial& t, const std::string& name, Column& c
       col.value.resize(number + 1, 0.0);
     }
     col.state[number] = present ? 2 : 1;
-    if (present) col.value[number] = it->second;
+    if (present) {
+      col.value[number] = it->second;
+      col.unsorted.push_back(t.number);
+    }
   }
   return present;
+}
+
+bool TpeSampler::SortedOrder(Column& col, bool log, const std::vector<int64_t>& numbers,
+                             std::vector<int>& order) {
+  if (col.sorted_log != log) {  // another transform: sort every known value again
+    col.sorted_log = log;
+    col.sorted.clear();
+    col.unsorted.clear();
+    for (size_t k = 0; k < col.state.size(); ++k) {
+      if (col.state[k] == 2) col.unsorted.push_back(static_cast<int64_t>(k));
+    }
+  }
+  if (!col.unsorted.empty()) {
+    const size_t old_size = col.sorted.size();
+    for (int64_t number : col.unsorted) {
+      const double v = col.value[static_cast<size_t>(number)];
+      // The estimator's transform, computed the same way (std::log). A NaN (log of a
+      // value outside a log range) can never be an observation: Contains() rejects it.
+      const double mu = log ? std::log(v) : v;
+      if (!std::isnan(mu)) col.sorted.emplace_back(mu, number);
+    }
+    col.unsorted.clear();
+    // Pairs compare values with <, so -0.0 and +0.0 tie and fall back to the trial number,
+    // as in the estimator's stable argsort.
+    std::sort(col.sorted.begin() + static_cast<std::ptrdiff_t>(old_size), col.sorted.end());
+    std::inplace_merge(col.sorted.begin(), col.sorted.begin() + static_cast<std::ptrdiff_t>(old_size),
+                       col.sorted.end());
+  }
+  // A RUNNING observation (constant liar) is not in the list: the caller sorts instead.
+  if (std::find(numbers.begin(), numbers.end(), -1) != numbers.end()) return false;
+  // Observation index by trial number; numbers increase with the index, so ordering by
+  // (value, number) is ordering by (value, index).
+  if (!numbers.empty() && rank_scratch_.size() <= static_cast<size_t>(numbers.back())) {
+    rank_scratch_.resize(static_cast<size_t>(numbers.back()) + 1, -1);
+  }
+  for (size_t k = 0; k < numbers.size(); ++k) {
+    rank_scratch_[static_cast<size_t>(numbers[k])] = static_cast<int>(k);
+  }
+  order.clear();
+  for (const auto& [mu, number] : col.sorted) {
+    if (static_cast<size_t>(number) < rank_scratch_.size() &&
+        rank_scratch_[static_cast<size_t>(number)] >= 0) {
+      order.push_back(rank_scratch_[static_cast<size_t>(number)]);
+    }
+  }
+  for (int64_t number : numbers) rank_scratch_[static_cast<size_t>(number)] = -1;
+  return order.size() == numbers.size();
 }
 
 const TpeSampler::SplitCache& TpeSampler::Split(const StudyView& study, const FrozenTrial& trial) {
@@ -280,9 +330,10 @@ std::map<std::string, double> TpeSampler::Sample(const StudyView& study, const F
   for (const auto& [name, dist] : space) columns.push_back(&columns_[name]);
   // Observations: the trials that have every parameter of the space with a value inside
   // its current distribution (a study may narrow a range between playbook stages).
-  auto observe = [&](const std::vector<size_t>& group) {
+  auto observe = [&](const std::vector<size_t>& group, std::vector<int64_t>& numbers) {
     std::vector<std::vector<double>> obs(space.size());
     for (auto& o : obs) o.reserve(group.size());
+    numbers.clear();
     std::vector<double> row(space.size());
     for (size_t index : group) {
       const FrozenTrial& t = study.trials[index];
@@ -294,13 +345,30 @@ std::map<std::string, double> TpeSampler::Sample(const StudyView& study, const F
       }
       if (i != space.size()) continue;
       for (i = 0; i < row.size(); ++i) obs[i].push_back(row[i]);
+      // -1 marks an unfinished (RUNNING) trial: never in a column's sorted list.
+      const bool finished = t.state == TrialState::kComplete || t.state == TrialState::kPruned;
+      numbers.push_back(finished ? t.number : -1);
     }
     return obs;
   };
-  auto below_obs = observe(split.below);
-  auto above_obs = observe(split.above);
-  ParzenEstimator below(space, below_obs, Weights(below_obs[0].size()), pe_params_);
-  ParzenEstimator above(space, above_obs, Weights(above_obs[0].size()), pe_params_);
+  std::vector<int64_t> below_numbers, above_numbers;
+  auto below_obs = observe(split.below, below_numbers);
+  auto above_obs = observe(split.above, above_numbers);
+  // One numerical parameter: hand the estimators the observations' order from the
+  // column's sorted list instead of letting each sort ~1,000 values again.
+  std::vector<int> below_order, above_order;
+  const std::vector<int>* below_sorted = nullptr;
+  const std::vector<int>* above_sorted = nullptr;
+  if (space.size() == 1 && !std::holds_alternative<CategoricalDistribution>(space.begin()->second)) {
+    const Distribution& dist = space.begin()->second;
+    const bool log = std::holds_alternative<FloatDistribution>(dist)
+                         ? std::get<FloatDistribution>(dist).log
+                         : std::get<IntDistribution>(dist).log;
+    if (SortedOrder(*columns[0], log, below_numbers, below_order)) below_sorted = &below_order;
+    if (SortedOrder(*columns[0], log, above_numbers, above_order)) above_sorted = &above_order;
+  }
+  ParzenEstimator below(space, below_obs, Weights(below_obs[0].size()), pe_params_, below_sorted);
+  ParzenEstimator above(space, above_obs, Weights(above_obs[0].size()), pe_params_, above_sorted);
 
   Eigen::MatrixXd candidates = below.Sample(rng_, static_cast<int>(options_.n_ei_candidates));
   Eigen::VectorXd score = below.LogPdf(candidates) - above.LogPdf(candidates);

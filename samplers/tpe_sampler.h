@@ -90,12 +90,29 @@ class TpeSampler : public Sampler {
   // Internal values of one parameter by trial number, for finished trials (which never
   // change): state 0 = not read yet, 1 = absent, 2 = present. Saves a string-keyed lookup
   // per trial and parameter on every suggestion.
+  //
+  // For the univariate estimators, a column also keeps its finished trials sorted by
+  // transformed value (the bandwidth rule sorts the observations on every suggestion).
+  // Finished trials never change, so a trial is merged in once, when Lookup first reads
+  // it (`unsorted` until the next SortedOrder); the list is rebuilt if the parameter's
+  // log flag changes (the transform differs), and dropped with the column when
+  // CheckCaches sees another study.
   struct Column {
     std::vector<double> value;
     std::vector<uint8_t> state;
+    bool sorted_log = false;                        // keys of `sorted` are log(value)
+    std::vector<std::pair<double, int64_t>> sorted;  // (transformed value, trial number)
+    std::vector<int64_t> unsorted;                  // present, not yet merged into `sorted`
   };
   // Trial t's value of the parameter `name` (column `col`); false if it has none.
   static bool Lookup(const FrozenTrial& t, const std::string& name, Column& col, double* out);
+  // Sets `order` to the indices of `numbers` (the trial numbers of an estimator's
+  // observations, increasing) ordered by transformed value, ties by index: the stable
+  // argsort ParzenEstimator would compute. False (order unusable) if an observation is
+  // not a finished trial (number -1: a RUNNING trial under constant_liar).
+  bool SortedOrder(Column& col, bool log, const std::vector<int64_t>& numbers,
+                   std::vector<int>& order);
+  std::vector<int> rank_scratch_;  // by trial number: index among `numbers`, or -1
 
   // TpeDefaultWeights(n), remembered for the last two sizes (below and above).
   const std::vector<double>& Weights(size_t n);
