@@ -112,14 +112,6 @@ TpeSampler::TpeSampler(const TpeOptions& options)
   pe_params_.multivariate = options.multivariate;
 }
 
-int64_t TpeSampler::CountFinished(const StudyView& study) const {
-  int64_t n = 0;
-  for (const FrozenTrial& t : study.trials) {
-    n += t.state == TrialState::kComplete || t.state == TrialState::kPruned;
-  }
-  return n;
-}
-
 SearchSpace TpeSampler::InferRelativeSearchSpace(const StudyView& study, const FrozenTrial& trial) {
   if (!options_.multivariate) return {};
   SearchSpace space;
@@ -163,8 +155,10 @@ SearchSpace TpeSampler::InferRelativeSearchSpace(const StudyView& study, const F
 std::map<std::string, double> TpeSampler::SampleRelative(const StudyView& study,
                                                          const FrozenTrial& trial,
                                                          const SearchSpace& space) {
-  if (space.empty() || CountFinished(study) < options_.n_startup_trials) return {};
-  if (!options_.group) return Sample(study, trial, space);
+  if (space.empty()) return {};
+  const HistoryCounts counts = CheckCaches(study);
+  if (counts.finished() < options_.n_startup_trials) return {};
+  if (!options_.group) return Sample(study, trial, space, counts);
   std::map<std::string, double> out;
   for (const SearchSpace& g : GroupDecomposedSearchSpace(study.trials, true)) {
     SearchSpace sub;
@@ -173,7 +167,7 @@ std::map<std::string, double> TpeSampler::SampleRelative(const StudyView& study,
       if (it != space.end() && !IsSingle(it->second)) sub.emplace(name, it->second);
     }
     if (sub.empty()) continue;
-    for (const auto& [name, v] : Sample(study, trial, sub)) out[name] = v;
+    for (const auto& [name, v] : Sample(study, trial, sub, counts)) out[name] = v;
   }
   return out;
 }
@@ -181,14 +175,19 @@ std::map<std::string, double> TpeSampler::SampleRelative(const StudyView& study,
 double TpeSampler::SampleIndependent(const StudyView& study, const FrozenTrial& trial,
                                      const std::string& name, const Distribution& dist) {
   if (IsSingle(dist)) return Untransform(dist, TransformBounds(dist).low);
-  if (CountFinished(study) < options_.n_startup_trials) {
+  const HistoryCounts counts = CheckCaches(study);
+  if (counts.finished() < options_.n_startup_trials) {
     return random_.SampleIndependent(study, trial, name, dist);
   }
-  return Sample(study, trial, {{name, dist}}).at(name);
+  return Sample(study, trial, {{name, dist}}, counts).at(name);
 }
 
-void TpeSampler::CheckCaches(const StudyView& study) {
+TpeSampler::HistoryCounts TpeSampler::CheckCaches(const StudyView& study) {
+  HistoryCounts counts;
   for (const FrozenTrial& t : study.trials) {
+    counts.n_running += t.state == TrialState::kRunning;
+    counts.n_complete += t.state == TrialState::kComplete;
+    counts.n_pruned += t.state == TrialState::kPruned;
     if (t.state != TrialState::kComplete && t.state != TrialState::kPruned) continue;
     const size_t number = static_cast<size_t>(t.number);
     if (number >= cached_ids_.size()) cached_ids_.resize(number + 1, -1);
@@ -201,10 +200,10 @@ void TpeSampler::CheckCaches(const StudyView& study) {
       intersection_.clear();
       intersection_empty_history_ = true;
       split_cache_.reset();
-      CheckCaches(study);
-      return;
+      return CheckCaches(study);
     }
   }
+  return counts;
 }
 
 const std::vector<double>& TpeSampler::Weights(size_t n) {
@@ -217,9 +216,10 @@ const std::vector<double>& TpeSampler::Weights(size_t n) {
   return weights_cache_[0];
 }
 
-bool TpeSampler::Lookup(const FrozenTrial& t, const std::string& name, Column& col, double* out) {
-  const bool finished = t.state == TrialState::kComplete || t.state == TrialState::kPruned;
-  const size_t number = static_cast<size_t>(t.number);
+bool TpeSampler::Lookup(const FrozenTrial& t, int64_t finished_number, const std::string& name,
+                        Column& col, double* out) {
+  const bool finished = finished_number >= 0;
+  const size_t number = static_cast<size_t>(finished_number);
   if (finished && number < col.state.size() && col.state[number] != 0) {
     *out = col.value[number];
     return col.state[number] == 2;
@@ -288,16 +288,10 @@ bool TpeSampler::SortedOrder(Column& col, bool log, const std::vector<int64_t>& 
   return order.size() == numbers.size();
 }
 
-const TpeSampler::SplitCache& TpeSampler::Split(const StudyView& study, const FrozenTrial& trial) {
-  // Finished trials never change and trials are only added, so these counts identify the
-  // history the split depends on. The univariate sampler asks once per parameter of a
-  // trial; this computes the split once per trial instead.
-  SplitKey key{study.trials.data(), study.trials.size(), 0, 0, 0, trial.number};
-  for (const FrozenTrial& t : study.trials) {
-    key.n_complete += t.state == TrialState::kComplete;
-    key.n_pruned += t.state == TrialState::kPruned;
-    key.n_running += t.state == TrialState::kRunning;
-  }
+const TpeSampler::SplitCache& TpeSampler::Split(const StudyView& study, const FrozenTrial& trial,
+                                                const HistoryCounts& counts) {
+  const SplitKey key{study.trials.data(), study.trials.size(), counts.n_complete,
+                     counts.n_pruned,     counts.n_running,    trial.number};
   if (split_cache_ && split_cache_->key == key) return *split_cache_;
   std::vector<const FrozenTrial*> trials;
   int64_t n = 0;
@@ -316,44 +310,53 @@ const TpeSampler::SplitCache& TpeSampler::Split(const StudyView& study, const Fr
   SplitCache cache;
   cache.key = key;
   const FrozenTrial* base = study.trials.data();
-  for (const FrozenTrial* t : split.below) cache.below.push_back(static_cast<size_t>(t - base));
-  for (const FrozenTrial* t : split.above) cache.above.push_back(static_cast<size_t>(t - base));
+  auto keep = [&](const std::vector<const FrozenTrial*>& group, std::vector<size_t>& positions,
+                  std::vector<int64_t>& numbers) {
+    for (const FrozenTrial* t : group) {
+      positions.push_back(static_cast<size_t>(t - base));
+      const bool finished = t->state == TrialState::kComplete || t->state == TrialState::kPruned;
+      numbers.push_back(finished ? t->number : -1);
+    }
+  };
+  keep(split.below, cache.below, cache.below_numbers);
+  keep(split.above, cache.above, cache.above_numbers);
   split_cache_ = std::move(cache);
   return *split_cache_;
 }
 
 std::map<std::string, double> TpeSampler::Sample(const StudyView& study, const FrozenTrial& trial,
-                                                 const SearchSpace& space) {
-  CheckCaches(study);
-  const SplitCache& split = Split(study, trial);
+                                                 const SearchSpace& space,
+                                                 const HistoryCounts& counts) {
+  const SplitCache& split = Split(study, trial, counts);
   std::vector<Column*> columns;
   for (const auto& [name, dist] : space) columns.push_back(&columns_[name]);
   // Observations: the trials that have every parameter of the space with a value inside
   // its current distribution (a study may narrow a range between playbook stages).
-  auto observe = [&](const std::vector<size_t>& group, std::vector<int64_t>& numbers) {
+  auto observe = [&](const std::vector<size_t>& group, const std::vector<int64_t>& group_numbers,
+                     std::vector<int64_t>& numbers) {
     std::vector<std::vector<double>> obs(space.size());
     for (auto& o : obs) o.reserve(group.size());
     numbers.clear();
+    numbers.reserve(group.size());
     std::vector<double> row(space.size());
-    for (size_t index : group) {
-      const FrozenTrial& t = study.trials[index];
+    for (size_t g = 0; g < group.size(); ++g) {
+      const FrozenTrial& t = study.trials[group[g]];  // only read on a column miss
       size_t i = 0;
       for (const auto& [name, dist] : space) {
         double v;
-        if (!Lookup(t, name, *columns[i], &v) || !Contains(dist, v)) break;
+        if (!Lookup(t, group_numbers[g], name, *columns[i], &v) || !Contains(dist, v)) break;
         row[i++] = v;
       }
       if (i != space.size()) continue;
       for (i = 0; i < row.size(); ++i) obs[i].push_back(row[i]);
       // -1 marks an unfinished (RUNNING) trial: never in a column's sorted list.
-      const bool finished = t.state == TrialState::kComplete || t.state == TrialState::kPruned;
-      numbers.push_back(finished ? t.number : -1);
+      numbers.push_back(group_numbers[g]);
     }
     return obs;
   };
   std::vector<int64_t> below_numbers, above_numbers;
-  auto below_obs = observe(split.below, below_numbers);
-  auto above_obs = observe(split.above, above_numbers);
+  auto below_obs = observe(split.below, split.below_numbers, below_numbers);
+  auto above_obs = observe(split.above, split.above_numbers, above_numbers);
   // One numerical parameter: hand the estimators the observations' order from the
   // column's sorted list instead of letting each sort ~1,000 values again.
   std::vector<int> below_order, above_order;

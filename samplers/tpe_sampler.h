@@ -66,12 +66,20 @@ class TpeSampler : public Sampler {
   const TpeOptions& options() const { return options_; }
 
  private:
-  // One TPE step over `space` (non-empty, no single-value distributions).
-  std::map<std::string, double> Sample(const StudyView& study, const FrozenTrial& trial,
-                                       const SearchSpace& space);
-  int64_t CountFinished(const StudyView& study) const;
+  // State counts of a history. Finished trials never change and trials are only added,
+  // so with the trials' storage (pointer, size) and the trial being sampled these
+  // identify the history the split depends on.
+  struct HistoryCounts {
+    int64_t n_complete = 0, n_pruned = 0, n_running = 0;
+    int64_t finished() const { return n_complete + n_pruned; }
+  };
 
-  struct SplitKey {
+  // One TPE step over `space` (non-empty, no single-value distributions); `counts` are
+  // CheckCaches(study)'s.
+  std::map<std::string, double> Sample(const StudyView& study, const FrozenTrial& trial,
+                                       const SearchSpace& space, const HistoryCounts& counts);
+
+  struct SplitKey {  // see HistoryCounts
     const FrozenTrial* data;
     size_t size;
     int64_t n_complete, n_pruned, n_running, number;
@@ -80,12 +88,17 @@ class TpeSampler : public Sampler {
              n_pruned == o.n_pruned && n_running == o.n_running && number == o.number;
     }
   };
-  // The below/above split as positions in study.trials, for the history in `key`.
+  // The below/above split as positions in study.trials, for the history in `key`, and
+  // the trials' numbers (-1 for a RUNNING one), so that the column caches can be read
+  // without touching the trials. The univariate sampler asks once per parameter of a
+  // trial; the split is computed once per trial.
   struct SplitCache {
     SplitKey key;
     std::vector<size_t> below, above;
+    std::vector<int64_t> below_numbers, above_numbers;
   };
-  const SplitCache& Split(const StudyView& study, const FrozenTrial& trial);
+  const SplitCache& Split(const StudyView& study, const FrozenTrial& trial,
+                          const HistoryCounts& counts);
 
   // Internal values of one parameter by trial number, for finished trials (which never
   // change): state 0 = not read yet, 1 = absent, 2 = present. Saves a string-keyed lookup
@@ -105,7 +118,10 @@ class TpeSampler : public Sampler {
     std::vector<int64_t> unsorted;                  // present, not yet merged into `sorted`
   };
   // Trial t's value of the parameter `name` (column `col`); false if it has none.
-  static bool Lookup(const FrozenTrial& t, const std::string& name, Column& col, double* out);
+  // `number` is t's number if t is finished (then the column answers once it has read t),
+  // else -1.
+  static bool Lookup(const FrozenTrial& t, int64_t number, const std::string& name, Column& col,
+                     double* out);
   // Sets `order` to the indices of `numbers` (the trial numbers of an estimator's
   // observations, increasing) ordered by transformed value, ties by index: the stable
   // argsort ParzenEstimator would compute. False (order unusable) if an observation is
@@ -119,8 +135,9 @@ class TpeSampler : public Sampler {
   std::vector<double> weights_cache_[2];
 
   // Drops the caches below if `study` is not the history they were built from (a trial
-  // number now names another trial id, e.g. the sampler was reused for another study).
-  void CheckCaches(const StudyView& study);
+  // number now names another trial id, e.g. the sampler was reused for another study),
+  // and counts the trials' states in the same pass over the trials.
+  HistoryCounts CheckCaches(const StudyView& study);
   std::vector<int64_t> cached_ids_;  // trial id by number, for finished trials seen
 
   // Running intersection search space over the finished trials folded in so far.
