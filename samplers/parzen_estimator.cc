@@ -163,25 +163,42 @@ std::vector<double> TpeDefaultWeights(int64_t n) {
   return w;
 }
 
+std::shared_ptr<const ParzenMixture> MakeParzenMixture(const double* weights, size_t n,
+                                                       double prior_weight) {
+  auto m = std::make_shared<ParzenMixture>();
+  if (n == 0) {
+    m->weights = Eigen::VectorXd::Ones(1);
+  } else {
+    m->weights.resize(static_cast<Eigen::Index>(n + 1));
+    for (size_t k = 0; k < n; ++k) m->weights[k] = weights[k];
+    m->weights[n] = prior_weight;
+    m->weights /= m->weights.sum();
+  }
+  m->log_weights = m->weights.array().log();
+  m->cumulative.resize(m->weights.size());
+  std::partial_sum(m->weights.data(), m->weights.data() + m->weights.size(),
+                   m->cumulative.begin());
+  return m;
+}
+
 ParzenEstimator::ParzenEstimator(const SearchSpace& space,
                                  const std::vector<std::vector<double>>& observations,
                                  const std::vector<double>& weights,
                                  const ParzenEstimatorParameters& params,
-                                 const std::vector<int>* sorted) {
-  const size_t n = observations.empty() ? weights.size() : observations[0].size();
-  // Mixture weights: the observations' weights and the prior's, normalised.
-  if (n == 0) {
-    weights_ = Eigen::VectorXd::Ones(1);
-  } else {
-    weights_.resize(static_cast<Eigen::Index>(n + 1));
-    for (size_t k = 0; k < n; ++k) weights_[k] = weights[k];
-    weights_[n] = params.prior_weight;
-    weights_ /= weights_.sum();
-  }
-  log_weights_ = weights_.array().log();
-  cumulative_weights_.resize(weights_.size());
-  std::partial_sum(weights_.data(), weights_.data() + weights_.size(), cumulative_weights_.begin());
+                                 const std::vector<int>* sorted)
+    : ParzenEstimator(space, observations,
+                      MakeParzenMixture(weights.data(),
+                                        observations.empty() ? weights.size()
+                                                             : observations[0].size(),
+                                        params.prior_weight),
+                      params, sorted) {}
 
+ParzenEstimator::ParzenEstimator(const SearchSpace& space,
+                                 const std::vector<std::vector<double>>& observations,
+                                 std::shared_ptr<const ParzenMixture> mixture,
+                                 const ParzenEstimatorParameters& params,
+                                 const std::vector<int>* sorted)
+    : mixture_(std::move(mixture)) {
   int i = 0;
   for (const auto& [name, dist] : space) {
     Param p;
@@ -194,7 +211,7 @@ ParzenEstimator::ParzenEstimator(const SearchSpace& space,
     params_.push_back(std::move(p));
     ++i;
   }
-  base_log_ = log_weights_.array();
+  base_log_ = mixture_->log_weights.array();
   for (Param& p : params_) {
     if (p.categorical) continue;
     p.inv_sigma = p.sigma.array().inverse();
@@ -383,9 +400,9 @@ void ParzenEstimator::BuildNumerical(Param& p, const Distribution& dist,
 
 Eigen::MatrixXd ParzenEstimator::Sample(std::mt19937_64& rng, int n) const {
   Eigen::MatrixXd out(n, static_cast<Eigen::Index>(params_.size()));
-  const int n_kernels = static_cast<int>(weights_.size());
+  const int n_kernels = static_cast<int>(mixture_->weights.size());
   for (int j = 0; j < n; ++j) {
-    const int k = PickIndex(cumulative_weights_.data(), n_kernels, UniformUnit(rng));
+    const int k = PickIndex(mixture_->cumulative.data(), n_kernels, UniformUnit(rng));
     for (size_t i = 0; i < params_.size(); ++i) {
       const Param& p = params_[i];
       if (p.categorical) {

@@ -15,6 +15,7 @@
 #define MGR_SAMPLERS_PARZEN_ESTIMATOR_H_
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -36,6 +37,18 @@ struct ParzenEstimatorParameters {
 // 25 ones (older observations weigh less).
 std::vector<double> TpeDefaultWeights(int64_t n);
 
+// The mixture weights of an estimator: its n observations' weights followed by the
+// prior's, normalised (a single weight 1 when n = 0), their logs, and running sums for
+// sampling. They depend on nothing else, so TPE builds them once per size and shares
+// them between the estimators of all parameters and suggestions.
+struct ParzenMixture {
+  Eigen::VectorXd weights;
+  Eigen::VectorXd log_weights;
+  std::vector<double> cumulative;
+};
+std::shared_ptr<const ParzenMixture> MakeParzenMixture(const double* weights, size_t n,
+                                                       double prior_weight);
+
 class ParzenEstimator {
  public:
   // `observations[i]` holds the internal values of the i-th parameter of `space` (map
@@ -50,6 +63,11 @@ class ParzenEstimator {
   ParzenEstimator(const SearchSpace& space, const std::vector<std::vector<double>>& observations,
                   const std::vector<double>& weights, const ParzenEstimatorParameters& params,
                   const std::vector<int>* sorted = nullptr);
+  // The same with the mixture weights already built: MakeParzenMixture(weights, n,
+  // params.prior_weight) for the n observations.
+  ParzenEstimator(const SearchSpace& space, const std::vector<std::vector<double>>& observations,
+                  std::shared_ptr<const ParzenMixture> mixture,
+                  const ParzenEstimatorParameters& params, const std::vector<int>* sorted = nullptr);
 
   // Draws `n` points; row j holds one internal value per parameter (map order).
   Eigen::MatrixXd Sample(std::mt19937_64& rng, int n) const;
@@ -58,7 +76,7 @@ class ParzenEstimator {
   Eigen::VectorXd LogPdf(const Eigen::MatrixXd& x) const;
 
   // Introspection (tests): mixture weights, and per parameter (map order) the kernels.
-  const Eigen::VectorXd& weights() const { return weights_; }
+  const Eigen::VectorXd& weights() const { return mixture_->weights; }
   int n_params() const { return static_cast<int>(params_.size()); }
   bool is_categorical(int i) const { return params_[i].categorical; }
   const Eigen::VectorXd& mus(int i) const { return params_[i].mu; }
@@ -91,11 +109,9 @@ class ParzenEstimator {
                         const std::vector<double>& obs, double prior_weight);
 
   std::vector<Param> params_;
-  Eigen::VectorXd weights_;
-  Eigen::VectorXd log_weights_;
+  std::shared_ptr<const ParzenMixture> mixture_;
   // log w_k minus every continuous parameter's log normaliser of kernel k.
   Eigen::ArrayXd base_log_;
-  std::vector<double> cumulative_weights_;
 
   // Fast path of LogPdf for one continuous parameter (univariate TPE): the observation
   // kernels sorted by mean with their base_log_ and 1/sigma, the prior kernel kept apart.

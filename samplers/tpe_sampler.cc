@@ -206,14 +206,17 @@ TpeSampler::HistoryCounts TpeSampler::CheckCaches(const StudyView& study) {
   return counts;
 }
 
-const std::vector<double>& TpeSampler::Weights(size_t n) {
+std::shared_ptr<const ParzenMixture> TpeSampler::Mixture(size_t n) {
   // The univariate sampler builds estimators of the same sizes for every parameter.
-  for (auto& w : weights_cache_) {
-    if (w.size() == n) return w;
+  // A mixture has n + 1 weights (the prior's last), or 1 when n = 0.
+  const Eigen::Index size = static_cast<Eigen::Index>(n == 0 ? 1 : n + 1);
+  for (const auto& m : mixture_cache_) {
+    if (m && m->weights.size() == size) return m;
   }
-  std::swap(weights_cache_[0], weights_cache_[1]);
-  weights_cache_[0] = TpeDefaultWeights(static_cast<int64_t>(n));
-  return weights_cache_[0];
+  std::swap(mixture_cache_[0], mixture_cache_[1]);
+  const std::vector<double> weights = TpeDefaultWeights(static_cast<int64_t>(n));
+  mixture_cache_[0] = MakeParzenMixture(weights.data(), n, options_.prior_weight);
+  return mixture_cache_[0];
 }
 
 bool TpeSampler::Lookup(const FrozenTrial& t, int64_t finished_number, const std::string& name,
@@ -370,8 +373,8 @@ std::map<std::string, double> TpeSampler::Sample(const StudyView& study, const F
     if (SortedOrder(*columns[0], log, below_numbers, below_order)) below_sorted = &below_order;
     if (SortedOrder(*columns[0], log, above_numbers, above_order)) above_sorted = &above_order;
   }
-  ParzenEstimator below(space, below_obs, Weights(below_obs[0].size()), pe_params_, below_sorted);
-  ParzenEstimator above(space, above_obs, Weights(above_obs[0].size()), pe_params_, above_sorted);
+  ParzenEstimator below(space, below_obs, Mixture(below_obs[0].size()), pe_params_, below_sorted);
+  ParzenEstimator above(space, above_obs, Mixture(above_obs[0].size()), pe_params_, above_sorted);
 
   Eigen::MatrixXd candidates = below.Sample(rng_, static_cast<int>(options_.n_ei_candidates));
   Eigen::VectorXd score = below.LogPdf(candidates) - above.LogPdf(candidates);

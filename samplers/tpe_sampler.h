@@ -130,9 +130,11 @@ class TpeSampler : public Sampler {
                    std::vector<int>& order);
   std::vector<int> rank_scratch_;  // by trial number: index among `numbers`, or -1
 
-  // TpeDefaultWeights(n), remembered for the last two sizes (below and above).
-  const std::vector<double>& Weights(size_t n);
-  std::vector<double> weights_cache_[2];
+  // The estimators' mixture weights for n observations (TpeDefaultWeights(n) and the
+  // prior), remembered for the last two sizes (below and above): they depend only on n
+  // and the options, so they stay valid across trials and studies.
+  std::shared_ptr<const ParzenMixture> Mixture(size_t n);
+  std::shared_ptr<const ParzenMixture> mixture_cache_[2];
 
   // Drops the caches below if `study` is not the history they were built from (a trial
   // number now names another trial id, e.g. the sampler was reused for another study),
