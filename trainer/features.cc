@@ -1,5 +1,7 @@
 #include "trainer/features.h"
 
+#include <torch/csrc/jit/frontend/tracer.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -203,9 +205,11 @@ torch::Tensor MelPowerCpu(const torch::Tensor& clips, const FeatureOptions& opti
 // dB mel of all frames with the per-clip top_db floor, then the first `frames` frames.
 torch::Tensor DbMel(const torch::Tensor& batch, const FeatureOptions& options,
                     const FeatureConstants& constants, bool force_batched = false) {
-  torch::Tensor mel = batch.device().is_cpu() && !force_batched
-                          ? MelPowerCpu(batch, options, constants)
-                          : MelPowerBatched(batch, options, constants);
+  // The fused loop works on raw pointers, which a TorchScript trace (the model export)
+  // cannot record: traces take the batched ops.
+  const bool fused = batch.device().is_cpu() && !force_batched && !torch::jit::tracer::isTracing();
+  torch::Tensor mel =
+      fused ? MelPowerCpu(batch, options, constants) : MelPowerBatched(batch, options, constants);
   const int64_t t = mel.size(1);
   // 10 log10(max(amin, S)) - 10 log10(max(amin, ref = 1)); the second term is 0.
   mel.clamp_min_(kAmin).log10_().mul_(10.0);

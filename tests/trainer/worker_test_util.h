@@ -23,54 +23,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/test_util.h"
+
 namespace mgr {
 namespace worker_test {
 
 using Json = nlohmann::json;
 
-inline std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
+using testing_util::Exists;
+using testing_util::Shell;
+using testing_util::TempDir;
+inline std::string ReadText(const std::string& path) { return testing_util::ReadFile(path); }
 inline void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-}
-
-inline bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
-
-// A fresh directory under TMPDIR, removed when the object dies.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base ? base : "/tmp") + "/mgr-worker-test-XXXXXX";
-    std::vector<char> buf(pattern.begin(), pattern.end());
-    buf.push_back('\0');
-    if (::mkdtemp(buf.data()) != nullptr) path_ = buf.data();
-  }
-  ~TempDir() {
-    if (!path_.empty()) std::system(("rm -rf '" + path_ + "'").c_str());
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// Runs a shell command; returns its exit status and stdout.
-inline int Shell(const std::string& command, std::string* out = nullptr) {
-  FILE* p = ::popen(command.c_str(), "r");
-  if (p == nullptr) return -1;
-  std::string data;
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) data.append(buf, n);
-  int rc = ::pclose(p);
-  if (out) *out = std::move(data);
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  testing_util::WriteFile(path, text);
 }
 
 // A child process with stdin and stdout on pipes and stderr in a file.
