@@ -331,23 +331,38 @@ std::map<std::string, double> TpeSampler::Sample(const StudyView& study, const F
                                                  const SearchSpace& space,
                                                  const HistoryCounts& counts) {
   const SplitCache& split = Split(study, trial, counts);
-  std::vector<Column*> columns;
-  for (const auto& [name, dist] : space) columns.push_back(&columns_[name]);
+  // The space's parameters in map order, so that the loops below do not walk the map.
+  struct Slot {
+    const std::string* name;
+    const Distribution* dist;
+    Column* column;
+  };
+  std::vector<Slot> slots;
+  slots.reserve(space.size());
+  for (const auto& [name, dist] : space) slots.push_back({&name, &dist, &columns_[name]});
   // Observations: the trials that have every parameter of the space with a value inside
-  // its current distribution (a study may narrow a range between playbook stages).
+  // its current distribution (a study may narrow a range between playbook stages). The
+  // buffers are the sampler's, reused between suggestions (see Workspace).
   auto observe = [&](const std::vector<size_t>& group, const std::vector<int64_t>& group_numbers,
-                     std::vector<int64_t>& numbers) {
-    std::vector<std::vector<double>> obs(space.size());
-    for (auto& o : obs) o.reserve(group.size());
+                     std::vector<std::vector<double>>& obs, std::vector<int64_t>& numbers) {
+    obs.resize(space.size());
+    for (auto& o : obs) {
+      o.clear();
+      o.reserve(group.size());
+    }
     numbers.clear();
     numbers.reserve(group.size());
-    std::vector<double> row(space.size());
+    std::vector<double>& row = workspace_.row;
+    row.resize(space.size());
     for (size_t g = 0; g < group.size(); ++g) {
       const FrozenTrial& t = study.trials[group[g]];  // only read on a column miss
       size_t i = 0;
-      for (const auto& [name, dist] : space) {
+      for (const Slot& slot : slots) {
         double v;
-        if (!Lookup(t, group_numbers[g], name, *columns[i], &v) || !Contains(dist, v)) break;
+        if (!Lookup(t, group_numbers[g], *slot.name, *slot.column, &v) ||
+            !Contains(*slot.dist, v)) {
+          break;
+        }
         row[i++] = v;
       }
       if (i != space.size()) continue;
@@ -355,14 +370,12 @@ std::map<std::string, double> TpeSampler::Sample(const StudyView& study, const F
       // -1 marks an unfinished (RUNNING) trial: never in a column's sorted list.
       numbers.push_back(group_numbers[g]);
     }
-    return obs;
   };
-  std::vector<int64_t> below_numbers, above_numbers;
-  auto below_obs = observe(split.below, split.below_numbers, below_numbers);
-  auto above_obs = observe(split.above, split.above_numbers, above_numbers);
+  Workspace& w = workspace_;
+  observe(split.below, split.below_numbers, w.below_obs, w.below_numbers);
+  observe(split.above, split.above_numbers, w.above_obs, w.above_numbers);
   // One numerical parameter: hand the estimators the observations' order from the
   // column's sorted list instead of letting each sort ~1,000 values again.
-  std::vector<int> below_order, above_order;
   const std::vector<int>* below_sorted = nullptr;
   const std::vector<int>* above_sorted = nullptr;
   if (space.size() == 1 && !std::holds_alternative<CategoricalDistribution>(space.begin()->second)) {
@@ -370,11 +383,19 @@ std::map<std::string, double> TpeSampler::Sample(const StudyView& study, const F
     const bool log = std::holds_alternative<FloatDistribution>(dist)
                          ? std::get<FloatDistribution>(dist).log
                          : std::get<IntDistribution>(dist).log;
-    if (SortedOrder(*columns[0], log, below_numbers, below_order)) below_sorted = &below_order;
-    if (SortedOrder(*columns[0], log, above_numbers, above_order)) above_sorted = &above_order;
+    Column& col = *slots[0].column;
+    if (SortedOrder(col, log, w.below_numbers, w.below_order)) below_sorted = &w.below_order;
+    if (SortedOrder(col, log, w.above_numbers, w.above_order)) above_sorted = &w.above_order;
   }
-  ParzenEstimator below(space, below_obs, Mixture(below_obs[0].size()), pe_params_, below_sorted);
-  ParzenEstimator above(space, above_obs, Mixture(above_obs[0].size()), pe_params_, above_sorted);
+  // Assigned, not constructed in place: the new estimators are built while the previous
+  // suggestion's still hold their memory, which is released only afterwards (see
+  // Workspace).
+  w.below = ParzenEstimator(space, w.below_obs, Mixture(w.below_obs[0].size()), pe_params_,
+                            below_sorted);
+  w.above = ParzenEstimator(space, w.above_obs, Mixture(w.above_obs[0].size()), pe_params_,
+                            above_sorted);
+  const ParzenEstimator& below = *w.below;
+  const ParzenEstimator& above = *w.above;
 
   Eigen::MatrixXd candidates = below.Sample(rng_, static_cast<int>(options_.n_ei_candidates));
   Eigen::VectorXd score = below.LogPdf(candidates) - above.LogPdf(candidates);

@@ -153,6 +153,24 @@ class TpeSampler : public Sampler {
   std::mt19937_64 rng_;
   RandomSampler random_;
   std::optional<SplitCache> split_cache_;
+
+  // Buffers of Sample, kept between suggestions. A multivariate suggestion over 1,000
+  // trials and 10 parameters builds ~0.4 MB of observations and estimator arrays; freed at
+  // the end of every suggestion, that block could end up at the top of the heap, where
+  // glibc's free() returns it to the system (trim threshold 128 KB) and the next
+  // suggestion faults it in again (~35 page faults, +0.5 ms per suggestion in a loop that
+  // asks repeatedly). Keeping the observation buffers (their capacity) and the last
+  // estimators until the next ones are built keeps that memory allocated: the next
+  // estimators are built before the previous ones are freed, so their memory is reused
+  // from one suggestion to the next and never sits freed at the top of the heap.
+  struct Workspace {
+    std::vector<std::vector<double>> below_obs, above_obs;
+    std::vector<int64_t> below_numbers, above_numbers;
+    std::vector<int> below_order, above_order;
+    std::vector<double> row;
+    std::optional<ParzenEstimator> below, above;
+  };
+  Workspace workspace_;
 };
 
 }  // namespace mgr
