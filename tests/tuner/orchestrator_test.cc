@@ -403,7 +403,9 @@ TEST_F(OrchestratorTest, SigintStopsAtACheckpointAndTheNextRunResumes) {
     auto id = st->GetStudyId("t/base");
     if (!id.ok()) continue;
     bool mid = false;
-    for (const auto& t : *st->GetAllTrials(*id)) mid = mid || t.intermediate_values.size() >= 2;
+    auto trials = st->GetAllTrials(*id);  // a named Result: `: *F()` would dangle
+    if (!trials.ok()) continue;
+    for (const auto& t : *trials) mid = mid || t.intermediate_values.size() >= 2;
     if (mid) break;
   }
   kill(child, SIGINT);
