@@ -436,7 +436,9 @@ TEST_F(OrchestratorTest, SigintStopsAtACheckpointAndTheNextRunResumes) {
 
 TEST_F(OrchestratorTest, TwoOrchestratorsShareTheBudget) {
   StudyFile s =
-      MakeStudy({{"fixed", {{"max_epochs", 2}, {"sleep_per_epoch", 0.25}}},
+      // 0.5 s epochs: one orchestrator alone would need 6 s, so the second one starts (even
+      // on a loaded machine) long before the first could finish the study by itself.
+      MakeStudy({{"fixed", {{"max_epochs", 2}, {"sleep_per_epoch", 0.5}}},
                  {"stages",
                   {{{"name", "base"}, {"trials", 8}},
                    {{"name", "more"},
