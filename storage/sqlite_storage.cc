@@ -862,18 +862,21 @@ Status SqliteStorage::SetTrialSystemAttr(int64_t trial_id, const std::string& ke
   return SetTrialAttr("trial_system_attributes", trial_id, key, value);
 }
 
-Result<std::vector<FrozenTrial>> SqliteStorage::LoadTrials(const std::string& where, int64_t arg,
-                                                           bool scan_tables) {
+Result<std::vector<FrozenTrial>> SqliteStorage::LoadTrials(const std::string& where, int64_t arg) {
   std::vector<FrozenTrial> trials;
   std::unordered_map<int64_t, size_t> index;
+  bool scan_tables = false;  // see below
   {
     MGR_ASSIGN_OR_RETURN(Statement count,
-                         db_->Prepare("SELECT COUNT(*) FROM trials t WHERE " + where));
+                         db_->Prepare("SELECT COUNT(*), (SELECT COUNT(*) FROM trials) FROM "
+                                      "trials t WHERE " +
+                                      where));
     count.Bind(1, arg);
     MGR_ASSIGN_OR_RETURN(bool row, count.Step());
     if (row) {
       trials.reserve(static_cast<size_t>(count.Int(0)));
       index.reserve(static_cast<size_t>(count.Int(0)));
+      scan_tables = 2 * count.Int(0) >= count.Int(1);
     }
   }
   {
@@ -1018,7 +1021,7 @@ Result<FrozenTrial> SqliteStorage::GetTrial(int64_t trial_id) {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<FrozenTrial> trials;
   MGR_RETURN_IF_ERROR(db_->Transact(Database::Mode::kRead, [&]() -> Status {
-    MGR_ASSIGN_OR_RETURN(trials, LoadTrials("t.trial_id = ?", trial_id, false));
+    MGR_ASSIGN_OR_RETURN(trials, LoadTrials("t.trial_id = ?", trial_id));
     return Status::Ok();
   }));
   if (trials.empty()) {
@@ -1053,15 +1056,7 @@ Result<std::vector<FrozenTrial>> SqliteStorage::GetAllTrials(
   std::vector<FrozenTrial> trials;
   MGR_RETURN_IF_ERROR(db_->Transact(Database::Mode::kRead, [&]() -> Status {
     MGR_RETURN_IF_ERROR(LoadStudy(study_id).status());
-    MGR_ASSIGN_OR_RETURN(Statement count,
-                         db_->Prepare("SELECT (SELECT COUNT(*) FROM trials WHERE study_id = ?), "
-                                      "(SELECT COUNT(*) FROM trials)"));
-    count.Bind(1, study_id);
-    MGR_ASSIGN_OR_RETURN(bool row, count.Step());
-    const bool most_of_file = row && 2 * count.Int(0) >= count.Int(1);
-    count.Reset();
-    MGR_ASSIGN_OR_RETURN(trials,
-                         LoadTrials("t.study_id = ?" + StatesSql(states), study_id, most_of_file));
+    MGR_ASSIGN_OR_RETURN(trials, LoadTrials("t.study_id = ?" + StatesSql(states), study_id));
     return Status::Ok();
   }));
   return trials;
@@ -1083,7 +1078,7 @@ Result<std::vector<FrozenTrial>> SqliteStorage::GetTrialsAfter(
   std::vector<FrozenTrial> trials;
   MGR_RETURN_IF_ERROR(db_->Transact(Database::Mode::kRead, [&]() -> Status {
     MGR_RETURN_IF_ERROR(LoadStudy(study_id).status());
-    MGR_ASSIGN_OR_RETURN(trials, LoadTrials(where, study_id, false));
+    MGR_ASSIGN_OR_RETURN(trials, LoadTrials(where, study_id));
     return Status::Ok();
   }));
   return trials;

@@ -122,10 +122,9 @@ class SqliteStorage final : public Storage {
                       const Json& value);
   Status SetTrialAttr(const char* table, int64_t trial_id, const std::string& key,
                       const Json& value);
-  // Loads trials matching `where` (on alias t, one `?` bound to `arg`). With `scan_tables`
-  // the child tables are read whole instead of searched per trial.
-  Result<std::vector<FrozenTrial>> LoadTrials(const std::string& where, int64_t arg,
-                                              bool scan_tables);
+  // Loads trials matching `where` (on alias t, one `?` bound to `arg`). When they are most
+  // of the file, the child tables are read whole instead of searched per trial.
+  Result<std::vector<FrozenTrial>> LoadTrials(const std::string& where, int64_t arg);
   std::string Context() const { return "SQLite storage '" + db_->path() + "'"; }
 
   std::mutex mu_;

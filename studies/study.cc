@@ -109,16 +109,14 @@ Result<Trial> Study::Ask() {
     MGR_ASSIGN_OR_RETURN(trial_id, storage_->CreateTrial(id_));
   }
   MGR_ASSIGN_OR_RETURN(const std::vector<FrozenTrial>* current, RefreshTrials());
-  auto snapshot = std::make_shared<std::vector<FrozenTrial>>(*current);
-  size_t self = snapshot->size();
-  for (size_t i = 0; i < snapshot->size(); ++i) {
-    if ((*snapshot)[i].trial_id == trial_id) self = i;
-  }
-  if (self == snapshot->size()) {
+  auto it = trial_index_.find(trial_id);
+  if (it == trial_index_.end()) {
     // Cannot happen with a conforming storage; do not sample from a view without the trial.
     return Status::Internal("trial id " + std::to_string(trial_id) + " of study '" + name_ +
                             "' is missing from the study's trial list");
   }
+  const size_t self = it->second;
+  auto snapshot = std::make_shared<std::vector<FrozenTrial>>(*current);
   const FrozenTrial& frozen = (*snapshot)[self];
   StudyView view{directions_, *snapshot};
   SearchSpace space = sampler_->InferRelativeSearchSpace(view, frozen);
@@ -223,7 +221,8 @@ Result<const std::vector<FrozenTrial>*> Study::RefreshTrials() {
   MGR_ASSIGN_OR_RETURN(std::vector<FrozenTrial> fresh,
                        storage_->GetTrialsAfter(id_, max_seen_id_, unfinished_ids_));
   unfinished_ids_.clear();
-  bool append_only = true;
+  // A trial's number is assigned with its insert, so trials the store has not shown us
+  // (ids above max_seen_id_) come after every known one: appending keeps trials_ ordered.
   for (FrozenTrial& t : fresh) {
     max_seen_id_ = std::max(max_seen_id_, t.trial_id);
     if (!IsFinished(t.state)) unfinished_ids_.push_back(t.trial_id);
@@ -231,15 +230,9 @@ Result<const std::vector<FrozenTrial>*> Study::RefreshTrials() {
     if (it != trial_index_.end()) {
       trials_[it->second] = std::move(t);
     } else {
-      if (!trials_.empty() && t.number < trials_.back().number) append_only = false;
       trial_index_[t.trial_id] = trials_.size();
       trials_.push_back(std::move(t));
     }
-  }
-  if (!append_only) {  // numbers follow ids within a study, so this is only a safeguard
-    std::sort(trials_.begin(), trials_.end(),
-              [](const FrozenTrial& a, const FrozenTrial& b) { return a.number < b.number; });
-    for (size_t i = 0; i < trials_.size(); ++i) trial_index_[trials_[i].trial_id] = i;
   }
   return &trials_;
 }

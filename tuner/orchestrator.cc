@@ -613,8 +613,7 @@ void Orchestrator::Impl::OnEvent(Job* job, const Json& e) {
       display_.Log("warning: report of " + job->label + ": " + s.ToString());
       return;
     }
-    if (!job->prune_sent && !job->stop_sent &&
-        study_.stages[job->stage].pruner.value("type", "") != "nop") {
+    if (!job->prune_sent && !job->stop_sent) {
       auto prune = st.ShouldPrune(job->trial_id);
       if (!prune.ok()) {
         display_.Log("warning: pruner on " + job->label + ": " + prune.status().ToString());

@@ -156,7 +156,11 @@ void AppendYamlString(const std::string& s, std::string* out) {
   }
 }
 
-void AppendYamlScalar(const Json& v, std::string* out) {
+// null, booleans and numbers, with the format's spelling of the non-finite floats and
+// `finite` for the others; false (nothing written) for strings, arrays and objects.
+template <typename FiniteFloat>
+bool AppendPlainScalar(const Json& v, const char* nan, const char* inf, const char* minus_inf,
+                       FiniteFloat finite, std::string* out) {
   if (v.is_null()) {
     out->append("null");
   } else if (v.is_boolean()) {
@@ -164,19 +168,30 @@ void AppendYamlScalar(const Json& v, std::string* out) {
   } else if (v.is_number_integer()) {
     out->append(IntText(v));
   } else if (v.is_number_float()) {
-    double d = v.get<double>();
+    const double d = v.get<double>();
     if (std::isnan(d)) {
-      out->append(".nan");
+      out->append(nan);
     } else if (std::isinf(d)) {
-      out->append(d > 0 ? ".inf" : "-.inf");
+      out->append(d > 0 ? inf : minus_inf);
     } else {
-      std::string r = PythonFloatRepr(d);
-      if (r.find('.') == std::string::npos && r.find('e') != std::string::npos) {
-        r.replace(r.find('e'), 1, ".0e");
-      }
-      out->append(r);
+      out->append(finite(d));
     }
-  } else if (v.is_string()) {
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void AppendYamlScalar(const Json& v, std::string* out) {
+  auto yaml_float = [](double d) {
+    std::string r = PythonFloatRepr(d);
+    if (r.find('.') == std::string::npos && r.find('e') != std::string::npos) {
+      r.replace(r.find('e'), 1, ".0e");
+    }
+    return r;
+  };
+  if (AppendPlainScalar(v, ".nan", ".inf", "-.inf", yaml_float, out)) return;
+  if (v.is_string()) {
     AppendYamlString(v.get<std::string>(), out);
   } else if (v.is_object()) {
     out->append("{}");
@@ -360,22 +375,8 @@ std::string PythonStr(const Json& v, bool tuple) {
 }
 
 void AppendPythonJson(const Json& v, std::string* out) {
-  if (v.is_null()) {
-    out->append("null");
-  } else if (v.is_boolean()) {
-    out->append(v.get<bool>() ? "true" : "false");
-  } else if (v.is_number_integer()) {
-    out->append(IntText(v));
-  } else if (v.is_number_float()) {
-    double d = v.get<double>();
-    if (std::isnan(d)) {
-      out->append("NaN");
-    } else if (std::isinf(d)) {
-      out->append(d > 0 ? "Infinity" : "-Infinity");
-    } else {
-      out->append(PythonFloatRepr(d));
-    }
-  } else if (v.is_string()) {
+  if (AppendPlainScalar(v, "NaN", "Infinity", "-Infinity", PythonFloatRepr, out)) return;
+  if (v.is_string()) {
     AppendJsonString(v.get<std::string>(), out);
   } else if (v.is_array()) {
     out->push_back('[');

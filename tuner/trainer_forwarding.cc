@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "tuner/commands.h"
+#include "tuner/worker_process.h"
 
 namespace mgr {
 namespace {
@@ -40,19 +41,7 @@ Result<std::string> FindTrainer() {
       if (IsExecutableFile(candidate)) return candidate;
     }
   }
-  if (const char* path = std::getenv("PATH")) {
-    std::string p = path;
-    size_t start = 0;
-    while (start <= p.size()) {
-      size_t end = p.find(':', start);
-      if (end == std::string::npos) end = p.size();
-      std::string dir = p.substr(start, end - start);
-      if (dir.empty()) dir = ".";
-      std::string candidate = dir + "/mgr-train";
-      if (IsExecutableFile(candidate)) return candidate;
-      start = end + 1;
-    }
-  }
+  if (Result<std::string> on_path = FindExecutable("mgr-train"); on_path.ok()) return on_path;
   return Status::NotFound(
       "mgr-train not found next to mgr-tune or on PATH: build it with -DMGR_BUILD_TRAINER=ON "
       "(it needs libtorch and FFmpeg) or add its directory to PATH");
