@@ -141,6 +141,16 @@ void MelPowerChunks(const torch::Tensor& batch, const FeatureOptions& options,
   const int64_t bins = n_fft / 2 + 1, n_mels = options.n_mels;
   const int64_t chunks = (frames + kFramesPerChunk - 1) / kFramesPerChunk;
   const T* window = constants.window.data_ptr<T>();
+  const T* samples = batch.data_ptr<T>();
+  T* mel_out = mel.data_ptr<T>();
+  struct Group {  // a BandGroup's fields, read once instead of per frame
+    int64_t first_bin, num_bins, width;
+    const T* weights;
+  };
+  std::vector<Group> groups;
+  for (const BandGroup& g : constants.groups) {
+    groups.push_back({g.first_bin, g.num_bins, g.weights.size(1), g.weights.data_ptr<T>()});
+  }
   at::parallel_for(0, b * chunks, 1, [&](int64_t begin, int64_t end) {
     const auto real = torch::TensorOptions().dtype(batch.dtype());
     torch::Tensor windowed = torch::empty({kFramesPerChunk, n_fft}, real);
@@ -152,7 +162,7 @@ void MelPowerChunks(const torch::Tensor& batch, const FeatureOptions& options,
     for (int64_t task = begin; task < end; ++task) {
       const int64_t clip = task / chunks, first = (task % chunks) * kFramesPerChunk;
       const int64_t count = std::min(kFramesPerChunk, frames - first);
-      const T* x = batch.data_ptr<T>() + clip * batch.stride(0);
+      const T* x = samples + clip * batch.stride(0);
       T* w = windowed.data_ptr<T>();
       for (int64_t f = 0; f < count; ++f, w += n_fft) {
         const int64_t start = (first + f) * hop - pad;  // centred, zero padded
@@ -168,21 +178,20 @@ void MelPowerChunks(const torch::Tensor& batch, const FeatureOptions& options,
       torch::Tensor in = windowed.narrow(0, 0, count), out = spectrum.narrow(0, 0, count);
       at::fft_rfft_out(out, in, c10::nullopt, -1, c10::nullopt);
       const T* re_im = reinterpret_cast<const T*>(spectrum.data_ptr());
-      T* m = mel.data_ptr<T>() + clip * mel.stride(0) + first * n_mels;
+      T* m = mel_out + clip * mel.stride(0) + first * n_mels;
       for (int64_t f = 0; f < count; ++f, re_im += 2 * bins, m += n_mels) {
         for (int64_t k = 0; k < bins; ++k) {
           power[k] = re_im[2 * k] * re_im[2 * k] + re_im[2 * k + 1] * re_im[2 * k + 1];
         }
         int64_t band = 0;
-        for (const BandGroup& group : constants.groups) {
-          const int64_t width = group.weights.size(1);
-          const T* g = group.weights.data_ptr<T>();
+        for (const Group& group : groups) {
+          const T* g = group.weights;
           const T* p = power.data() + group.first_bin;
-          for (int64_t j = 0; j < width; ++j) m[band + j] = 0;
-          for (int64_t k = 0; k < group.num_bins; ++k, g += width) {
-            for (int64_t j = 0; j < width; ++j) m[band + j] += p[k] * g[j];
+          for (int64_t j = 0; j < group.width; ++j) m[band + j] = 0;
+          for (int64_t k = 0; k < group.num_bins; ++k, g += group.width) {
+            for (int64_t j = 0; j < group.width; ++j) m[band + j] += p[k] * g[j];
           }
-          band += width;
+          band += group.width;
         }
       }
     }

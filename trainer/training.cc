@@ -39,17 +39,6 @@ Status MakeDirs(const std::string& path) {
   return Status::Ok();
 }
 
-Json ToJson(const EpochMetrics& m) {
-  return {{"epoch", m.epoch},
-          {"max_epochs", m.max_epochs},
-          {"train_loss", m.train_loss},
-          {"train_accuracy", m.train_accuracy},
-          {"val_loss", m.val_loss},
-          {"val_accuracy", m.val_accuracy},
-          {"val_macro_f1", m.val_macro_f1},
-          {"seconds", m.seconds}};
-}
-
 EpochMetrics EpochFromJson(const Json& j) {
   EpochMetrics m;
   m.epoch = j.at("epoch").get<int>();
@@ -122,6 +111,17 @@ EvalResult Evaluate(GenreNet& model, DataLoader& loader, int epoch, const InputC
 }
 
 }  // namespace
+
+nlohmann::json EpochMetricsToJson(const EpochMetrics& m) {
+  return {{"epoch", m.epoch},
+          {"max_epochs", m.max_epochs},
+          {"train_loss", m.train_loss},
+          {"train_accuracy", m.train_accuracy},
+          {"val_loss", m.val_loss},
+          {"val_accuracy", m.val_accuracy},
+          {"val_macro_f1", m.val_macro_f1},
+          {"seconds", m.seconds}};
+}
 
 torch::Device ResolveDevice(const std::string& device) {
   if (device == "cpu") return torch::kCPU;
@@ -313,7 +313,7 @@ TrainOutcome RunTraining(const TrainSpec& spec, const TrainCallbacks& callbacks)
       epoch_done = epoch;
 
       Json history_json = Json::array();
-      for (const EpochMetrics& h : history) history_json.push_back(ToJson(h));
+      for (const EpochMetrics& h : history) history_json.push_back(EpochMetricsToJson(h));
       state.record = {{"trial", TrialIdentity(spec)},
                       {"classes", index->classes},
                       {"epoch", epoch_done},

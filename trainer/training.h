@@ -16,6 +16,7 @@
 #include <vector>
 
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "storage/status.h"
 #include "trainer/model_factory.h"
@@ -31,6 +32,9 @@ struct EpochMetrics {
   double val_loss = 0, val_accuracy = 0, val_macro_f1 = 0;
   double seconds = 0;  // wall time of the epoch (training + validation + checkpoint)
 };
+
+// The fields above by name: the worker's "epoch" event and the checkpoint's history.
+nlohmann::json EpochMetricsToJson(const EpochMetrics& m);
 
 struct TestMetrics {
   double loss = 0, accuracy = 0, macro_f1 = 0;

@@ -138,14 +138,7 @@ int RunWorker(const Json& spec_json, const WorkerHooks& hooks, EventWriter* even
     };
     callbacks.on_epoch = [&](const EpochMetrics& m) {
       last_epoch = m.epoch;
-      events->Emit("epoch", {{"epoch", m.epoch},
-                             {"max_epochs", m.max_epochs},
-                             {"train_loss", m.train_loss},
-                             {"train_accuracy", m.train_accuracy},
-                             {"val_loss", m.val_loss},
-                             {"val_accuracy", m.val_accuracy},
-                             {"val_macro_f1", m.val_macro_f1},
-                             {"seconds", m.seconds}});
+      events->Emit("epoch", EpochMetricsToJson(m));
       std::fprintf(log,
                    "mgr-train worker: %s epoch %d/%d train_loss %.4f acc %.3f | val_loss %.4f "
                    "acc %.3f f1 %.3f | %.1f s\n",
