@@ -1,4 +1,4 @@
-#include "storage/status.h"
+#include "storage/base/status.h"
 
 namespace mgr {
 

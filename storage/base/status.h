@@ -3,8 +3,8 @@
 // Every layer of mgr-tune reports a failure a user can act on (a locked database, a bad
 // study field, a broken track) as a Status whose message names the file, field or track
 // and what is wrong. Exceptions never cross a library boundary, except inside trainer/.
-#ifndef MGR_STORAGE_STATUS_H_
-#define MGR_STORAGE_STATUS_H_
+#ifndef MGR_STORAGE_BASE_STATUS_H_
+#define MGR_STORAGE_BASE_STATUS_H_
 
 #include <cassert>
 #include <optional>
@@ -108,4 +108,4 @@ class [[nodiscard]] Result {
     return MGR_CONCAT_(mgr_result_, __LINE__).status();                 \
   lhs = std::move(MGR_CONCAT_(mgr_result_, __LINE__)).value()
 
-#endif  // MGR_STORAGE_STATUS_H_
+#endif  // MGR_STORAGE_BASE_STATUS_H_

@@ -1,8 +1,11 @@
-#include "trainer/progress.h"
+#include "storage/base/progress.h"
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
+
+#include "storage/base/strings.h"
 
 namespace mgr {
 
@@ -16,19 +19,6 @@ Progress::Progress(std::string label, int64_t total, std::string unit, FILE* out
       last_print_(start_) {}
 
 Progress::~Progress() { Finish(); }
-
-std::string Progress::FormatSeconds(double seconds) {
-  long s = static_cast<long>(seconds + 0.5);
-  char buf[64];
-  if (s >= 3600) {
-    std::snprintf(buf, sizeof(buf), "%ldh%02ldm", s / 3600, (s / 60) % 60);
-  } else if (s >= 60) {
-    std::snprintf(buf, sizeof(buf), "%ldm%02lds", s / 60, s % 60);
-  } else {
-    std::snprintf(buf, sizeof(buf), "%lds", s);
-  }
-  return buf;
-}
 
 void Progress::Add(int64_t n) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -53,6 +43,21 @@ void Progress::Finish() {
   if (out_ != nullptr) Print(true);
 }
 
+void Progress::Dismiss() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (finished_) return;
+  finished_ = true;
+  if (out_ != nullptr && terminal_) {
+    std::fprintf(out_, "\r\033[K");
+    std::fflush(out_);
+  }
+}
+
+void Progress::SetSuffix(std::string suffix) {
+  std::lock_guard<std::mutex> lock(mu_);
+  suffix_ = std::move(suffix);
+}
+
 void Progress::Print(bool final) {
   const auto now = std::chrono::steady_clock::now();
   last_print_ = now;
@@ -62,9 +67,9 @@ void Progress::Print(bool final) {
   char tail[128];
   if (final) {
     std::snprintf(tail, sizeof(tail), "%lld/%lld %s in %s (%.1f/s)", (long long)done_,
-                  (long long)total_, unit_.c_str(), FormatSeconds(elapsed).c_str(), rate);
+                  (long long)total_, unit_.c_str(), FormatDuration(elapsed).c_str(), rate);
   } else {
-    const std::string eta = rate > 0 ? FormatSeconds((total_ - done_) / rate) : std::string("?");
+    const std::string eta = rate > 0 ? FormatDuration((total_ - done_) / rate) : std::string("?");
     std::snprintf(tail, sizeof(tail), "%lld/%lld %s, %.1f/s, ETA %s", (long long)done_,
                   (long long)total_, unit_.c_str(), rate, eta.c_str());
   }
@@ -74,10 +79,10 @@ void Progress::Print(bool final) {
         total_ > 0 ? static_cast<int>(width * std::min<int64_t>(done_, total_) / total_) : width;
     std::string bar(static_cast<size_t>(filled), '#');
     bar.resize(width, '.');
-    std::fprintf(out_, "\r\033[K%s [%s] %s%s", label_.c_str(), bar.c_str(), tail,
-                 final ? "\n" : "");
+    std::fprintf(out_, "\r\033[K%s [%s] %s%s%s", label_.c_str(), bar.c_str(), tail,
+                 suffix_.c_str(), final ? "\n" : "");
   } else {
-    std::fprintf(out_, "%s: %s\n", label_.c_str(), tail);
+    std::fprintf(out_, "%s: %s%s\n", label_.c_str(), tail, suffix_.c_str());
   }
   std::fflush(out_);
 }

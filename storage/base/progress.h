@@ -1,8 +1,8 @@
 // A progress report for long loops: on a terminal, one bar redrawn in place with the rate
 // and the time left; otherwise (a log file, a pipe) a plain line every 10% or 10 seconds.
-// Thread-safe: workers may call Add concurrently.
-#ifndef MGR_TRAINER_PROGRESS_H_
-#define MGR_TRAINER_PROGRESS_H_
+// Thread-safe: workers may call Add (and any other method) concurrently.
+#ifndef MGR_STORAGE_BASE_PROGRESS_H_
+#define MGR_STORAGE_BASE_PROGRESS_H_
 
 #include <chrono>
 #include <cstdint>
@@ -14,7 +14,8 @@ namespace mgr {
 
 class Progress {
  public:
-  // Reports `total` units (e.g. "tracks") of work called `label` to `out` (not owned).
+  // Reports `total` units (e.g. "tracks") of work called `label` to `out` (not owned;
+  // nullptr prints nothing).
   Progress(std::string label, int64_t total, std::string unit = "items", FILE* out = stderr);
   ~Progress();  // calls Finish()
   Progress(const Progress&) = delete;
@@ -24,15 +25,18 @@ class Progress {
   void Add(int64_t n = 1);
   // Prints the final line (once): count, elapsed seconds, rate.
   void Finish();
-
-  // "1h02m", "3m05s", "42s".
-  static std::string FormatSeconds(double seconds);
+  // Ends the report without a final line (once); on a terminal, erases the bar so that
+  // the caller's next line takes its place.
+  void Dismiss();
+  // Text appended to every line from now on (e.g. " | last: loss 0.812").
+  void SetSuffix(std::string suffix);
 
  private:
   void Print(bool final);  // holds mu_
 
   std::mutex mu_;
   const std::string label_, unit_;
+  std::string suffix_;
   const int64_t total_;
   FILE* out_;
   const bool terminal_;
@@ -45,4 +49,4 @@ class Progress {
 
 }  // namespace mgr
 
-#endif  // MGR_TRAINER_PROGRESS_H_
+#endif  // MGR_STORAGE_BASE_PROGRESS_H_
