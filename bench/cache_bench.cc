@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "trainer/audio_decoder.h"
-#include "trainer/clip_cache.h"
-#include "trainer/clips.h"
-#include "trainer/fma_metadata.h"
+#include "trainer/audio/audio_decoder.h"
+#include "trainer/data/clip_cache.h"
+#include "trainer/data/clips.h"
+#include "trainer/data/fma_metadata.h"
 
 namespace {
 

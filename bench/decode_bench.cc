@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "trainer/audio_decoder.h"
+#include "trainer/audio/audio_decoder.h"
 
 namespace {
 

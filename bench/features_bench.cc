@@ -11,7 +11,7 @@
 #include <limits>
 #include <string>
 
-#include "trainer/features.h"
+#include "trainer/features/features.h"
 
 namespace {
 

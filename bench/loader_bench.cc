@@ -21,11 +21,11 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "trainer/clip_cache.h"
-#include "trainer/data_loader.h"
-#include "trainer/fma_metadata.h"
-#include "trainer/hparams.h"
-#include "trainer/model_factory.h"
+#include "trainer/data/clip_cache.h"
+#include "trainer/training/data_loader.h"
+#include "trainer/data/fma_metadata.h"
+#include "trainer/models/hparams.h"
+#include "trainer/models/model_factory.h"
 
 namespace {
 

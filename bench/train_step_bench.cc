@@ -21,8 +21,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "trainer/hparams.h"
-#include "trainer/model_factory.h"
+#include "trainer/models/hparams.h"
+#include "trainer/models/model_factory.h"
 
 namespace {
 

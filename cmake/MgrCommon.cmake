@@ -1,10 +1,18 @@
 # Shared compile settings for every mgr-tune target.
 add_library(mgr_warnings INTERFACE)
 target_compile_options(mgr_warnings INTERFACE -Wall -Wextra -Wno-unused-parameter)
+option(MGR_WERROR "Treat warnings in mgr-tune's own targets as errors (tools/test.sh sets it)" OFF)
+if(MGR_WERROR)
+  target_compile_options(mgr_warnings INTERFACE -Werror)
+endif()
 
 if(MGR_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    # GCC's instrumentation makes -Wmaybe-uninitialized report false positives (in <regex>).
+    target_compile_options(mgr_warnings INTERFACE -Wno-maybe-uninitialized)
+  endif()
 endif()
 
 find_program(MGR_CCACHE ccache)
@@ -28,4 +36,52 @@ function(mgr_add_test)
   endif()
   gtest_discover_tests(${T_NAME} DISCOVERY_TIMEOUT 120
     PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}")
+endfunction()
+
+# mgr_use_torch_pch(target): reuse trainer/features' precompiled <torch/torch.h>.
+function(mgr_use_torch_pch target)
+  target_precompile_headers(${target} REUSE_FROM mgr_features)
+endfunction()
+
+# --- fuzzing (tools/fuzz.sh) ---------------------------------------------------------------
+option(MGR_FUZZ "Build the fuzz targets as libFuzzer binaries (clang; see tools/fuzz.sh)" OFF)
+if(MGR_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "MGR_FUZZ needs clang (configure with CXX=clang++-14)")
+  endif()
+  # Coverage feedback and the sanitizers in every library a target links, not just in it.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# mgr_add_fuzz_target(NAME name SOURCES a.cc LIBS lib1 CORPUS dir [DICT file])
+# A target defining LLVMFuzzerTestOneInput. A normal build links it with
+# tests/fuzz_replay_main.cc; with MGR_FUZZ it is a libFuzzer binary. Either way ctest runs it
+# once on every file of the seed corpus (test <name>, label "fuzz"), and tools/fuzz.sh finds
+# it through <build>/fuzz/<name>.txt (binary, corpus, dictionary).
+function(mgr_add_fuzz_target)
+  cmake_parse_arguments(F "" "NAME;CORPUS;DICT" "SOURCES;LIBS" ${ARGN})
+  get_filename_component(corpus "${F_CORPUS}" ABSOLUTE)
+  set(dict "")
+  if(F_DICT)
+    get_filename_component(dict "${F_DICT}" ABSOLUTE)
+  endif()
+  if(MGR_FUZZ)
+    add_executable(${F_NAME} ${F_SOURCES})
+    target_link_options(${F_NAME} PRIVATE -fsanitize=fuzzer)
+    set(replay -runs=0)  # libFuzzer runs the corpus, then stops
+  else()
+    add_executable(${F_NAME} ${F_SOURCES} ${PROJECT_SOURCE_DIR}/tests/fuzz_replay_main.cc)
+    set(replay)
+  endif()
+  target_link_libraries(${F_NAME} PRIVATE ${F_LIBS} mgr_warnings)
+  add_test(NAME ${F_NAME} COMMAND ${F_NAME} ${replay} ${corpus})
+  set_tests_properties(${F_NAME} PROPERTIES LABELS fuzz TIMEOUT 300)
+  file(GENERATE OUTPUT ${PROJECT_BINARY_DIR}/fuzz/${F_NAME}.txt
+       CONTENT "$<TARGET_FILE:${F_NAME}>\n${corpus}\n${dict}\n")
+  if(NOT TARGET mgr_fuzz_targets)
+    add_custom_target(mgr_fuzz_targets)
+  endif()
+  add_dependencies(mgr_fuzz_targets ${F_NAME})
 endfunction()

@@ -28,7 +28,15 @@ extern "C" {
 #include <libavutil/channel_layout.h>
 }
 
+#include "trainer/audio/ffmpeg_util.h"
+
 namespace {
+
+using mgr::AvCodecContextPtr;
+using mgr::AvErrorString;
+using mgr::AvFormatOutputPtr;
+using mgr::AvFramePtr;
+using mgr::AvPacketPtr;
 
 constexpr double kPi = 3.14159265358979323846;
 constexpr int kSampleRate = 22050;
@@ -286,28 +294,6 @@ std::vector<float> SynthesiseGenre(int genre, double seconds, Rng& rng) {
 }
 
 // ---- MP3 encoding with libavcodec (libmp3lame) ----
-struct FormatDeleter {
-  void operator()(AVFormatContext* c) const {
-    if (c->pb) avio_closep(&c->pb);
-    avformat_free_context(c);
-  }
-};
-struct CodecDeleter {
-  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-struct FrameDeleter {
-  void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-struct PacketDeleter {
-  void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
-
-std::string AvError(int e) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
-  av_strerror(e, buf, sizeof(buf));
-  return buf;
-}
-
 // Encodes mono float samples at kSampleRate to an MP3 file (with a LAME/Xing header so
 // decoders remove the encoder delay and padding). Returns "" or an error message.
 std::string EncodeMp3(const std::vector<float>& samples, const std::string& path) {
@@ -315,10 +301,10 @@ std::string EncodeMp3(const std::vector<float>& samples, const std::string& path
   if (codec == nullptr) return "libavcodec has no libmp3lame encoder";
   AVFormatContext* raw = nullptr;
   int err = avformat_alloc_output_context2(&raw, nullptr, "mp3", path.c_str());
-  if (err < 0) return "mp3 muxer: " + AvError(err);
-  std::unique_ptr<AVFormatContext, FormatDeleter> oc(raw);
+  if (err < 0) return "mp3 muxer: " + AvErrorString(err);
+  AvFormatOutputPtr oc(raw);
   oc->flags |= AVFMT_FLAG_BITEXACT;  // no version strings: identical files across runs
-  std::unique_ptr<AVCodecContext, CodecDeleter> enc(avcodec_alloc_context3(codec));
+  AvCodecContextPtr enc(avcodec_alloc_context3(codec));
   enc->sample_fmt = AV_SAMPLE_FMT_FLTP;
   enc->sample_rate = kSampleRate;
   enc->bit_rate = 96000;
@@ -326,26 +312,26 @@ std::string EncodeMp3(const std::vector<float>& samples, const std::string& path
   AVChannelLayout mono = AV_CHANNEL_LAYOUT_MONO;
   av_channel_layout_copy(&enc->ch_layout, &mono);
   enc->time_base = AVRational{1, kSampleRate};
-  if ((err = avcodec_open2(enc.get(), codec, nullptr)) < 0) return "libmp3lame: " + AvError(err);
+  if ((err = avcodec_open2(enc.get(), codec, nullptr)) < 0) return "libmp3lame: " + AvErrorString(err);
   AVStream* st = avformat_new_stream(oc.get(), nullptr);
   if (st == nullptr) return "avformat_new_stream failed";
-  if ((err = avcodec_parameters_from_context(st->codecpar, enc.get())) < 0) return AvError(err);
+  if ((err = avcodec_parameters_from_context(st->codecpar, enc.get())) < 0) return AvErrorString(err);
   st->time_base = enc->time_base;
   if ((err = avio_open(&oc->pb, path.c_str(), AVIO_FLAG_WRITE)) < 0) {
-    return path + ": " + AvError(err);
+    return path + ": " + AvErrorString(err);
   }
-  if ((err = avformat_write_header(oc.get(), nullptr)) < 0) return "write header: " + AvError(err);
+  if ((err = avformat_write_header(oc.get(), nullptr)) < 0) return "write header: " + AvErrorString(err);
 
-  std::unique_ptr<AVFrame, FrameDeleter> frame(av_frame_alloc());
-  std::unique_ptr<AVPacket, PacketDeleter> pkt(av_packet_alloc());
+  AvFramePtr frame(av_frame_alloc());
+  AvPacketPtr pkt(av_packet_alloc());
   auto drain = [&]() -> std::string {
     for (;;) {
       int r = avcodec_receive_packet(enc.get(), pkt.get());
       if (r == AVERROR(EAGAIN) || r == AVERROR_EOF) return "";
-      if (r < 0) return "encode: " + AvError(r);
+      if (r < 0) return "encode: " + AvErrorString(r);
       av_packet_rescale_ts(pkt.get(), enc->time_base, st->time_base);
       pkt->stream_index = st->index;
-      if ((r = av_interleaved_write_frame(oc.get(), pkt.get())) < 0) return "write: " + AvError(r);
+      if ((r = av_interleaved_write_frame(oc.get(), pkt.get())) < 0) return "write: " + AvErrorString(r);
     }
   };
   const int frame_size = enc->frame_size;
@@ -355,19 +341,19 @@ std::string EncodeMp3(const std::vector<float>& samples, const std::string& path
     frame->format = enc->sample_fmt;
     frame->sample_rate = kSampleRate;
     av_channel_layout_copy(&frame->ch_layout, &enc->ch_layout);
-    if ((err = av_frame_get_buffer(frame.get(), 0)) < 0) return AvError(err);
+    if ((err = av_frame_get_buffer(frame.get(), 0)) < 0) return AvErrorString(err);
     std::memcpy(frame->data[0], samples.data() + pos, n * sizeof(float));
     frame->pts = static_cast<int64_t>(pos);
     err = avcodec_send_frame(enc.get(), frame.get());
     av_frame_unref(frame.get());
-    if (err < 0) return "encode: " + AvError(err);
+    if (err < 0) return "encode: " + AvErrorString(err);
     std::string e = drain();
     if (!e.empty()) return e;
   }
   avcodec_send_frame(enc.get(), nullptr);
   std::string e = drain();
   if (!e.empty()) return e;
-  if ((err = av_write_trailer(oc.get())) < 0) return "write trailer: " + AvError(err);
+  if ((err = av_write_trailer(oc.get())) < 0) return "write trailer: " + AvErrorString(err);
   return "";
 }
 

@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include "tests/trainer/data_test_util.h"
-#include "trainer/clip_cache.h"
-#include "trainer/fma_metadata.h"
+#include "trainer/data/clip_cache.h"
+#include "trainer/data/fma_metadata.h"
 
 namespace mgr {
 namespace {

@@ -10,8 +10,8 @@
 #include <gtest/gtest.h>
 
 #include "tests/trainer/data_test_util.h"
-#include "trainer/clip_cache.h"
-#include "trainer/fma_metadata.h"
+#include "trainer/data/clip_cache.h"
+#include "trainer/data/fma_metadata.h"
 
 namespace mgr {
 namespace testing_util {

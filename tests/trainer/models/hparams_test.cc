@@ -1,0 +1,134 @@
+#include "trainer/models/hparams.h"
+
+#include <gtest/gtest.h>
+
+namespace mgr {
+namespace {
+
+::testing::AssertionResult ErrorMentions(const Result<HParams>& r, const std::string& text) {
+  if (r.ok()) return ::testing::AssertionFailure() << "expected an error mentioning " << text;
+  if (r.status().message().find(text) == std::string::npos) {
+    return ::testing::AssertionFailure() << r.status().ToString() << " lacks " << text;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// The paper's released networks and training setup (REFERENCE.md section 1).
+TEST(HParamsTest, PaperPresets) {
+  Result<HParams> n1 = ResolveHParams("nnet1", "paper", Json::object());
+  ASSERT_TRUE(n1.ok()) << n1.status().ToString();
+  ASSERT_EQ(n1->conv.size(), 4u);
+  EXPECT_EQ(n1->conv[0], (Conv1dLayer{64, 128, 32, 4}));
+  EXPECT_EQ(n1->conv[1], (Conv1dLayer{128, 32, 2, 2}));
+  EXPECT_EQ(n1->conv[2], (Conv1dLayer{256, 16, 2, 2}));
+  EXPECT_EQ(n1->conv[3], (Conv1dLayer{512, 8, 2, 1}));
+  EXPECT_EQ(n1->dense_units, (std::vector<int64_t>{512, 128, 128, 64}));
+  EXPECT_EQ(n1->dropout, (std::vector<double>{0, 0, 0, 0}));
+  EXPECT_EQ(n1->lr, 1e-4);
+  EXPECT_EQ(n1->weight_decay, 0.005);
+  EXPECT_EQ(n1->batch_size, 64);
+  EXPECT_EQ(n1->optimizer, "adam");
+  EXPECT_EQ(n1->max_epochs, 100);
+  EXPECT_EQ(n1->patience, 20);
+  EXPECT_EQ(n1->min_delta, 0.01);
+  EXPECT_EQ(n1->aug_noise_p, 0.5);
+  EXPECT_EQ(n1->aug_time_mask_p, 1.0);
+
+  Result<HParams> n2 = ResolveHParams("nnet2", "", Json::object());
+  ASSERT_TRUE(n2.ok());
+  EXPECT_EQ(n2->res_channels, 256);
+  EXPECT_EQ(n2->res_kernel, 4);
+  EXPECT_EQ(n2->dense_units, (std::vector<int64_t>{1024, 256, 64}));
+  EXPECT_EQ(n2->dropout, (std::vector<double>{0.1, 0.1, 0.1}));
+  EXPECT_EQ(n2->lr, 5e-5);
+  EXPECT_EQ(n2->feature, "mfcc");
+  EXPECT_TRUE(n2->standardize);
+  EXPECT_TRUE(n2->conv.empty());
+
+  Result<HParams> mix = ResolveHParams("mixnet", "paper", Json::object());
+  ASSERT_TRUE(mix.ok());
+  EXPECT_EQ(mix->conv.size(), 4u);
+  EXPECT_EQ(mix->dense_units, (std::vector<int64_t>{512, 256, 128}));
+  EXPECT_EQ(mix->batch_size, 32);
+  EXPECT_EQ(mix->weight_decay, 0.0);
+}
+
+TEST(HParamsTest, OverridesAndPerLayerDefaults) {
+  Json o = {{"lr", 0.001},       {"conv_layers", 6},   {"conv_channels_4", 32},
+            {"dense_layers", 5}, {"dense_units_1", 7}, {"dropout", 0.3},
+            {"dropout_2", 0.0},  {"optimizer", "sgd"}, {"batch_norm", false},
+            {"conv_kernel_9", 3}};  // beyond conv_layers: accepted, unused
+  Result<HParams> hp = ResolveHParams("nnet1", "paper", o);
+  ASSERT_TRUE(hp.ok()) << hp.status().ToString();
+  EXPECT_EQ(hp->lr, 0.001);
+  EXPECT_EQ(hp->optimizer, "sgd");
+  EXPECT_FALSE(hp->batch_norm);
+  ASSERT_EQ(hp->conv.size(), 6u);
+  // Layer 4 repeats layer 3 except for the given channels; layer 5 repeats layer 4.
+  EXPECT_EQ(hp->conv[4], (Conv1dLayer{32, 8, 2, 1}));
+  EXPECT_EQ(hp->conv[5], (Conv1dLayer{32, 8, 2, 1}));
+  EXPECT_EQ(hp->dense_units, (std::vector<int64_t>{512, 7, 128, 64, 64}));
+  EXPECT_EQ(hp->dropout, (std::vector<double>{0.3, 0.3, 0.0, 0.3, 0.3}));
+}
+
+TEST(HParamsTest, UnknownNamesAreErrorsNamingThem) {
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet1", "paper", {{"conv_kernl_0", 3}}),
+                            "hparams.conv_kernl_0: unknown hyperparameter for nnet1"));
+  // Names of another family.
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet1", "paper", {{"res_channels", 3}}),
+                            "hparams.res_channels"));
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet2", "paper", {{"conv_channels_0", 3}}),
+                            "hparams.conv_channels_0"));
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet2", "paper", {{"aug_noise_p", 0.1}}),
+                            "hparams.aug_noise_p"));
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet1", "paper", {{"dense_units_10", 3}}),
+                            "hparams.dense_units_10"));
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet1", "paper", {{"dense_units_01", 3}}),
+                            "hparams.dense_units_01"));
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet3", "paper", {}), "model.family"));
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet1", "big", {}), "model.preset"));
+}
+
+TEST(HParamsTest, TypesAndRanges) {
+  EXPECT_TRUE(
+      ErrorMentions(ResolveHParams("nnet1", "", {{"lr", 0}}), "hparams.lr: must be in (0, 1]"));
+  EXPECT_TRUE(
+      ErrorMentions(ResolveHParams("nnet1", "", {{"lr", "fast"}}), "hparams.lr: must be a number"));
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet1", "", {{"batch_size", 3.5}}),
+                            "hparams.batch_size: must be an integer"));
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet1", "", {{"conv_channels_1", 0}}),
+                            "hparams.conv_channels_1: must be in [1"));
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet1", "", {{"dropout_0", 1.0}}),
+                            "hparams.dropout_0: must be in [0, 1)"));
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet2", "", {{"feature", "cqt"}}),
+                            "hparams.feature: must be one of mfcc|mel"));
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet2", "", {{"standardize", "yes"}}),
+                            "hparams.standardize: must be a boolean"));
+  EXPECT_TRUE(
+      ErrorMentions(ResolveHParams("nnet1", "", {{"conv_layers", 11}}), "hparams.conv_layers"));
+  // Integers may arrive as integral floats (Optuna's int distributions store floats).
+  Result<HParams> hp = ResolveHParams("nnet1", "", {{"batch_size", 16.0}, {"batch_norm", 0}});
+  ASSERT_TRUE(hp.ok());
+  EXPECT_EQ(hp->batch_size, 16);
+  EXPECT_FALSE(hp->batch_norm);
+}
+
+TEST(HParamsTest, FlatFormRoundTrips) {
+  for (const char* family : {"nnet1", "nnet2", "mixnet"}) {
+    Result<HParams> hp =
+        ResolveHParams(family, "paper", {{"dense_layers", 2}, {"dropout_1", 0.25}, {"lr", 0.003}});
+    ASSERT_TRUE(hp.ok()) << family;
+    Json flat = HParamsToJson(family, *hp);
+    EXPECT_EQ(flat["dropout_1"], 0.25) << family;
+    EXPECT_FALSE(flat.contains("dense_units_2")) << family;
+    Result<HParams> again = ResolveHParams(family, "", flat);
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_EQ(HParamsToJson(family, *again), flat) << family;
+  }
+  Json n2 = HParamsToJson("nnet2", *ResolveHParams("nnet2", "", {}));
+  EXPECT_FALSE(n2.contains("conv_layers"));
+  EXPECT_TRUE(n2.contains("res_channels"));
+}
+
+}  // namespace
+}  // namespace mgr

@@ -1,0 +1,164 @@
+#include "trainer/training/data_loader.h"
+
+#include <algorithm>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "tests/trainer/model_test_util.h"
+#include "trainer/models/training_error.h"
+
+namespace mgr {
+namespace {
+
+using testing_util::GetTinyDataset;
+
+constexpr int64_t kClip = 65536;
+
+std::vector<Example> SplitExamples(const testing_util::TinyDataset& t, Split split) {
+  std::vector<Example> out;
+  for (const Track& track : t.index.tracks) {
+    if (track.split == split && t.clips->Contains(track.id)) out.push_back({track.id, track.label});
+  }
+  return out;
+}
+
+// Where `clip` starts inside the track, found independently by search; -1 if nowhere.
+int64_t FindInTrack(const ClipCache& cache, int64_t id, const torch::Tensor& clip) {
+  int64_t n = 0;
+  const float* s = cache.Samples(id, &n);
+  const float* c = clip.data_ptr<float>();
+  for (int64_t start = 0; start + kClip <= n; ++start) {
+    if (std::equal(c, c + kClip, s + start)) return start;
+  }
+  return -1;
+}
+
+std::vector<Batch> Epoch(DataLoader& loader, int epoch) {
+  std::vector<Batch> out;
+  loader.StartEpoch(epoch);
+  while (std::optional<Batch> b = loader.Next()) out.push_back(std::move(*b));
+  return out;
+}
+
+TEST(DataLoaderTest, EveryExampleOnceWithItsLabelAndARealWindow) {
+  auto* tiny = GetTinyDataset();
+  ASSERT_NE(tiny, nullptr);
+  std::vector<Example> train = SplitExamples(*tiny, Split::kTraining);
+  ASSERT_GE(train.size(), 70u);
+  LoaderOptions o;
+  o.clip_samples = kClip;
+  o.batch_size = 16;
+  o.shuffle = true;
+  o.seed = 5;
+  DataLoader loader(tiny->clips.get(), train, o);
+  EXPECT_EQ(loader.NumBatches(), static_cast<int64_t>((train.size() + 15) / 16));
+  std::vector<Batch> batches = Epoch(loader, 1);
+  ASSERT_EQ(static_cast<int64_t>(batches.size()), loader.NumBatches());
+  std::multiset<int64_t> seen_labels;
+  std::set<int64_t> seen_tracks;
+  for (size_t b = 0; b < batches.size(); ++b) {
+    EXPECT_EQ(batches[b].index, static_cast<int64_t>(b));
+    EXPECT_EQ(batches[b].clips.size(1), kClip);
+    for (int64_t i = 0; i < batches[b].clips.size(0); ++i) {
+      // Identify the track by its window: exactly one track of the split contains it.
+      int matches = 0;
+      for (const Example& e : train) {
+        if (seen_tracks.count(e.track_id)) continue;
+        int64_t start = FindInTrack(*tiny->clips, e.track_id, batches[b].clips[i].contiguous());
+        if (start < 0) continue;
+        ++matches;
+        seen_tracks.insert(e.track_id);
+        EXPECT_EQ(batches[b].labels[i].item<int64_t>(), e.label);
+        int64_t n = 0;
+        tiny->clips->Samples(e.track_id, &n);
+        EXPECT_LT(start, n - kClip);  // uniform in [0, n - clip)
+        break;
+      }
+      EXPECT_EQ(matches, 1);
+      seen_labels.insert(batches[b].labels[i].item<int64_t>());
+    }
+  }
+  EXPECT_EQ(seen_tracks.size(), train.size());
+}
+
+// The same batches whatever the thread count and prefetch depth, and equal to MakeBatch.
+TEST(DataLoaderTest, DeterministicRegardlessOfThreads) {
+  auto* tiny = GetTinyDataset();
+  ASSERT_NE(tiny, nullptr);
+  std::vector<Example> train = SplitExamples(*tiny, Split::kTraining);
+  LoaderOptions o;
+  o.clip_samples = kClip;
+  o.batch_size = 7;
+  o.shuffle = true;
+  o.augment = true;
+  o.seed = 11;
+  o.threads = 1;
+  o.prefetch = 1;
+  DataLoader one(tiny->clips.get(), train, o);
+  o.threads = 3;
+  o.prefetch = 5;
+  DataLoader three(tiny->clips.get(), train, o);
+  std::vector<Batch> a = Epoch(one, 2), b = Epoch(three, 2);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_TRUE(torch::equal(a[i].clips, b[i].clips)) << i;
+    EXPECT_TRUE(torch::equal(a[i].labels, b[i].labels)) << i;
+  }
+  EXPECT_TRUE(torch::equal(one.MakeBatch(2, 3).clips, a[3].clips));
+  // Another epoch: another order and other windows/augmentation.
+  std::vector<Batch> c = Epoch(three, 3);
+  EXPECT_FALSE(torch::equal(a[0].clips, c[0].clips));
+  // An abandoned epoch does not disturb the next one.
+  three.StartEpoch(2);
+  three.Next();
+  std::vector<Batch> again = Epoch(three, 2);
+  EXPECT_TRUE(torch::equal(again[1].clips, a[1].clips));
+}
+
+TEST(DataLoaderTest, FixedAndMidPointWindows) {
+  auto* tiny = GetTinyDataset();
+  ASSERT_NE(tiny, nullptr);
+  std::vector<Example> val = SplitExamples(*tiny, Split::kValidation);
+  LoaderOptions o;
+  o.split = Split::kValidation;
+  o.clip_samples = kClip;
+  o.batch_size = 8;
+  o.fixed_windows = true;
+  DataLoader loader(tiny->clips.get(), val, o);
+  std::vector<Batch> e1 = Epoch(loader, 1), e2 = Epoch(loader, 2);
+  for (size_t i = 0; i < e1.size(); ++i) EXPECT_TRUE(torch::equal(e1[i].clips, e2[i].clips));
+
+  std::vector<Example> test = SplitExamples(*tiny, Split::kTest);
+  o.split = Split::kTest;
+  DataLoader test_loader(tiny->clips.get(), test, o);
+  std::vector<Batch> t = Epoch(test_loader, 1);
+  // Unshuffled: batch 0 row 0 is test[0]; its window starts at n / 2, clamped to fit.
+  int64_t n = 0;
+  const float* s = tiny->clips->Samples(test[0].track_id, &n);
+  const int64_t start = std::min(n / 2, n - kClip);
+  torch::Tensor expected =
+      torch::from_blob(const_cast<float*>(s) + start, {kClip}, torch::kFloat32);
+  EXPECT_TRUE(torch::equal(t[0].clips[0], expected));
+  EXPECT_EQ(t[0].labels[0].item<int64_t>(), test[0].label);
+}
+
+TEST(DataLoaderTest, MissingTrackIsADataError) {
+  auto* tiny = GetTinyDataset();
+  ASSERT_NE(tiny, nullptr);
+  LoaderOptions o;
+  o.clip_samples = kClip;
+  o.batch_size = 2;
+  DataLoader loader(tiny->clips.get(), {{999999999, 0}}, o);
+  loader.StartEpoch(1);
+  try {
+    loader.Next();
+    ADD_FAILURE() << "no error";
+  } catch (const TrainingError& e) {
+    EXPECT_EQ(e.kind(), TrainingError::Kind::kData);
+    EXPECT_NE(std::string(e.what()).find("999999999"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace mgr

@@ -1,0 +1,107 @@
+// One trial: train a network with early stopping, checkpoint after every epoch, resume
+// exactly, evaluate the best-validation weights on the test split.
+//
+// Determinism: on the CPU a run is a pure function of (spec, seed, thread count): model
+// init from torch::manual_seed(seed); each epoch reseeds torch (dropout) and the loader
+// (order, windows, augmentation) from (seed, epoch). A run stopped after any epoch and
+// resumed from its checkpoint ends with exactly the metrics and weights of an
+// uninterrupted run.
+#ifndef MGR_TRAINER_TRAINING_TRAINING_H_
+#define MGR_TRAINER_TRAINING_TRAINING_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include "storage/base/status.h"
+#include "trainer/data/clip_cache.h"
+#include "trainer/models/model_factory.h"
+#include "trainer/training/train_spec.h"
+#include "trainer/models/training_error.h"
+
+namespace mgr {
+
+struct EpochMetrics {
+  int epoch = 0;  // 1-based
+  int max_epochs = 0;
+  double train_loss = 0, train_accuracy = 0;  // mean over the epoch's training batches
+  double val_loss = 0, val_accuracy = 0, val_macro_f1 = 0;
+  double seconds = 0;  // wall time of the epoch (training + validation + checkpoint)
+};
+
+// The fields above by name: the worker's "epoch" event and the checkpoint's history.
+nlohmann::json EpochMetricsToJson(const EpochMetrics& m);
+
+struct TestMetrics {
+  double loss = 0, accuracy = 0, macro_f1 = 0;
+  std::vector<double> precision, recall;        // per class
+  std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
+  std::vector<std::string> classes;
+};
+
+struct TrainStart {
+  std::string device;  // "cpu" or "cuda:0"
+  int threads = 1;
+  int resumed_from_epoch = 0;  // 0 for a fresh start
+  int max_epochs = 0;
+  int64_t train_clips = 0, val_clips = 0;
+};
+
+// Callbacks run on the calling thread. Any may be empty.
+struct TrainCallbacks {
+  std::function<void(const TrainStart&)> on_start;
+  // After every training batch (batch is 1-based); throttle in the callback.
+  std::function<void(int epoch, int64_t batch, int64_t batches)> on_progress;
+  std::function<void(const EpochMetrics&)> on_epoch;  // after the epoch's checkpoint is written
+  std::function<bool()> should_stop;                  // polled between batches; true = stop now
+};
+
+struct TrainOutcome {
+  bool stopped = false;  // should_stop returned true; the last checkpoint is kept
+  int epochs_run = 0;    // completed epochs, including those before a resume
+  int best_epoch = 0;    // epoch with the lowest validation loss (its weights are "best")
+  double best_val_loss = 0;
+  bool stopped_early = false;  // early stopping ended the run before max_epochs
+  std::optional<TestMetrics> test;
+  std::vector<EpochMetrics> history;  // every completed epoch, including resumed ones
+};
+
+// "cpu", or "cuda:0" when device is "auto"/"cuda" and libtorch sees a GPU. Throws
+// TrainingError(kSpec) when CUDA is requested but unavailable.
+torch::Device ResolveDevice(const std::string& device);
+
+// <checkpoint_dir>/checkpoint.pt
+std::string CheckpointPath(const TrainSpec& spec);
+
+// Runs (or resumes from spec.checkpoint_dir) one trial. Throws TrainingError (spec, data,
+// oom, nan) or c10::Error (internal).
+TrainOutcome RunTraining(const TrainSpec& spec, const TrainCallbacks& callbacks);
+// The same on a clip cache the caller has already opened for spec.data and spec.cache
+// (e.g. after preparing it), instead of opening it again.
+TrainOutcome RunTrainingOnCache(const TrainSpec& spec, const ClipCache& cache,
+                                const TrainCallbacks& callbacks);
+
+// For export and predict: the model with its best-validation weights (eval mode, on the
+// spec's device), and its input preparation.
+struct LoadedModel {
+  GenreNet model{nullptr};
+  InputConfig input;
+  std::vector<std::string> classes;
+  torch::Device device = torch::kCPU;
+  int best_epoch = 0;
+  double best_val_loss = 0;
+};
+Result<LoadedModel> LoadBestModel(const TrainSpec& spec);
+
+// clips (B, N) raw audio, N = clip_samples, any device -> logits (B, classes) on the
+// model's device, exactly as in evaluation (features, standardisation, no augmentation).
+torch::Tensor Forward(LoadedModel& m, const torch::Tensor& clips);
+
+}  // namespace mgr
+
+#endif  // MGR_TRAINER_TRAINING_TRAINING_H_
