@@ -1,5 +1,5 @@
 // The sub-commands of mgr-tune. Each area of tuner/ registers its own in main.cc (at the
-// `// @register-commands` marker), like trainer/commands.h does for mgr-train. A handler
+// `// @register-commands` marker), like trainer/cli/commands.h does for mgr-train. A handler
 // returns the process exit code: 0 success, 1 a failure the message explains, 2 bad usage.
 #ifndef MGR_TUNER_COMMANDS_H_
 #define MGR_TUNER_COMMANDS_H_
@@ -22,7 +22,7 @@ void RegisterTrainerCommands(CLI::App& app);
 
 // The orchestrator's commands: `mgr-tune run study.json`, `mgr-tune status study.json`.
 void RegisterRunCommand(CLI::App& app, CommandRunner* run);     // tuner/run_command.cc
-void RegisterStatusCommand(CLI::App& app, CommandRunner* run);  // tuner/status_command.cc
+void RegisterStatusCommand(CLI::App& app, CommandRunner* run);  // tuner/run_command.cc
 
 }  // namespace mgr
 

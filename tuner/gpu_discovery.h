@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "storage/status.h"
+#include "storage/base/status.h"
 #include "studies/study_file.h"
 
 namespace mgr {

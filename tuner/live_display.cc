@@ -1,7 +1,6 @@
 #include "tuner/live_display.h"
 
 #include <cmath>
-#include <cstdio>
 #include <sstream>
 
 namespace mgr {
@@ -41,20 +40,6 @@ void LiveDisplay::Finish() {
   Erase();
   status_.clear();
   out_.flush();
-}
-
-std::string FormatDuration(double s) {
-  if (!std::isfinite(s) || s < 0) return "?";
-  long t = std::lround(s);
-  char buf[32];
-  if (t < 60) {
-    snprintf(buf, sizeof(buf), "%lds", t);
-  } else if (t < 3600) {
-    snprintf(buf, sizeof(buf), "%ldm%02lds", t / 60, t % 60);
-  } else {
-    snprintf(buf, sizeof(buf), "%ldh%02ldm", t / 3600, (t % 3600) / 60);
-  }
-  return buf;
 }
 
 std::string FormatValue(double v) {

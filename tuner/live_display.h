@@ -36,8 +36,6 @@ class LiveDisplay {
   size_t drawn_ = 0;  // status lines currently on screen
 };
 
-// "12s", "3m05s", "1h02m"; "?" for a negative or non-finite value.
-std::string FormatDuration(double seconds);
 // A number with 4 significant digits, "-" for NaN.
 std::string FormatValue(double value);
 

@@ -3,29 +3,18 @@
 //   mgr-tune study.json [options]      same as `mgr-tune run study.json [options]`
 //   mgr-tune <storage command> ...     Optuna's CLI: studies, trials, ask, tell...
 //   mgr-tune train|predict|... ...     handed to mgr-train (the process is replaced)
-#include <unistd.h>
-
-#include <sys/stat.h>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "storage/base/files.h"
+#include "storage/base/strings.h"
 #include "tuner/commands.h"
 #include "tuner/trainer_forwarding.h"
 
 namespace {
 
 constexpr const char* kVersion = "mgr-tune 0.1.0";
-
-bool IsExistingFile(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 }  // namespace
 
@@ -67,7 +56,7 @@ int main(int argc, char** argv) {
     for (const CLI::App* sub : app.get_subcommands({})) {
       if (sub->check_name(args[0])) known = true;
     }
-    if (!known && (EndsWith(args[0], ".json") || IsExistingFile(args[0]))) {
+    if (!known && (mgr::EndsWith(args[0], ".json") || mgr::IsRegularFile(args[0]))) {
       args.insert(args.begin(), "run");
     } else if (!known) {
       std::cerr << "mgr-tune: usage error: '" << args[0]

@@ -9,7 +9,6 @@
 #include <fstream>
 #include <map>
 #include <optional>
-#include <sstream>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -17,8 +16,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/process.hpp>
 
+#include "storage/base/atomic_file.h"
+#include "storage/base/files.h"
+#include "storage/base/strings.h"
 #include "studies/study.h"
+#include "trainer/protocol/worker_protocol.h"
 #include "tuner/live_display.h"
+#include "tuner/run_report.h"
 #include "tuner/worker_process.h"
 
 namespace mgr {
@@ -45,18 +49,7 @@ std::chrono::milliseconds Ms(double seconds) {
 }
 
 Status WriteJsonFile(const fs::path& path, const Json& j) {
-  fs::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp);
-    if (!out) return Status::IoError("cannot write " + tmp.string());
-    out << j.dump(2) << "\n";
-    if (!out) return Status::IoError("cannot write " + tmp.string());
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Status::IoError("cannot rename " + tmp.string() + ": " + ec.message());
-  return Status::Ok();
+  return WriteFileAtomically(path.string(), j.dump(2) + "\n");
 }
 
 std::string OneLine(const std::string& s) {
@@ -80,7 +73,7 @@ struct Job {
   double last_value = NAN, best_value = NAN, seconds_per_epoch = NAN;
   Clock::time_point started, epoch_started;
   bool prune_sent = false, stop_sent = false, timed_out = false, killed = false;
-  std::optional<Json> final_event, error_event, stopped_event;
+  std::optional<WorkerEvent> final_event, error_event, stopped_event;  // the terminal event
   std::unique_ptr<asio::steady_timer> timeout, kill;
 };
 
@@ -107,7 +100,8 @@ class Orchestrator::Impl {
   Status StartTrial(size_t slot, Trial trial);
   Status StartExport(size_t slot);
   Status Launch(Job* job, const Json& spec, const fs::path& dir);
-  void OnEvent(Job* job, const Json& event);
+  void OnEvent(Job* job, const WorkerEvent& event);
+  void OnEpoch(Job* job, const WorkerEvent& event);
   void OnExit(Job* job, const WorkerExit& exit);
   Status FinishTrial(Job* job, const WorkerExit& exit);
   void FinishExport(Job* job, const WorkerExit& exit);
@@ -119,7 +113,6 @@ class Orchestrator::Impl {
   void ArmPoll();
   void ArmDisplay();
   void UpdateStatus();
-  void PrintReport();
   std::optional<size_t> FreeSlot() const;
   Json SpecFor(const Job& job, const std::map<std::string, Json>& hparams,
                const std::string& checkpoint_dir, bool evaluate_test, const Json& export_dir) const;
@@ -204,7 +197,7 @@ Status Orchestrator::Impl::Prepare() {
   MGR_RETURN_IF_ERROR(WriteJsonFile(data, Json{{"data", study_.dataset}}));
   MGR_ASSIGN_OR_RETURN(std::string exe, FindExecutable(options_.worker_command[0]));
   std::vector<std::string> args(options_.worker_command.begin() + 1, options_.worker_command.end());
-  args.insert(args.end(), {"prepare", "--data", data.string()});
+  args.insert(args.end(), {kPrepareCommand, "--data", data.string()});
   display_.Log("preparing the clip cache in " + study_.dataset.value("cache_dir", "") + " ...");
   int rc = -1;
   try {
@@ -223,9 +216,7 @@ Status Orchestrator::Impl::Prepare() {
 
 Result<RunReport> Orchestrator::Impl::Run() {
   signal(SIGPIPE, SIG_IGN);  // a worker that exits while we write to it is not our death
-  std::error_code ec;
-  fs::create_directories(study_.run_dir, ec);
-  if (ec) return Status::IoError("cannot create run_dir " + study_.run_dir + ": " + ec.message());
+  MGR_RETURN_IF_ERROR(MakeDirectories(study_.run_dir).WithContext("run_dir"));
   GpuDiscovery* discovery = options_.discovery ? options_.discovery : &system_discovery_;
   MGR_ASSIGN_OR_RETURN(slots_, MakeSlots(study_.workers, *discovery));
   jobs_.resize(slots_.size());
@@ -259,10 +250,12 @@ Result<RunReport> Orchestrator::Impl::Run() {
   report.incumbent = incumbent_;
   report.decisions = decisions_;
   report.final_result = final_result_;
-  if (!stopping_)
-    PrintReport();
-  else
+  if (!stopping_) {
+    for (const std::string& line : FinalReportLines(study_, decisions_, incumbent_, final_result_))
+      display_.Log(line);
+  } else {
     display_.Log("stopped: run the same command again to resume");
+  }
   return report;
 }
 
@@ -452,7 +445,7 @@ Json Orchestrator::Impl::SpecFor(const Job& job, const std::map<std::string, Jso
                                  const std::string& checkpoint_dir, bool evaluate_test,
                                  const Json& export_dir) const {
   return Json{
-      {"version", 1},
+      {"version", kWorkerSpecVersion},
       {"trial",
        {{"study", job.is_export ? study_.name + "/export" : study_.StageStudyName(job.stage)},
         {"number", job.number},
@@ -531,18 +524,20 @@ Status Orchestrator::Impl::StartTrial(size_t slot, Trial trial) {
 }
 
 Status Orchestrator::Impl::Launch(Job* job, const Json& spec, const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return Status::IoError("cannot create " + dir.string() + ": " + ec.message());
+  MGR_RETURN_IF_ERROR(MakeDirectories(dir.string()));
   const fs::path spec_path = dir / ("spec-" + std::to_string(job->number) + ".json");
   MGR_RETURN_IF_ERROR(WriteJsonFile(spec_path, spec));
   std::vector<std::string> argv = options_.worker_command;
-  argv.push_back("worker");
+  argv.push_back(kWorkerCommand);
   argv.push_back(spec_path.string());
   WorkerProcess::Callbacks cb;
-  cb.on_event = [this, job](const Json& e) { OnEvent(job, e); };
-  cb.on_garbage = [this, job](const std::string& line) {
-    display_.Log("warning: " + job->label + " wrote a non-event line: " + line.substr(0, 200));
+  cb.on_event = [this, job](const WorkerEvent& e) { OnEvent(job, e); };
+  cb.on_garbage = [this, job](const std::string& line, const Status& why) {
+    if (why.code() == StatusCode::kInvalidArgument) {
+      display_.Log("warning: " + job->label + " wrote a non-event line: " + line.substr(0, 200));
+    } else {  // an event we know with a field of the wrong type: ignored like garbage
+      display_.Log("warning: " + job->label + " wrote a malformed event: " + why.message());
+    }
   };
   cb.on_exit = [this, job](const WorkerExit& exit) { OnExit(job, exit); };
   std::map<std::string, std::string> env = {
@@ -566,7 +561,7 @@ Status Orchestrator::Impl::Launch(Job* job, const Json& spec, const fs::path& di
 void Orchestrator::Impl::StopJob(Job* job) {
   if (job->stop_sent) return;
   job->stop_sent = true;
-  job->proc->Send("stop");
+  job->proc->Send(kCommandStop);
   job->kill = std::make_unique<asio::steady_timer>(io_, Ms(study_.kill_grace_seconds));
   job->kill->async_wait([this, job](const boost::system::error_code& e) {
     if (e) return;
@@ -577,57 +572,68 @@ void Orchestrator::Impl::StopJob(Job* job) {
   });
 }
 
-void Orchestrator::Impl::OnEvent(Job* job, const Json& e) {
-  const std::string type = e.value("event", "");
-  if (type == "started") {
-    job->max_epochs = e.value("max_epochs", 0);
-    job->resumed_from = e.value("resumed_from_epoch", 0);
-    job->epoch = job->resumed_from;
-  } else if (type == "progress") {
-    job->batch = e.value("batch", 0);
-    job->batches = e.value("batches", 0);
-  } else if (type == "epoch") {
-    job->epoch = e.value("epoch", job->epoch + 1);
-    job->max_epochs = e.value("max_epochs", job->max_epochs);
-    const Json& v = e.contains(study_.objective_metric) ? e[study_.objective_metric] : Json();
-    const double value = v.is_number() ? v.get<double>() : NAN;
-    job->last_value = value;
-    if (std::isnan(job->best_value) ||
-        (study_.direction == StudyDirection::kMaximize ? value > job->best_value
-                                                       : value < job->best_value)) {
-      job->best_value = value;
-    }
-    auto now = Clock::now();
-    job->seconds_per_epoch = std::chrono::duration<double>(now - job->epoch_started).count();
-    job->epoch_started = now;
-    job->batch = job->batches = 0;
-    if (!display_.interactive()) {
-      display_.Log("[" + slots_[job->slot].Label() + "] " + job->label + " epoch " +
-                   std::to_string(job->epoch) + "/" + std::to_string(job->max_epochs) + " " +
-                   study_.objective_metric + " " + FormatValue(value));
-    }
-    if (job->is_export) return;
-    Study& st = *studies_[job->stage];
-    Status s = st.Report(job->trial_id, job->epoch, value);
-    if (!s.ok()) {
-      display_.Log("warning: report of " + job->label + ": " + s.ToString());
+void Orchestrator::Impl::OnEvent(Job* job, const WorkerEvent& e) {
+  switch (e.type) {
+    case WorkerEventType::kStarted:
+      job->max_epochs = e.Int(kFieldMaxEpochs).value_or(0);
+      job->resumed_from = e.Int(kFieldResumedFromEpoch).value_or(0);
+      job->epoch = job->resumed_from;
       return;
+    case WorkerEventType::kProgress:
+      job->batch = e.Int(kFieldBatch).value_or(0);
+      job->batches = e.Int(kFieldBatches).value_or(0);
+      return;
+    case WorkerEventType::kEpoch:
+      OnEpoch(job, e);
+      return;
+    case WorkerEventType::kFinal:
+      job->final_event = e;
+      return;
+    case WorkerEventType::kStopped:
+      job->stopped_event = e;
+      return;
+    case WorkerEventType::kError:
+      job->error_event = e;
+      return;
+    case WorkerEventType::kOther:  // a later protocol version's event
+      return;
+  }
+}
+
+void Orchestrator::Impl::OnEpoch(Job* job, const WorkerEvent& e) {
+  job->epoch = e.Int(kFieldEpoch).value_or(job->epoch + 1);
+  job->max_epochs = e.Int(kFieldMaxEpochs).value_or(job->max_epochs);
+  const double value = e.Number(study_.objective_metric.c_str());
+  job->last_value = value;
+  if (std::isnan(job->best_value) ||
+      (study_.direction == StudyDirection::kMaximize ? value > job->best_value
+                                                     : value < job->best_value)) {
+    job->best_value = value;
+  }
+  auto now = Clock::now();
+  job->seconds_per_epoch = std::chrono::duration<double>(now - job->epoch_started).count();
+  job->epoch_started = now;
+  job->batch = job->batches = 0;
+  if (!display_.interactive()) {
+    display_.Log("[" + slots_[job->slot].Label() + "] " + job->label + " epoch " +
+                 std::to_string(job->epoch) + "/" + std::to_string(job->max_epochs) + " " +
+                 study_.objective_metric + " " + FormatValue(value));
+  }
+  if (job->is_export) return;
+  Study& st = *studies_[job->stage];
+  Status s = st.Report(job->trial_id, job->epoch, value);
+  if (!s.ok()) {
+    display_.Log("warning: report of " + job->label + ": " + s.ToString());
+    return;
+  }
+  if (!job->prune_sent && !job->stop_sent) {
+    auto prune = st.ShouldPrune(job->trial_id);
+    if (!prune.ok()) {
+      display_.Log("warning: pruner on " + job->label + ": " + prune.status().ToString());
+    } else if (*prune) {
+      job->prune_sent = true;
+      job->proc->Send(kCommandPrune);
     }
-    if (!job->prune_sent && !job->stop_sent) {
-      auto prune = st.ShouldPrune(job->trial_id);
-      if (!prune.ok()) {
-        display_.Log("warning: pruner on " + job->label + ": " + prune.status().ToString());
-      } else if (*prune) {
-        job->prune_sent = true;
-        job->proc->Send("prune");
-      }
-    }
-  } else if (type == "final") {
-    job->final_event = e;
-  } else if (type == "stopped") {
-    job->stopped_event = e;
-  } else if (type == "error") {
-    job->error_event = e;
   }
 }
 
@@ -650,12 +656,11 @@ Status Orchestrator::Impl::FinishTrial(Job* job, const WorkerExit& exit) {
                     " (trial_timeout)",
                 false, 0);
   }
-  if (exit.exit_code == 0 && job->final_event) {
+  if (exit.exit_code == kExitComplete && job->final_event) {
     double value = NAN;
-    const Json& f = *job->final_event;
-    if (study_.objective_metric == "val_loss" && f.contains("best_val_loss") &&
-        f["best_val_loss"].is_number()) {
-      value = f["best_val_loss"].get<double>();
+    const double best_val_loss = job->final_event->Number(kFieldBestValLoss);
+    if (study_.objective_metric == kFieldValLoss && !std::isnan(best_val_loss)) {
+      value = best_val_loss;
     } else {
       MGR_ASSIGN_OR_RETURN(FrozenTrial t, st.GetTrial(job->trial_id));
       for (const auto& [step, v] : t.intermediate_values) {
@@ -671,13 +676,13 @@ Status Orchestrator::Impl::FinishTrial(Job* job, const WorkerExit& exit) {
     display_.Log(where + " complete: " + study_.objective_metric + " " + FormatValue(value));
     return Status::Ok();
   }
-  if (exit.exit_code == 3 && job->prune_sent) {
+  if (exit.exit_code == kExitStopped && job->prune_sent) {
     MGR_RETURN_IF_ERROR(st.Tell(job->trial_id, TrialState::kPruned));
     display_.Log(where + " pruned at epoch " + std::to_string(job->epoch) + " (" +
                  study_.objective_metric + " " + FormatValue(job->last_value) + ")");
     return Status::Ok();
   }
-  if (exit.exit_code == 3 || (stopping_ && (job->killed || exit.signal != 0))) {
+  if (exit.exit_code == kExitStopped || (stopping_ && (job->killed || exit.signal != 0))) {
     // Stopped at a checkpoint (our `stop`, or a signal from the terminal): resumable.
     return fail("interrupted at epoch " + std::to_string(job->epoch) +
                     "; the next run resumes it from its checkpoint",
@@ -685,13 +690,13 @@ Status Orchestrator::Impl::FinishTrial(Job* job, const WorkerExit& exit) {
   }
   std::string reason;
   if (job->error_event) {
-    reason = job->error_event->value("kind", "error") + ": " +
-             job->error_event->value("message", "") + " (" + exit.Describe() + ")";
+    reason = job->error_event->String(kFieldKind).value_or("error") + ": " +
+             job->error_event->String(kFieldMessage).value_or("") + " (" + exit.Describe() + ")";
   } else {
     reason = "worker " + exit.Describe();
   }
-  // A spec error (exit 2) fails again on every attempt: do not retry it.
-  return fail(reason, exit.exit_code != 2, study_.retries);
+  // A spec error fails again on every attempt: do not retry it.
+  return fail(reason, exit.exit_code != kExitBadSpec, study_.retries);
 }
 
 void Orchestrator::Impl::OnExit(Job* job, const WorkerExit& exit) {
@@ -773,20 +778,20 @@ Status Orchestrator::Impl::StartExport(size_t slot) {
 }
 
 void Orchestrator::Impl::FinishExport(Job* job, const WorkerExit& exit) {
-  if (exit.exit_code == 0 && job->final_event) {
+  if (exit.exit_code == kExitComplete && job->final_event) {
+    // result.json: the incumbent, then the final event's test metrics, model and loss.
     Json r = {{"incumbent", incumbent_.ToJson()}};
-    const Json& f = *job->final_event;
-    r["test"] = f.value("test", Json());
-    r["model_path"] = f.value("model_path", Json());
-    r["best_val_loss"] = f.value("best_val_loss", Json());
+    for (const char* field : {kFieldTest, kFieldModelPath, kFieldBestValLoss}) {
+      r[field] = job->final_event->Field(field);
+    }
     final_result_ = r;
     Status s = WriteJsonFile(fs::path(study_.run_dir) / "final" / "result.json", r);
     if (s.ok()) s = studies_.back()->SetUserAttr("final_result", r);
     if (!s.ok()) display_.Log("warning: " + s.ToString());
   } else if (!stopping_) {
-    std::string reason = job->error_event
-                             ? job->error_event->value("message", "") + " (" + exit.Describe() + ")"
-                             : exit.Describe();
+    std::string reason = job->error_event ? job->error_event->String(kFieldMessage).value_or("") +
+                                                " (" + exit.Describe() + ")"
+                                          : exit.Describe();
     display_.Log("export failed: " + OneLine(reason) + "; run the command again to retry it");
     final_result_ = Json{{"error", reason}};
   }
@@ -795,96 +800,34 @@ void Orchestrator::Impl::FinishExport(Job* job, const WorkerExit& exit) {
 void Orchestrator::Impl::UpdateStatus() {
   std::vector<std::string> lines;
   for (size_t i = 0; i < slots_.size(); ++i) {
-    std::ostringstream l;
-    l << slots_[i].Label() << "  ";
-    const Job* j = jobs_[i].get();
-    if (!j) {
-      l << "idle";
-    } else {
-      l << j->label << "  epoch " << j->epoch << "/" << j->max_epochs;
-      if (j->batches > 0) l << " (" << j->batch << "/" << j->batches << ")";
-      l << "  " << study_.objective_metric << " " << FormatValue(j->last_value);
-      double eta = NAN;
+    WorkerStatus w;
+    w.slot = slots_[i].Label();
+    if (const Job* j = jobs_[i].get()) {
+      w.idle = false;
+      w.trial = j->label;
+      w.epoch = j->epoch;
+      w.max_epochs = j->max_epochs;
+      w.batch = j->batch;
+      w.batches = j->batches;
+      w.value = j->last_value;
       if (std::isfinite(j->seconds_per_epoch) && j->max_epochs > 0) {
-        eta = j->seconds_per_epoch * (j->max_epochs - j->epoch) -
-              std::chrono::duration<double>(Clock::now() - j->epoch_started).count();
-        eta = std::max(0.0, eta);
+        const double eta = j->seconds_per_epoch * (j->max_epochs - j->epoch) -
+                           std::chrono::duration<double>(Clock::now() - j->epoch_started).count();
+        w.eta_seconds = std::max(0.0, eta);
       }
-      l << "  ETA " << FormatDuration(eta);
-      if (j->prune_sent) l << "  (pruning)";
-      if (j->stop_sent) l << "  (stopping)";
+      w.pruning = j->prune_sent;
+      w.stopping = j->stop_sent;
     }
-    lines.push_back(l.str());
+    lines.push_back(FormatWorkerStatus(w, study_.objective_metric));
   }
   if (current_ < studies_.size()) {
     auto trials = studies_[current_]->Trials();
     if (trials.ok()) {
-      int complete = 0, pruned = 0, failed = 0, running = 0;
-      double best = NAN;
-      for (const auto& t : *trials) {
-        if (t.state == TrialState::kComplete) {
-          ++complete;
-          double v = t.value();
-          if (std::isnan(best) ||
-              (study_.direction == StudyDirection::kMaximize ? v > best : v < best))
-            best = v;
-        }
-        pruned += t.state == TrialState::kPruned;
-        failed += t.state == TrialState::kFail;
-        running += t.state == TrialState::kRunning;
-      }
-      std::ostringstream s;
-      s << "stage " << current_ + 1 << "/" << studies_.size() << " " << study_.stages[current_].name
-        << ": " << complete + pruned << "/" << study_.stages[current_].trials << " done ("
-        << complete << " complete, " << pruned << " pruned, " << failed << " failed, " << running
-        << " running), best " << FormatValue(best) << "; incumbent "
-        << (incumbent_.value ? FormatValue(*incumbent_.value) : "-");
-      lines.push_back(s.str());
+      lines.push_back(FormatStageStatus(study_, current_,
+                                        CountStageTrials(*trials, study_.direction), incumbent_));
     }
   }
   display_.SetStatus(lines);
-}
-
-void Orchestrator::Impl::PrintReport() {
-  display_.Log("");
-  display_.Log("== " + study_.name + ": playbook finished ==");
-  for (size_t i = 0; i < decisions_.size(); ++i) {
-    display_.Log("  stage " + std::to_string(i) + " " +
-                 (decisions_[i].accepted ? "[kept]     " : "[rejected] ") + decisions_[i].summary);
-  }
-  std::string config;
-  std::map<std::string, Json> all = study_.fixed;
-  for (const auto& [k, v] : incumbent_.hparams) all[k] = v;
-  for (const auto& [k, v] : all) config += (config.empty() ? "" : ", ") + k + "=" + v.dump();
-  display_.Log("incumbent (" + incumbent_.stage + " #" + std::to_string(incumbent_.trial_number) +
-               ", validation " + study_.objective_metric + " " +
-               (incumbent_.value ? FormatValue(*incumbent_.value) : "-") + "): " + config);
-  if (final_result_.is_object() && final_result_.contains("test") &&
-      final_result_["test"].is_object()) {
-    const Json& t = final_result_["test"];
-    display_.Log("test accuracy " + FormatValue(t.value("accuracy", NAN)) + ", macro F1 " +
-                 FormatValue(t.value("macro_f1", NAN)) + ", loss " +
-                 FormatValue(t.value("loss", NAN)));
-    if (t.contains("confusion") && t["confusion"].is_array()) {
-      std::vector<std::string> classes;
-      if (t.contains("classes")) classes = t["classes"].get<std::vector<std::string>>();
-      display_.Log("confusion matrix (rows: true class, columns: predicted):");
-      for (size_t r = 0; r < t["confusion"].size(); ++r) {
-        std::ostringstream row;
-        row.width(14);
-        row << std::left << (r < classes.size() ? classes[r].substr(0, 13) : std::to_string(r));
-        for (const auto& c : t["confusion"][r]) {
-          row.width(6);
-          row << std::right << c.dump();
-        }
-        display_.Log("  " + row.str());
-      }
-    }
-  }
-  if (final_result_.is_object() && final_result_.contains("model_path") &&
-      final_result_["model_path"].is_string()) {
-    display_.Log("exported model: " + final_result_["model_path"].get<std::string>());
-  }
 }
 
 }  // namespace mgr

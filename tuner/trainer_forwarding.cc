@@ -2,33 +2,18 @@
 
 #include <unistd.h>
 
-#include <sys/stat.h>
 #include <cerrno>
 #include <climits>
-#include <cstdlib>
 #include <cstring>
 
+#include "storage/base/files.h"
+#include "trainer/protocol/worker_protocol.h"
 #include "tuner/commands.h"
 #include "tuner/worker_process.h"
 
 namespace mgr {
-namespace {
 
-constexpr const char* kTrainerCommands[] = {"prepare", "features", "train", "predict", "worker"};
-
-bool IsExecutableFile(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
-}
-
-}  // namespace
-
-bool IsTrainerCommand(const std::string& name) {
-  for (const char* c : kTrainerCommands) {
-    if (name == c) return true;
-  }
-  return false;
-}
+bool IsTrainerCommand(const std::string& name) { return FindTrainerCommand(name) != nullptr; }
 
 Result<std::string> FindTrainer() {
   char self[PATH_MAX];
@@ -58,19 +43,9 @@ Status ExecTrainer(const std::vector<std::string>& args) {
 }
 
 void RegisterTrainerCommands(CLI::App& app) {
-  struct Entry {
-    const char* name;
-    const char* help;
-  };
-  static const Entry kEntries[] = {
-      {"prepare", "Decode the dataset into the clip cache (runs mgr-train prepare)"},
-      {"features", "Dump log-Mel/MFCC features of audio files (runs mgr-train features)"},
-      {"train", "Train one model outside a study (runs mgr-train train)"},
-      {"predict", "Predict genres with an exported model (runs mgr-train predict)"},
-      {"worker", "Run one trial from a spec file; used by `run` (runs mgr-train worker)"},
-  };
-  for (const Entry& e : kEntries) {
-    CLI::App* sub = app.add_subcommand(e.name, e.help);
+  for (const TrainerCommand& c : kTrainerCommands) {
+    CLI::App* sub =
+        app.add_subcommand(c.name, std::string(c.help) + " (runs mgr-train " + c.name + ")");
     sub->group("Trainer commands (forwarded to mgr-train)");
     sub->allow_extras();
     sub->prefix_command();

@@ -7,11 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "storage/status.h"
+#include "storage/base/status.h"
 
 namespace mgr {
 
-// True for the sub-command names mgr-train owns.
+// True for the sub-command names mgr-train owns (kTrainerCommands,
+// trainer/protocol/worker_protocol.h).
 bool IsTrainerCommand(const std::string& name);
 // The mgr-train next to the running executable (/proc/self/exe's directory), else the first
 // one on PATH. NotFound with a message that says how to build it.

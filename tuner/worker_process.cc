@@ -13,6 +13,7 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/process.hpp>
+#include <boost/process/extend.hpp>
 
 namespace mgr {
 
@@ -48,11 +49,13 @@ struct WorkerProcess::Impl : std::enable_shared_from_this<WorkerProcess::Impl> {
           std::string line(asio::buffers_begin(self->out_buf.data()),
                            asio::buffers_begin(self->out_buf.data()) + n - 1);
           self->out_buf.consume(n);
-          Json event = Json::parse(line, nullptr, false);
-          if (!event.is_discarded() && event.is_object() && event.contains("event")) {
-            if (self->callbacks.on_event) self->callbacks.on_event(event);
-          } else if (!line.empty() && self->callbacks.on_garbage) {
-            self->callbacks.on_garbage(line);
+          if (!line.empty()) {
+            Result<WorkerEvent> event = ParseWorkerEventLine(line);
+            if (event.ok()) {
+              if (self->callbacks.on_event) self->callbacks.on_event(*event);
+            } else if (self->callbacks.on_garbage) {
+              self->callbacks.on_garbage(line, event.status());
+            }
           }
           self->ReadOut();
         });
@@ -177,8 +180,18 @@ Result<std::unique_ptr<WorkerProcess>> WorkerProcess::Start(
     impl->log.open(stderr_log, std::ios::app);
     if (!impl->log) return Status::IoError("cannot write the worker log " + stderr_log);
   }
-  bp::environment environment = boost::this_process::environment();
-  for (const auto& [k, v] : env) environment[k] = v;
+  // The child's environment: ours with `env` set on top, as KEY=VALUE strings. Built by
+  // hand because bp::environment's lookup (Boost 1.74) compares past the end of shorter
+  // entries (AddressSanitizer: heap-buffer-overflow).
+  std::vector<std::string> env_entries;
+  for (char** e = ::environ; *e != nullptr; ++e) {
+    std::string entry(*e);
+    if (!env.count(entry.substr(0, entry.find('=')))) env_entries.push_back(std::move(entry));
+  }
+  for (const auto& [k, v] : env) env_entries.push_back(k + "=" + v);
+  std::vector<char*> env_pointers;
+  for (std::string& e : env_entries) env_pointers.push_back(e.data());
+  env_pointers.push_back(nullptr);
   std::vector<std::string> args(argv.begin() + 1, argv.end());
   // Other workers started later must not inherit this worker's pipe ends: the worker's
   // stdin must reach end of file when the orchestrator dies. dup2 onto 0/1/2 in the child
@@ -191,7 +204,9 @@ Result<std::unique_ptr<WorkerProcess>> WorkerProcess::Start(
   try {
     impl->child = bp::child(
         bp::exe = exe, bp::args = args, bp::std_out > impl->out, bp::std_err > impl->err,
-        bp::std_in < impl->in, environment, io, bp::on_exit = [weak](int, const std::error_code&) {
+        bp::std_in < impl->in,
+        bp::extend::on_setup = [&env_pointers](auto& exec) { exec.env = env_pointers.data(); }, io,
+        bp::on_exit = [weak](int, const std::error_code&) {
           if (auto self = weak.lock()) self->OnExit();
         });
   } catch (const bp::process_error& e) {

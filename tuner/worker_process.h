@@ -1,6 +1,7 @@
 // One worker process (`mgr-train worker SPEC.json`, docs/worker-protocol.md) driven from
-// a Boost.Asio event loop: its stdout is parsed into JSON events, its stderr is appended
-// to a log file and its last lines kept for the failure reason, commands go to its stdin.
+// a Boost.Asio event loop: its stdout lines are parsed into events (ParseWorkerEventLine,
+// trainer/protocol/worker_protocol.h), its stderr is appended to a log file and its last
+// lines kept for the failure reason, commands go to its stdin.
 //
 // Ownership: the WorkerProcess owns the child. Destroying it while the child runs kills
 // the child (SIGKILL) and suppresses further callbacks. Not thread-safe: use it from the
@@ -16,8 +17,8 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "storage/distribution.h"
-#include "storage/status.h"
+#include "storage/base/status.h"
+#include "trainer/protocol/worker_protocol.h"
 
 namespace mgr {
 
@@ -36,8 +37,10 @@ class WorkerProcess {
   static constexpr int kStderrTailLines = 12;
 
   struct Callbacks {
-    std::function<void(const Json& event)> on_event;          // one per stdout line
-    std::function<void(const std::string& line)> on_garbage;  // stdout line that is not JSON
+    std::function<void(const WorkerEvent& event)> on_event;  // one per event line
+    // A non-empty stdout line that is not a well-formed event, and why (the Status of
+    // ParseWorkerEventLine: InvalidArgument for a line that is not an event at all).
+    std::function<void(const std::string& line, const Status& why)> on_garbage;
     // Once, after the process ended and its stdout and stderr were read to the end.
     std::function<void(const WorkerExit& exit)> on_exit;
   };
@@ -54,7 +57,7 @@ class WorkerProcess {
   WorkerProcess(const WorkerProcess&) = delete;
   WorkerProcess& operator=(const WorkerProcess&) = delete;
 
-  // Writes `line` and a newline to the worker's stdin ("prune", "stop").
+  // Writes `line` and a newline to the worker's stdin (kCommandPrune, kCommandStop).
   void Send(const std::string& line);
   // Closes stdin: the worker reads end of file, which it treats as `stop`.
   void CloseStdin();

@@ -8,6 +8,7 @@
 //   crash_at_epoch: aborts at that epoch, once per checkpoint dir (a retry then resumes)
 //   spec_error: exits 2 with an error event of kind spec
 //   hang: after `started`, ignores stdin and signals and sleeps forever
+//   noise: before `started`, writes a line that is not an event and a malformed `epoch`
 // val_loss(epoch) = 0.5 + quality + 1 / epoch. A checkpoint (the epoch reached) is written
 // to checkpoint_dir/fake_checkpoint.json after every epoch; a restart resumes after it.
 // If MGR_FAKE_LOG names a file, one JSON line per run is appended to it: pid, trial,
@@ -29,9 +30,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "trainer/protocol/worker_protocol.h"
+
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
 
+namespace mgr {
 namespace {
 
 volatile sig_atomic_t g_signal = 0;
@@ -67,7 +71,8 @@ int Finish(int code) {
   return code;
 }
 
-// Waits up to `seconds` for a command on stdin; returns "prune", "stop", "eof" or "".
+// Waits up to `seconds` for a command on stdin; returns kCommandPrune, kCommandStop,
+// "signal", "eof" or "".
 std::string WaitForCommand(double seconds) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   static std::string buffer;
@@ -77,7 +82,7 @@ std::string WaitForCommand(double seconds) {
     if (nl != std::string::npos) {
       std::string cmd = buffer.substr(0, nl);
       buffer.erase(0, nl + 1);
-      if (cmd == "prune" || cmd == "stop") return cmd;
+      if (cmd == kCommandPrune || cmd == kCommandStop) return cmd;
       continue;
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -97,16 +102,14 @@ std::string WaitForCommand(double seconds) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Run(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "prepare") {
     AppendLog({{"prepare", argc >= 4 ? argv[3] : ""}});
     return 0;
   }
   if (argc != 3 || std::string(argv[1]) != "worker") {
     std::cerr << "usage: fake_worker worker SPEC.json | prepare --data X\n";
-    return 2;
+    return kExitBadSpec;
   }
   signal(SIGTERM, OnSignal);
   signal(SIGINT, OnSignal);
@@ -118,17 +121,19 @@ int main(int argc, char** argv) {
   std::ifstream in(argv[2]);
   Json spec = Json::parse(in, nullptr, false);
   if (spec.is_discarded()) {
-    Emit({{"event", "error"}, {"kind", "spec"}, {"message", "spec is not JSON"}});
-    return Finish(2);
+    Emit({{kEventKey, kEventError},
+          {kFieldKind, kErrorKindSpec},
+          {kFieldMessage, "spec is not JSON"}});
+    return Finish(kExitBadSpec);
   }
   g_log["trial"] = spec["trial"];
   const Json& h = spec["hparams"];
   if (h.contains("spec_error")) {
     std::cerr << "fake_worker: bad hparam spec_error\n";
-    Emit({{"event", "error"},
-          {"kind", "spec"},
-          {"message", "hparams.spec_error: unknown hyperparameter"}});
-    return Finish(2);
+    Emit({{kEventKey, kEventError},
+          {kFieldKind, kErrorKindSpec},
+          {kFieldMessage, "hparams.spec_error: unknown hyperparameter"}});
+    return Finish(kExitBadSpec);
   }
   const int max_epochs = h.value("max_epochs", 3);
   const double sleep = h.value("sleep_per_epoch", 0.0);
@@ -149,16 +154,21 @@ int main(int argc, char** argv) {
       best = j.value("best", INFINITY);
     }
   }
+  if (h.value("noise", false)) {
+    std::string noise = "fake_worker: not an event\n";
+    fwrite(noise.data(), 1, noise.size(), stdout);
+    Emit({{kEventKey, kEventEpoch}, {kFieldEpoch, "one"}});
+  }
   g_log["resumed_from"] = start_epoch;
   g_log["evaluate_test"] = spec.value("evaluate_test", false);
-  Emit({{"event", "started"},
-        {"pid", getpid()},
-        {"device", cuda && *cuda ? "cuda" : "cpu"},
-        {"threads", spec.value("threads", 1)},
-        {"resumed_from_epoch", start_epoch},
-        {"max_epochs", max_epochs},
-        {"train_clips", 80},
-        {"val_clips", 10}});
+  Emit({{kEventKey, kEventStarted},
+        {kFieldPid, getpid()},
+        {kFieldDevice, cuda && *cuda ? "cuda" : "cpu"},
+        {kFieldThreads, spec.value("threads", 1)},
+        {kFieldResumedFromEpoch, start_epoch},
+        {kFieldMaxEpochs, max_epochs},
+        {kFieldTrainClips, 80},
+        {kFieldValClips, 10}});
   std::cerr << "fake_worker: trial " << spec["trial"].dump() << " from epoch " << start_epoch
             << std::endl;
   if (h.value("hang", false)) {
@@ -170,14 +180,16 @@ int main(int argc, char** argv) {
   for (int epoch = start_epoch + 1; epoch <= max_epochs; ++epoch) {
     std::string cmd = WaitForCommand(sleep);
     if (!cmd.empty()) {
-      std::string reason = cmd == "eof" ? "stop" : cmd;
-      Emit({{"event", "stopped"}, {"reason", reason}, {"epoch", epoch - 1}});
-      return Finish(3);
+      std::string reason = cmd == "eof" ? kStopReasonStop : cmd;
+      Emit({{kEventKey, kEventStopped}, {kFieldReason, reason}, {kFieldEpoch, epoch - 1}});
+      return Finish(kExitStopped);
     }
     if (epoch == fail_at) {
       std::cerr << "fake_worker: failing at epoch " << epoch << " as asked\n";
-      Emit({{"event", "error"}, {"kind", "internal"}, {"message", "fail_at_epoch reached"}});
-      return Finish(1);
+      Emit({{kEventKey, kEventError},
+            {kFieldKind, kErrorKindInternal},
+            {kFieldMessage, "fail_at_epoch reached"}});
+      return Finish(kExitFailed);
     }
     if (epoch == crash_at && !fs::exists(ckdir / "crashed")) {
       std::ofstream(ckdir / "crashed") << "1";
@@ -192,38 +204,43 @@ int main(int argc, char** argv) {
       best = val;
       best_epoch = epoch;
     }
-    Emit({{"event", "epoch"},
-          {"epoch", epoch},
-          {"max_epochs", max_epochs},
-          {"train_loss", val - 0.1},
-          {"train_accuracy", 0.5},
-          {"val_loss", val},
-          {"val_accuracy", 1.0 / (1.0 + val)},
-          {"val_macro_f1", 0.9 / (1.0 + val)},
-          {"seconds", sleep}});
+    Emit({{kEventKey, kEventEpoch},
+          {kFieldEpoch, epoch},
+          {kFieldMaxEpochs, max_epochs},
+          {kFieldTrainLoss, val - 0.1},
+          {kFieldTrainAccuracy, 0.5},
+          {kFieldValLoss, val},
+          {kFieldValAccuracy, 1.0 / (1.0 + val)},
+          {kFieldValMacroF1, 0.9 / (1.0 + val)},
+          {kFieldSeconds, sleep}});
     std::ofstream(ckpt.string() + ".tmp") << Json{{"epoch", epoch}, {"best", best}}.dump();
     fs::rename(ckpt.string() + ".tmp", ckpt);
   }
-  Json final = {{"event", "final"},
-                {"epochs_run", max_epochs},
-                {"best_epoch", best_epoch},
-                {"best_val_loss", best},
-                {"stopped_early", false}};
+  Json final = {{kEventKey, kEventFinal},
+                {kFieldEpochsRun, max_epochs},
+                {kFieldBestEpoch, best_epoch},
+                {kFieldBestValLoss, best},
+                {kFieldStoppedEarly, false}};
   if (spec.value("evaluate_test", false)) {
-    final["test"] = {{"loss", best},
-                     {"accuracy", 0.75},
-                     {"macro_f1", 0.7},
-                     {"precision", {0.8, 0.7}},
-                     {"recall", {0.75, 0.65}},
-                     {"confusion", {{3, 1}, {1, 3}}},
-                     {"classes", {"Rock", "Pop"}}};
+    final[kFieldTest] = {{kTestLoss, best},
+                         {kTestAccuracy, 0.75},
+                         {kTestMacroF1, 0.7},
+                         {kTestPrecision, {0.8, 0.7}},
+                         {kTestRecall, {0.75, 0.65}},
+                         {kTestConfusion, {{3, 1}, {1, 3}}},
+                         {kTestClasses, {"Rock", "Pop"}}};
   }
   if (spec.contains("export_dir") && spec["export_dir"].is_string()) {
     fs::path dir = spec["export_dir"].get<std::string>();
     fs::create_directories(dir);
     std::ofstream(dir / "model.pt") << "fake model";
-    final["model_path"] = (dir / "model.pt").string();
+    final[kFieldModelPath] = (dir / "model.pt").string();
   }
   Emit(final);
-  return Finish(0);
+  return Finish(kExitComplete);
 }
+
+}  // namespace
+}  // namespace mgr
+
+int main(int argc, char** argv) { return mgr::Run(argc, argv); }

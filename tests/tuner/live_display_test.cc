@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "storage/base/strings.h"
+
 namespace mgr {
 namespace {
 

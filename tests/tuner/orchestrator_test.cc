@@ -296,6 +296,22 @@ TEST_F(OrchestratorTest, FailingTrialIsRetriedUpToTheLimit) {
   EXPECT_THAT(r->decisions[0].summary, HasSubstr("no trial completed"));
 }
 
+TEST_F(OrchestratorTest, LinesThatAreNotEventsAreLoggedAndIgnored) {
+  StudyFile s = MakeStudy({{"fixed", {{"max_epochs", 2}, {"noise", true}}},
+                           {"stages", {{{"name", "base"}, {"trials", 1}}}},
+                           {"export", false}});
+  auto r = RunStudy(s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_THAT(out_.str(),
+              HasSubstr("warning: base #0 wrote a non-event line: fake_worker: not an event"));
+  EXPECT_THAT(out_.str(), HasSubstr("warning: base #0 wrote a malformed event: \"epoch\" event: "
+                                    "field \"epoch\" is not an integer"));
+  auto trials = Trials(*Open(s), "t/base");
+  ASSERT_EQ(trials.size(), 1u);
+  EXPECT_EQ(trials[0].state, TrialState::kComplete) << out_.str();
+  EXPECT_EQ(trials[0].intermediate_values.size(), 2u);  // the malformed epoch was not reported
+}
+
 TEST_F(OrchestratorTest, TimeoutStopsThenKillsAndFails) {
   StudyFile s = MakeStudy({{"fixed", {{"hang", true}}},
                            {"stages", {{{"name", "base"}, {"trials", 1}}}},

@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 
+#include "storage/distribution.h"  // Json
+
 namespace mgr {
 namespace {
 
@@ -17,6 +19,7 @@ namespace fs = std::filesystem;
 
 struct WorkerRun {
   std::vector<Json> events;
+  std::vector<std::pair<std::string, Status>> garbage;  // lines that are not events, and why
   std::optional<WorkerExit> exit;
 };
 
@@ -49,9 +52,12 @@ class WorkerProcessTest : public ::testing::Test {
     WorkerProcess::Callbacks cb;
     WorkerProcess** self = new WorkerProcess*(nullptr);
     holders_.emplace_back(self);
-    cb.on_event = [run, on_event, self](const Json& e) {
-      run->events.push_back(e);
-      if (on_event) on_event(*self, e);
+    cb.on_event = [run, on_event, self](const WorkerEvent& e) {
+      run->events.push_back(e.fields);
+      if (on_event) on_event(*self, e.fields);
+    };
+    cb.on_garbage = [run](const std::string& line, const Status& why) {
+      run->garbage.emplace_back(line, why);
     };
     cb.on_exit = [run](const WorkerExit& e) { run->exit = e; };
     auto p =
@@ -85,6 +91,23 @@ TEST_F(WorkerProcessTest, ReadsEveryEventAndTheExitCode) {
   std::ifstream log(dir_ / "stderr.log");
   std::string text((std::istreambuf_iterator<char>(log)), {});
   EXPECT_THAT(text, HasSubstr("fake_worker: trial"));
+}
+
+TEST_F(WorkerProcessTest, LinesThatAreNotEventsGoToOnGarbage) {
+  boost::asio::io_context io;
+  WorkerRun run;
+  auto w = Start(io, {{"max_epochs", 1}, {"noise", true}}, &run);
+  io.run();
+  ASSERT_TRUE(run.exit.has_value());
+  EXPECT_EQ(run.exit->exit_code, 0);
+  ASSERT_EQ(run.garbage.size(), 2u);
+  EXPECT_EQ(run.garbage[0].first, "fake_worker: not an event");
+  EXPECT_EQ(run.garbage[0].second.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(run.garbage[1].second.code(), StatusCode::kCorruption);  // {"epoch":"one"}
+  EXPECT_THAT(run.garbage[1].second.message(), HasSubstr("field \"epoch\""));
+  ASSERT_EQ(run.events.size(), 3u);  // the events around them still arrive: started, epoch, final
+  EXPECT_EQ(run.events[0]["event"], "started");
+  EXPECT_EQ(run.events[2]["event"], "final");
 }
 
 TEST_F(WorkerProcessTest, PruneStopsTheWorkerWithExitCode3) {

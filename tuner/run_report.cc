@@ -1,0 +1,123 @@
+#include "tuner/run_report.h"
+
+#include <map>
+#include <sstream>
+
+#include "storage/base/strings.h"
+#include "trainer/protocol/worker_protocol.h"
+#include "tuner/live_display.h"
+
+namespace mgr {
+
+namespace {
+
+bool Better(StudyDirection direction, double a, double b) {
+  return direction == StudyDirection::kMaximize ? a > b : a < b;
+}
+
+// A number of a result object; NaN when absent or not a number (result.json may come from
+// an earlier run, so nothing here may throw on an odd file).
+double NumberOr(const Json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_number() ? it->get<double>() : NAN;
+}
+
+std::string IncumbentValue(const Incumbent& incumbent) {
+  return incumbent.value ? FormatValue(*incumbent.value) : "-";
+}
+
+void AddTestLines(const Json& test, std::vector<std::string>* lines) {
+  lines->push_back("test accuracy " + FormatValue(NumberOr(test, kTestAccuracy)) + ", macro F1 " +
+                   FormatValue(NumberOr(test, kTestMacroF1)) + ", loss " +
+                   FormatValue(NumberOr(test, kTestLoss)));
+  auto confusion = test.find(kTestConfusion);
+  if (confusion == test.end() || !confusion->is_array()) return;
+  std::vector<std::string> classes;
+  auto names = test.find(kTestClasses);
+  if (names != test.end() && names->is_array()) {
+    for (const Json& n : *names) classes.push_back(n.is_string() ? n.get<std::string>() : n.dump());
+  }
+  lines->push_back("confusion matrix (rows: true class, columns: predicted):");
+  for (size_t r = 0; r < confusion->size(); ++r) {
+    std::ostringstream row;
+    row.width(14);
+    row << std::left << (r < classes.size() ? classes[r].substr(0, 13) : std::to_string(r));
+    for (const auto& c : (*confusion)[r]) {
+      row.width(6);
+      row << std::right << c.dump();
+    }
+    lines->push_back("  " + row.str());
+  }
+}
+
+}  // namespace
+
+std::string FormatWorkerStatus(const WorkerStatus& w, const std::string& metric) {
+  std::ostringstream l;
+  l << w.slot << "  ";
+  if (w.idle) {
+    l << "idle";
+    return l.str();
+  }
+  l << w.trial << "  epoch " << w.epoch << "/" << w.max_epochs;
+  if (w.batches > 0) l << " (" << w.batch << "/" << w.batches << ")";
+  l << "  " << metric << " " << FormatValue(w.value);
+  l << "  ETA " << FormatDuration(w.eta_seconds);
+  if (w.pruning) l << "  (pruning)";
+  if (w.stopping) l << "  (stopping)";
+  return l.str();
+}
+
+StageProgress CountStageTrials(const std::vector<FrozenTrial>& trials, StudyDirection direction) {
+  StageProgress p;
+  for (const auto& t : trials) {
+    if (t.state == TrialState::kComplete) {
+      ++p.complete;
+      const double v = t.value();
+      if (std::isnan(p.best) || Better(direction, v, p.best)) p.best = v;
+    }
+    p.pruned += t.state == TrialState::kPruned;
+    p.failed += t.state == TrialState::kFail;
+    p.running += t.state == TrialState::kRunning;
+  }
+  return p;
+}
+
+std::string FormatStageStatus(const StudyFile& study, size_t stage, const StageProgress& p,
+                              const Incumbent& incumbent) {
+  std::ostringstream s;
+  s << "stage " << stage + 1 << "/" << study.stages.size() << " " << study.stages[stage].name
+    << ": " << p.complete + p.pruned << "/" << study.stages[stage].trials << " done (" << p.complete
+    << " complete, " << p.pruned << " pruned, " << p.failed << " failed, " << p.running
+    << " running), best " << FormatValue(p.best) << "; incumbent " << IncumbentValue(incumbent);
+  return s.str();
+}
+
+std::vector<std::string> FinalReportLines(const StudyFile& study,
+                                          const std::vector<StageDecision>& decisions,
+                                          const Incumbent& incumbent, const Json& final_result) {
+  std::vector<std::string> lines;
+  lines.push_back("");
+  lines.push_back("== " + study.name + ": playbook finished ==");
+  for (size_t i = 0; i < decisions.size(); ++i) {
+    lines.push_back("  stage " + std::to_string(i) + " " +
+                    (decisions[i].accepted ? "[kept]     " : "[rejected] ") + decisions[i].summary);
+  }
+  std::string config;
+  std::map<std::string, Json> all = study.fixed;
+  for (const auto& [k, v] : incumbent.hparams) all[k] = v;
+  for (const auto& [k, v] : all) config += (config.empty() ? "" : ", ") + k + "=" + v.dump();
+  lines.push_back("incumbent (" + incumbent.stage + " #" + std::to_string(incumbent.trial_number) +
+                  ", validation " + study.objective_metric + " " + IncumbentValue(incumbent) +
+                  "): " + config);
+  if (!final_result.is_object()) return lines;
+  auto test = final_result.find(kFieldTest);
+  if (test != final_result.end() && test->is_object()) AddTestLines(*test, &lines);
+  auto model = final_result.find(kFieldModelPath);
+  if (model != final_result.end() && model->is_string()) {
+    lines.push_back("exported model: " + model->get<std::string>());
+  }
+  return lines;
+}
+
+}  // namespace mgr

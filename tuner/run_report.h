@@ -1,0 +1,59 @@
+// The text `mgr-tune run` shows people: the status block redrawn while a study runs (one
+// line per worker slot, then the current stage) and the report printed when the playbook
+// has finished. Formatting only: the orchestrator gathers the numbers, LiveDisplay prints
+// the lines.
+#ifndef MGR_TUNER_RUN_REPORT_H_
+#define MGR_TUNER_RUN_REPORT_H_
+
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/storage.h"
+#include "studies/playbook.h"
+#include "studies/study_file.h"
+
+namespace mgr {
+
+// What one worker slot is doing.
+struct WorkerStatus {
+  std::string slot;   // WorkerSlot::Label(): "gpu0", "cpu"
+  bool idle = true;   // the fields below are for a busy slot
+  std::string trial;  // "base #3", "export (base #3)"
+  int epoch = 0, max_epochs = 0;
+  int batch = 0, batches = 0;  // within the running epoch; batches == 0: not known yet
+  double value = NAN;          // the objective metric of the last epoch
+  double eta_seconds = NAN;    // until the last epoch ends; NaN: not known yet
+  bool pruning = false, stopping = false;
+};
+
+// "gpu0  base #3  epoch 2/20 (17/100)  val_loss 1.71  ETA 3m05s  (pruning)", or
+// "gpu0  idle".
+std::string FormatWorkerStatus(const WorkerStatus& status, const std::string& metric);
+
+// How far a stage is, from its trials in the store (every process's).
+struct StageProgress {
+  int complete = 0, pruned = 0, failed = 0, running = 0;
+  double best = NAN;  // the best COMPLETE value; NaN when none
+};
+
+StageProgress CountStageTrials(const std::vector<FrozenTrial>& trials, StudyDirection direction);
+
+// "stage 1/3 base: 4/6 done (3 complete, 1 pruned, 0 failed, 2 running), best 1.25;
+// incumbent 1.3" for the stage at `stage` (0-based) of `study`.
+std::string FormatStageStatus(const StudyFile& study, size_t stage, const StageProgress& progress,
+                              const Incumbent& incumbent);
+
+// The report of a finished playbook, one string per line: every stage's decision, the
+// incumbent and its whole configuration (`study.fixed` under the incumbent's choices),
+// then, from `final_result` (the export's result.json, or null), the test metrics, the
+// confusion matrix and the exported model's path.
+std::vector<std::string> FinalReportLines(const StudyFile& study,
+                                          const std::vector<StageDecision>& decisions,
+                                          const Incumbent& incumbent, const Json& final_result);
+
+}  // namespace mgr
+
+#endif  // MGR_TUNER_RUN_REPORT_H_
