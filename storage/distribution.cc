@@ -1,6 +1,8 @@
 #include "storage/distribution.h"
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <sstream>
 
 namespace mgr {
@@ -18,9 +20,27 @@ std::string Num(double v) {
 double AdjustFloatHigh(double low, double high, double step) {
   double r = high - low;
   double k = r / step;
+  if (!std::isfinite(k)) {
+    // A range or step count beyond double (e.g. low -1e308, high 1e308): long double holds it.
+    long double lk = (static_cast<long double>(high) - low) / step;
+    long double lrounded = std::round(lk);
+    if (std::fabs(lk - lrounded) <= 1e-9L * std::fabs(lk)) return high;
+    return static_cast<double>(std::floor(lk) * step + low);
+  }
   double rounded = std::round(k);
   if (std::fabs(k - rounded) <= 1e-9 * std::max(1.0, std::fabs(k))) return high;
   return std::floor(k) * step + low;
+}
+
+// The type Python loads a JSON value as: -0 and 0 are both int, though nlohmann stores one
+// as number_integer and the other as number_unsigned (and writes both as 0).
+Json::value_t PythonType(const Json& v) {
+  return v.is_number_integer() ? Json::value_t::number_integer : v.type();
+}
+
+// True if `v` converts to int64_t without overflow (-2^63 <= v < 2^63; false for NaN).
+bool FitsInt64(double v) {
+  return v >= -9223372036854775808.0 && v < 9223372036854775808.0;
 }
 
 }  // namespace
@@ -53,6 +73,12 @@ Status ValidateDistribution(const std::string& name, const Distribution& dist) {
                                      std::to_string(i->low) + " > " + std::to_string(i->high) +
                                      ")");
     }
+    int64_t width;
+    if (__builtin_sub_overflow(i->high, i->low, &width)) {
+      return Status::InvalidArgument(name + ": high - low must fit in a 64-bit integer (got low=" +
+                                     std::to_string(i->low) + ", high=" + std::to_string(i->high) +
+                                     ")");
+    }
     if (i->step <= 0) {
       return Status::InvalidArgument(name + ": step must be > 0 (got " + std::to_string(i->step) +
                                      ")");
@@ -76,7 +102,7 @@ Status ValidateDistribution(const std::string& name, const Distribution& dist) {
                                      v.dump() + ")");
     }
     for (size_t j = 0; j < k; ++j) {
-      if (c.choices[j] == v && c.choices[j].type() == v.type()) {
+      if (c.choices[j] == v && PythonType(c.choices[j]) == PythonType(v)) {
         return Status::InvalidArgument(name + ": duplicate choice " + v.dump());
       }
     }
@@ -133,16 +159,26 @@ std::string DistributionToJsonString(const Distribution& dist) {
   nlohmann::ordered_json out;
   out["name"] = name;
   out["attributes"] = attrs;
-  // Python's json.dumps separates with ", " and ": ".
-  std::string compact = out.dump();
+  // Python's json.dumps separates with ", " and ": ", and writes non-ASCII as \uXXXX.
+  std::string compact = out.dump(-1, ' ', /*ensure_ascii=*/true);
   std::string spaced;
   spaced.reserve(compact.size() + 16);
-  bool in_string = false;
-  for (size_t k = 0; k < compact.size(); ++k) {
-    char ch = compact[k];
+  bool in_string = false, escaped = false;
+  for (char ch : compact) {
     spaced.push_back(ch);
-    if (ch == '"' && (k == 0 || compact[k - 1] != '\\')) in_string = !in_string;
-    if (!in_string && (ch == ',' || ch == ':')) spaced.push_back(' ');
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (ch == '\\') {
+        escaped = true;
+      } else if (ch == '"') {
+        in_string = false;
+      }
+    } else if (ch == '"') {
+      in_string = true;
+    } else if (ch == ',' || ch == ':') {
+      spaced.push_back(' ');
+    }
   }
   return spaced;
 }
@@ -166,15 +202,28 @@ Result<Distribution> DistributionFromJson(const Json& json) {
     *out = a[key].get<double>();
     return Status::Ok();
   };
+  // Integers are read exactly (Python's are exact); a float only if whole.
   auto integer = [&](const char* key, int64_t* out) -> Status {
+    const std::string where = name + ".attributes." + key;
     if (!a.contains(key) || !a[key].is_number()) {
-      return Status::InvalidArgument(name + ".attributes." + key + ": expected an integer");
+      return Status::InvalidArgument(where + ": expected an integer");
     }
-    double v = a[key].get<double>();
-    if (v != std::floor(v)) {
-      return Status::InvalidArgument(name + ".attributes." + key + ": expected an integer");
+    const Json& v = a[key];
+    const Status out_of_range =
+        Status::InvalidArgument(where + ": " + v.dump() + " is outside the 64-bit integer range");
+    if (v.is_number_unsigned()) {
+      if (v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        return out_of_range;
+      }
+      *out = static_cast<int64_t>(v.get<uint64_t>());
+    } else if (v.is_number_integer()) {
+      *out = v.get<int64_t>();
+    } else {
+      double d = v.get<double>();
+      if (d != std::floor(d)) return Status::InvalidArgument(where + ": expected an integer");
+      if (!FitsInt64(d)) return out_of_range;
+      *out = static_cast<int64_t>(d);
     }
-    *out = static_cast<int64_t>(v);
     return Status::Ok();
   };
   auto flag = [&](const char* key) { return a.contains(key) && a[key].is_boolean() && a[key].get<bool>(); };
@@ -255,7 +304,7 @@ bool Contains(const Distribution& dist, double v) {
     return std::fabs(k - std::round(k)) < 1e-8;
   }
   if (auto* i = std::get_if<IntDistribution>(&dist)) {
-    if (v != std::floor(v)) return false;
+    if (v != std::floor(v) || !FitsInt64(v)) return false;
     auto x = static_cast<int64_t>(v);
     return i->low <= x && x <= i->high && (x - i->low) % i->step == 0;
   }

@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "storage/status.h"
+#include "storage/base/status.h"
 
 namespace mgr {
 

@@ -97,16 +97,19 @@ std::optional<std::string> Statement::OptionalText(int col) const {
 
 // --- Database --------------------------------------------------------------------------------
 
-Result<std::unique_ptr<Database>> Database::Open(const std::string& path) {
+Result<std::unique_ptr<Database>> Database::Open(const std::string& path, bool read_only) {
   sqlite3* raw = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  // Read-only is a read-write connection that never creates the file and refuses every
+  // change (query_only): unlike SQLITE_OPEN_READONLY it can still remove the -wal and -shm
+  // files of a WAL database when it closes, so a read leaves no trace beside the file.
+  const int mode = SQLITE_OPEN_READWRITE | (read_only ? 0 : SQLITE_OPEN_CREATE);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, mode | SQLITE_OPEN_NOMUTEX, nullptr);
   std::unique_ptr<Database> db(new Database(path, raw));  // closes `raw` even on failure
   if (rc != SQLITE_OK) return db->Error(rc, "opening");
   sqlite3_extended_result_codes(raw, 1);
   // SQLite's own handler waits up to 2 s per attempt; Transact retries around it.
   sqlite3_busy_timeout(raw, 2000);
+  if (read_only) MGR_RETURN_IF_ERROR(db->Exec("PRAGMA query_only=1"));
   return db;
 }
 

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "storage/status.h"
+#include "storage/base/status.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -67,7 +67,8 @@ class Statement {
 class Database {
  public:
   // Opens (creating if needed) the file. Opening alone never writes to an existing file.
-  static Result<std::unique_ptr<Database>> Open(const std::string& path);
+  // A read-only connection never creates the file and fails every write.
+  static Result<std::unique_ptr<Database>> Open(const std::string& path, bool read_only = false);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -99,8 +100,6 @@ class Database {
   Status Error(int rc, const std::string& what) const;
   int64_t LastInsertRowId() const;
   int Changes() const;
-
-  sqlite3* raw() { return db_; }
 
  private:
   Database(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}

@@ -7,6 +7,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "storage/base/files.h"
 #include "storage/storage_internal.h"
 
 namespace mgr {
@@ -237,16 +238,19 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::Open(const std::string& pa
 Result<std::unique_ptr<SqliteStorage>> SqliteStorage::Open(const std::string& path,
                                                            const Options& options) {
   if (path.empty()) return Status::InvalidArgument("empty SQLite storage path");
+  if (options.read_only && path != ":memory:" && !PathExists(path)) {
+    return Status::NotFound("database file '" + path + "' does not exist");
+  }
   MGR_RETURN_IF_ERROR(CheckParentDirectory(path));
-  MGR_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::Open(path));
+  MGR_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::Open(path, options.read_only));
   db->set_busy_deadline(options.busy_deadline);
   std::unique_ptr<SqliteStorage> s(new SqliteStorage(std::move(db)));
-  MGR_RETURN_IF_ERROR(s->Initialize());
+  MGR_RETURN_IF_ERROR(s->Initialize(options.read_only));
   MGR_RETURN_IF_ERROR(s->Tune());
   return s;
 }
 
-Status SqliteStorage::Initialize() {
+Status SqliteStorage::Initialize(bool read_only) {
   // Only reads until the file is known to be ours (or empty): a foreign file stays untouched.
   int64_t n_tables = 0;
   MGR_RETURN_IF_ERROR(db_->Retry([&]() -> Status {
@@ -256,6 +260,13 @@ Status SqliteStorage::Initialize() {
     n_tables = row ? st.Int(0) : 0;
     return Status::Ok();
   }));
+  if (read_only) {
+    if (n_tables == 0) {
+      return Status::NotFound("database file '" + db_->path() +
+                              "' is empty: no study has been stored in it yet");
+    }
+    return ValidateSchema();  // the journal mode stays as the file has it
+  }
   if (n_tables == 0) {
     MGR_RETURN_IF_ERROR(db_->Retry([&] { return db_->Exec("PRAGMA journal_mode=WAL"); }));
     MGR_RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=NORMAL"));
@@ -862,159 +873,196 @@ Status SqliteStorage::SetTrialSystemAttr(int64_t trial_id, const std::string& ke
   return SetTrialAttr("trial_system_attributes", trial_id, key, value);
 }
 
-Result<std::vector<FrozenTrial>> SqliteStorage::LoadTrials(const std::string& where, int64_t arg) {
-  std::vector<FrozenTrial> trials;
-  std::unordered_map<int64_t, size_t> index;
-  bool scan_tables = false;  // see below
+// --- Reading trials: the trials table, then one loader per child table ---------------------
+namespace {
+
+// The trials a LoadTrials call selected, and how to read their rows of a child table.
+struct TrialSelection {
+  std::vector<FrozenTrial> trials;            // ordered by number
+  std::unordered_map<int64_t, size_t> index;  // trial id -> position in `trials`
+  // Appended to "FROM <child table> x": either a join with the selected trials (an index
+  // search per trial) or, when the selection is most of the file, nothing: reading the
+  // child table front to back and dropping other trials' rows is about twice as fast as
+  // 300k index searches.
+  std::string join;
+  int64_t arg = 0;  // the `?` of the join's WHERE
+
+  void Bind(Statement& st) const {
+    if (!join.empty()) st.Bind(1, arg);
+  }
+  // The selected trial with this id, or nullptr (a row of another trial).
+  FrozenTrial* Find(int64_t trial_id) {
+    auto it = index.find(trial_id);
+    return it == index.end() ? nullptr : &trials[it->second];
+  }
+};
+
+// Reads the rows of the trials table matching `where` (on alias t, one `?` bound to `arg`).
+Result<TrialSelection> SelectTrials(Database& db, const std::string& where, int64_t arg) {
+  TrialSelection sel;
+  sel.arg = arg;
+  bool scan_tables = false;
   {
     MGR_ASSIGN_OR_RETURN(Statement count,
-                         db_->Prepare("SELECT COUNT(*), (SELECT COUNT(*) FROM trials) FROM "
-                                      "trials t WHERE " +
-                                      where));
+                         db.Prepare("SELECT COUNT(*), (SELECT COUNT(*) FROM trials) FROM "
+                                    "trials t WHERE " +
+                                    where));
     count.Bind(1, arg);
     MGR_ASSIGN_OR_RETURN(bool row, count.Step());
     if (row) {
-      trials.reserve(static_cast<size_t>(count.Int(0)));
-      index.reserve(static_cast<size_t>(count.Int(0)));
+      sel.trials.reserve(static_cast<size_t>(count.Int(0)));
+      sel.index.reserve(static_cast<size_t>(count.Int(0)));
       scan_tables = 2 * count.Int(0) >= count.Int(1);
     }
   }
-  {
-    MGR_ASSIGN_OR_RETURN(Statement st,
-                         db_->Prepare("SELECT t.trial_id, t.number, t.state, t.datetime_start, "
-                                      "t.datetime_complete FROM trials t WHERE " +
-                                      where + " ORDER BY t.number, t.trial_id"));
-    st.Bind(1, arg);
-    while (true) {
-      MGR_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
-      FrozenTrial t;
-      t.trial_id = st.Int(0);
-      t.number = st.Int(1);
-      MGR_ASSIGN_OR_RETURN(t.state, ParseState(st.Text(2), t.trial_id));
-      MGR_ASSIGN_OR_RETURN(t.datetime_start, ParseOptionalDatetime(st.OptionalText(3), t.trial_id));
-      MGR_ASSIGN_OR_RETURN(t.datetime_complete,
-                           ParseOptionalDatetime(st.OptionalText(4), t.trial_id));
-      index[t.trial_id] = trials.size();
-      trials.push_back(std::move(t));
-    }
+  if (!scan_tables) sel.join = " JOIN trials t ON t.trial_id = x.trial_id WHERE " + where;
+  MGR_ASSIGN_OR_RETURN(Statement st,
+                       db.Prepare("SELECT t.trial_id, t.number, t.state, t.datetime_start, "
+                                  "t.datetime_complete FROM trials t WHERE " +
+                                  where + " ORDER BY t.number, t.trial_id"));
+  st.Bind(1, arg);
+  while (true) {
+    MGR_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    FrozenTrial t;
+    t.trial_id = st.Int(0);
+    t.number = st.Int(1);
+    MGR_ASSIGN_OR_RETURN(t.state, ParseState(st.Text(2), t.trial_id));
+    MGR_ASSIGN_OR_RETURN(t.datetime_start, ParseOptionalDatetime(st.OptionalText(3), t.trial_id));
+    MGR_ASSIGN_OR_RETURN(t.datetime_complete,
+                         ParseOptionalDatetime(st.OptionalText(4), t.trial_id));
+    sel.index[t.trial_id] = sel.trials.size();
+    sel.trials.push_back(std::move(t));
   }
-  if (trials.empty()) return trials;
-  // Either join each child table with the selected trials (an index search per trial), or,
-  // when the selection is most of the file, read the child tables front to back and drop
-  // rows of other trials: a sequential scan is about twice as fast as 300k index searches.
-  const std::string join =
-      scan_tables ? std::string() : " JOIN trials t ON t.trial_id = x.trial_id WHERE " + where;
-  auto bind = [&](Statement& st) {
-    if (!scan_tables) st.Bind(1, arg);
-  };
-  auto find = [&](int64_t trial_id) -> FrozenTrial* {
-    auto it = index.find(trial_id);
-    return it == index.end() ? nullptr : &trials[it->second];
-  };
-  {
-    // Most trials share a handful of distributions: parse each distinct JSON text once.
-    std::vector<std::pair<std::string, Distribution>> parsed;
-    MGR_ASSIGN_OR_RETURN(Statement st,
-                         db_->Prepare("SELECT x.trial_id, x.param_name, x.param_value, "
-                                      "x.distribution_json FROM trial_params x" +
-                                      join));
-    bind(st);
-    while (true) {
-      MGR_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
-      FrozenTrial* tp = find(st.Int(0));
-      if (tp == nullptr) continue;
-      FrozenTrial& t = *tp;
-      std::string name = st.Text(1);
-      std::string_view json = st.View(3);
-      const Distribution* dist = nullptr;
-      for (const auto& [text, d] : parsed) {
-        if (text == json) {
-          dist = &d;
-          break;
-        }
+  return sel;
+}
+
+// trial_params: params and distributions. `context` names the file in errors.
+Status LoadParams(Database& db, const std::string& context, TrialSelection* sel) {
+  // Most trials share a handful of distributions: parse each distinct JSON text once.
+  std::vector<std::pair<std::string, Distribution>> parsed;
+  MGR_ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT x.trial_id, x.param_name, x.param_value, "
+                                                "x.distribution_json FROM trial_params x" +
+                                                sel->join));
+  sel->Bind(st);
+  while (true) {
+    MGR_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    FrozenTrial* tp = sel->Find(st.Int(0));
+    if (tp == nullptr) continue;
+    FrozenTrial& t = *tp;
+    std::string name = st.Text(1);
+    std::string_view json = st.View(3);
+    const Distribution* dist = nullptr;
+    for (const auto& [text, d] : parsed) {
+      if (text == json) {
+        dist = &d;
+        break;
       }
-      if (dist == nullptr) {
-        Result<Distribution> d = DistributionFromJsonString(std::string(json));
-        if (!d.ok()) {
-          return Status::Corruption(Context() + ": trial " + std::to_string(t.trial_id) +
-                                    " parameter '" + name + "': " + d.status().message());
-        }
-        if (parsed.size() >= 64) parsed.erase(parsed.begin());  // many distinct: bound the scan
-        parsed.emplace_back(std::string(json), *d);
-        dist = &parsed.back().second;
+    }
+    if (dist == nullptr) {
+      Result<Distribution> d = DistributionFromJsonString(std::string(json));
+      if (!d.ok()) {
+        return Status::Corruption(context + ": trial " + std::to_string(t.trial_id) +
+                                  " parameter '" + name + "': " + d.status().message());
       }
-      t.params[name] = st.Double(2);
-      t.distributions.emplace(std::move(name), *dist);
+      if (parsed.size() >= 64) parsed.erase(parsed.begin());  // many distinct: bound the scan
+      parsed.emplace_back(std::string(json), *d);
+      dist = &parsed.back().second;
     }
+    t.params[name] = st.Double(2);
+    t.distributions.emplace(std::move(name), *dist);
   }
-  {
-    MGR_ASSIGN_OR_RETURN(Statement st,
-                         db_->Prepare("SELECT x.trial_id, x.objective, x.value, x.value_type "
-                                      "FROM trial_values x" +
-                                      join +
-                                      " ORDER BY x.trial_id, "
-                                      "x.objective"));
-    bind(st);
-    while (true) {
-      MGR_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
-      FrozenTrial* tp = find(st.Int(0));
-      if (tp == nullptr) continue;
-      FrozenTrial& t = *tp;
-      MGR_ASSIGN_OR_RETURN(double v,
-                           StoredToValue(st.IsNull(2), st.Double(2), st.View(3),
-                                         Context() + ": trial " + std::to_string(t.trial_id)));
-      size_t objective = static_cast<size_t>(st.Int(1));
-      if (t.values.size() <= objective) t.values.resize(objective + 1, std::nan(""));
-      t.values[objective] = v;
+  return Status::Ok();
+}
+
+// trial_values: one value per objective (NaN where an objective has none).
+Status LoadValues(Database& db, const std::string& context, TrialSelection* sel) {
+  MGR_ASSIGN_OR_RETURN(Statement st,
+                       db.Prepare("SELECT x.trial_id, x.objective, x.value, x.value_type "
+                                  "FROM trial_values x" +
+                                  sel->join +
+                                  " ORDER BY x.trial_id, "
+                                  "x.objective"));
+  sel->Bind(st);
+  while (true) {
+    MGR_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    FrozenTrial* tp = sel->Find(st.Int(0));
+    if (tp == nullptr) continue;
+    FrozenTrial& t = *tp;
+    MGR_ASSIGN_OR_RETURN(double v,
+                         StoredToValue(st.IsNull(2), st.Double(2), st.View(3),
+                                       context + ": trial " + std::to_string(t.trial_id)));
+    size_t objective = static_cast<size_t>(st.Int(1));
+    if (t.values.size() <= objective) t.values.resize(objective + 1, std::nan(""));
+    t.values[objective] = v;
+  }
+  return Status::Ok();
+}
+
+// trial_intermediate_values: the reported value of each step.
+Status LoadIntermediateValues(Database& db, const std::string& context, TrialSelection* sel) {
+  MGR_ASSIGN_OR_RETURN(Statement st,
+                       db.Prepare("SELECT x.trial_id, x.step, x.intermediate_value, "
+                                  "x.intermediate_value_type FROM trial_intermediate_values x" +
+                                  sel->join));
+  sel->Bind(st);
+  int64_t last_id = -1;
+  FrozenTrial* t = nullptr;
+  while (true) {
+    MGR_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    int64_t id = st.Int(0);
+    if (id != last_id) {  // a trial's steps come together: look it up once
+      t = sel->Find(id);
+      last_id = id;
     }
-  }
-  {
-    MGR_ASSIGN_OR_RETURN(Statement st,
-                         db_->Prepare("SELECT x.trial_id, x.step, x.intermediate_value, "
-                                      "x.intermediate_value_type FROM trial_intermediate_values x" +
-                                      join));
-    bind(st);
-    int64_t last_id = -1;
-    FrozenTrial* t = nullptr;
-    while (true) {
-      MGR_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
-      int64_t id = st.Int(0);
-      if (id != last_id) {
-        t = find(id);
-        last_id = id;
-      }
-      if (t == nullptr) continue;
-      std::string_view type_text = st.View(3);
-      double v;
-      if (type_text == "FINITE" && !st.IsNull(2)) {
-        v = st.Double(2);
-      } else {
-        MGR_ASSIGN_OR_RETURN(v, StoredToValue(st.IsNull(2), st.Double(2), type_text,
-                                              Context() + ": trial " + std::to_string(id)));
-      }
-      t->intermediate_values.emplace_hint(t->intermediate_values.end(), st.Int(1), v);
+    if (t == nullptr) continue;
+    std::string_view type_text = st.View(3);
+    double v;
+    if (type_text == "FINITE" && !st.IsNull(2)) {
+      v = st.Double(2);
+    } else {
+      MGR_ASSIGN_OR_RETURN(v, StoredToValue(st.IsNull(2), st.Double(2), type_text,
+                                            context + ": trial " + std::to_string(id)));
     }
+    t->intermediate_values.emplace_hint(t->intermediate_values.end(), st.Int(1), v);
   }
-  for (int user = 0; user < 2; ++user) {
-    MGR_ASSIGN_OR_RETURN(
-        Statement st,
-        db_->Prepare(std::string("SELECT x.trial_id, x.\"key\", x.value_json FROM ") +
-                     (user ? "trial_user_attributes" : "trial_system_attributes") + " x" + join));
-    bind(st);
-    while (true) {
-      MGR_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
-      FrozenTrial* tp = find(st.Int(0));
-      if (tp == nullptr) continue;
-      FrozenTrial& t = *tp;
-      (user ? t.user_attrs : t.system_attrs)[st.Text(1)] = ParseJsonLenient(st.Text(2));
-    }
+  return Status::Ok();
+}
+
+// trial_user_attributes or trial_system_attributes (`table`) into the trials' `attrs`.
+Status LoadTrialAttrs(Database& db, const char* table,
+                      std::map<std::string, Json> FrozenTrial::*attrs, TrialSelection* sel) {
+  MGR_ASSIGN_OR_RETURN(Statement st,
+                       db.Prepare(std::string("SELECT x.trial_id, x.\"key\", x.value_json FROM ") +
+                                  table + " x" + sel->join));
+  sel->Bind(st);
+  while (true) {
+    MGR_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    FrozenTrial* t = sel->Find(st.Int(0));
+    if (t == nullptr) continue;
+    (t->*attrs)[st.Text(1)] = ParseJsonLenient(st.Text(2));
   }
-  return trials;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::vector<FrozenTrial>> SqliteStorage::LoadTrials(const std::string& where, int64_t arg) {
+  MGR_ASSIGN_OR_RETURN(TrialSelection sel, SelectTrials(*db_, where, arg));
+  if (sel.trials.empty()) return std::move(sel.trials);
+  const std::string context = Context();
+  MGR_RETURN_IF_ERROR(LoadParams(*db_, context, &sel));
+  MGR_RETURN_IF_ERROR(LoadValues(*db_, context, &sel));
+  MGR_RETURN_IF_ERROR(LoadIntermediateValues(*db_, context, &sel));
+  MGR_RETURN_IF_ERROR(
+      LoadTrialAttrs(*db_, "trial_system_attributes", &FrozenTrial::system_attrs, &sel));
+  MGR_RETURN_IF_ERROR(
+      LoadTrialAttrs(*db_, "trial_user_attributes", &FrozenTrial::user_attrs, &sel));
+  return std::move(sel.trials);
 }
 
 Result<FrozenTrial> SqliteStorage::GetTrial(int64_t trial_id) {

@@ -31,6 +31,9 @@ class SqliteStorage final : public Storage {
   struct Options {
     // How long a call waits for another process's write lock before returning kBusy.
     std::chrono::milliseconds busy_deadline{std::chrono::seconds(60)};
+    // Open the file read-only: the file is never changed (not even switched to WAL), every
+    // write fails, and a missing or empty file is NotFound instead of a new database.
+    bool read_only = false;
   };
 
   // Alembic revisions this backend reads and writes.
@@ -39,7 +42,8 @@ class SqliteStorage final : public Storage {
   static constexpr int kSchemaVersion = 12;
   static constexpr const char* kLibraryVersion = "3.2.0";
 
-  // Opens `path`, creating a new database if the file does not exist or is empty.
+  // Opens `path`, creating a new database if the file does not exist or is empty (unless
+  // read_only).
   // Errors (the file is left untouched): IoError if the directory is missing or the file
   // cannot be opened, Corruption if it is not SQLite or not an Optuna storage,
   // FailedPrecondition if its schema revision is one this version cannot read.
@@ -101,7 +105,7 @@ class SqliteStorage final : public Storage {
   };
 
   explicit SqliteStorage(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
-  Status Initialize();
+  Status Initialize(bool read_only);
   Status Tune();
   Status CreateSchema();
   Status ValidateSchema();

@@ -2,18 +2,12 @@
 
 #include <algorithm>
 
+#include "storage/base/files.h"
+#include "storage/base/strings.h"
 #include "storage/in_memory_storage.h"
 #include "storage/sqlite_storage.h"
 
 namespace mgr {
-namespace {
-
-bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-}  // namespace
 
 Result<std::vector<FrozenTrial>> Storage::GetTrialsAfter(int64_t study_id, int64_t id_greater_than,
                                                          const std::vector<int64_t>& included_ids) {
@@ -28,30 +22,65 @@ Result<std::vector<FrozenTrial>> Storage::GetTrialsAfter(int64_t study_id, int64
   return out;
 }
 
-Result<std::unique_ptr<Storage>> OpenStorage(const std::string& url) {
-  if (url == ":memory:") return std::unique_ptr<Storage>(new InMemoryStorage());
-  std::string path;
-  const std::string kScheme = "sqlite:///";
-  if (url.rfind(kScheme, 0) == 0) {
+std::string StorageUrl::FilePath() const {
+  if (backend != Backend::kSqlite || path == ":memory:") return "";
+  return path;
+}
+
+Result<StorageUrl> ParseStorageUrl(std::string_view url) {
+  const std::string text(url);
+  StorageUrl parsed;
+  if (text == ":memory:") return parsed;
+  parsed.backend = StorageUrl::Backend::kSqlite;
+  constexpr std::string_view kScheme = "sqlite:///";
+  if (StartsWith(url, kScheme)) {
     // SQLAlchemy's form: sqlite:///relative.db and sqlite:////absolute.db.
-    path = url.substr(kScheme.size());
-    if (path.empty() || path.find('?') != std::string::npos) {
-      return Status::InvalidArgument("storage URL '" + url +
+    std::string_view rest = url.substr(kScheme.size());
+    size_t q = rest.find('?');
+    parsed.path = std::string(rest.substr(0, q));
+    if (q != std::string_view::npos) parsed.query = std::string(rest.substr(q + 1));
+    if (parsed.path.empty()) {
+      return Status::InvalidArgument("storage URL '" + text +
                                      "': expected sqlite:///path/to/file.db (no query options)");
     }
-  } else if (url.find("://") != std::string::npos) {
-    return Status::InvalidArgument("storage URL '" + url +
+  } else if (text.find("://") != std::string::npos) {
+    return Status::InvalidArgument("storage URL '" + text +
                                    "': only SQLite is supported (sqlite:///path.db or :memory:)");
   } else if (EndsWith(url, ".db") || EndsWith(url, ".sqlite") || EndsWith(url, ".sqlite3")) {
-    path = url;
+    parsed.path = text;
   } else {
-    return Status::InvalidArgument("storage '" + url +
+    return Status::InvalidArgument("storage '" + text +
                                    "': expected sqlite:///path.db, a path ending in .db, .sqlite "
                                    "or .sqlite3, or :memory:");
   }
-  Result<std::unique_ptr<SqliteStorage>> s = SqliteStorage::Open(path);
-  if (!s.ok()) return s.status();
-  return std::unique_ptr<Storage>(std::move(s).value());
+  // The path goes to the C API as a C string, which a NUL byte would cut short.
+  if (parsed.path.find('\0') != std::string::npos) {
+    return Status::InvalidArgument("storage URL '" + text + "': the path has a NUL byte");
+  }
+  return parsed;
+}
+
+Result<std::unique_ptr<Storage>> OpenStorage(std::string_view url, const OpenOptions& options) {
+  MGR_ASSIGN_OR_RETURN(StorageUrl parsed, ParseStorageUrl(url));
+  if (parsed.backend == StorageUrl::Backend::kInMemory) {
+    return std::unique_ptr<Storage>(new InMemoryStorage());
+  }
+  if (!parsed.query.empty()) {
+    return Status::InvalidArgument("storage URL '" + std::string(url) +
+                                   "': expected sqlite:///path/to/file.db (no query options)");
+  }
+  SqliteStorage::Options sqlite_options;
+  const std::string file = parsed.FilePath();
+  if (!file.empty()) {
+    if ((options.read_only || !options.create_if_missing) && !PathExists(file)) {
+      return Status::NotFound("database file '" + file + "' does not exist (storage " +
+                              std::string(url) + ")");
+    }
+    sqlite_options.read_only = options.read_only;
+  }
+  MGR_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStorage> s,
+                       SqliteStorage::Open(parsed.path, sqlite_options));
+  return std::unique_ptr<Storage>(std::move(s));
 }
 
 }  // namespace mgr

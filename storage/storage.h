@@ -17,10 +17,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "storage/distribution.h"
-#include "storage/status.h"
+#include "storage/base/status.h"
 #include "storage/trial.h"
 
 namespace mgr {
@@ -101,9 +102,47 @@ class Storage {
                                                        std::chrono::seconds grace) = 0;
 };
 
-// Opens a store from a URL: "sqlite:///relative/or/abs/path.db" (Optuna's form), a plain
-// path ending in .db/.sqlite/.sqlite3, or ":memory:" for the in-memory backend.
-Result<std::unique_ptr<Storage>> OpenStorage(const std::string& url);
+// --- Opening a store from a URL ----------------------------------------------------------
+// The one place that reads storage URLs: the run, status and storage commands all open
+// their store through OpenStorage.
+
+// A storage URL, parsed. The forms (Optuna's, plus two shorthands):
+//   ":memory:"                    the in-memory backend (gone when the process exits)
+//   "sqlite:///relative/path.db"  SQLite, path relative to the working directory
+//   "sqlite:////absolute/path.db" SQLite, absolute path (SQLAlchemy's form)
+//   "sqlite:///:memory:"          SQLite's own in-memory database
+//   "path.db", "path.sqlite", "path.sqlite3"   SQLite, a plain path
+struct StorageUrl {
+  enum class Backend { kInMemory, kSqlite };
+  Backend backend = Backend::kInMemory;
+  // kSqlite: the database file as written in the URL, or ":memory:".
+  std::string path;
+  // SQLAlchemy query options after '?' ("timeout=5"). None is supported: OpenStorage
+  // rejects a URL that has them.
+  std::string query;
+
+  // The file the store lives in; "" for an in-memory store.
+  std::string FilePath() const;
+};
+
+// InvalidArgument (naming the URL and the accepted forms) for anything else: another
+// scheme ("postgresql://..."), an empty path, a path with a NUL byte, a plain path with
+// another extension. Total: returns for any byte string, never throws (fuzzed).
+Result<StorageUrl> ParseStorageUrl(std::string_view url);
+
+struct OpenOptions {
+  // Create a new database when the file does not exist. When false, a missing file is
+  // NotFound ("database file 'x.db' does not exist (storage sqlite:///x.db)").
+  bool create_if_missing = true;
+  // Open the SQLite file read-only: nothing this store does changes the file, and every
+  // write returns an error. Implies !create_if_missing; an empty file (no Optuna schema
+  // yet) is NotFound too.
+  bool read_only = false;
+};
+
+// Opens the store `url` names (see StorageUrl). The options concern database files; an
+// in-memory store is always new and writable.
+Result<std::unique_ptr<Storage>> OpenStorage(std::string_view url, const OpenOptions& options = {});
 
 }  // namespace mgr
 

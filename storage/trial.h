@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "storage/distribution.h"
-#include "storage/status.h"
+#include "storage/base/status.h"
 
 namespace mgr {
 

@@ -258,17 +258,21 @@ Result<FrozenTrial> Study::GetTrialByNumber(int64_t number) {
 }
 
 Result<FrozenTrial> Study::BestTrial() {
+  MGR_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials,
+                       storage_->GetAllTrials(id_, {TrialState::kComplete}));
+  return BestTrial(trials);
+}
+
+Result<FrozenTrial> Study::BestTrial(const std::vector<FrozenTrial>& trials) const {
   if (directions_.size() != 1) {
     return Status::InvalidArgument("study '" + name_ + "' has " +
                                    std::to_string(directions_.size()) +
                                    " objectives: use the best trials (Pareto front) instead");
   }
-  MGR_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials,
-                       storage_->GetAllTrials(id_, {TrialState::kComplete}));
   const FrozenTrial* best = nullptr;
   bool maximize = directions_[0] == StudyDirection::kMaximize;
   for (const FrozenTrial& t : trials) {
-    if (t.values.empty()) continue;
+    if (t.state != TrialState::kComplete || t.values.empty()) continue;
     if (!best || (maximize ? t.values[0] > best->values[0] : t.values[0] < best->values[0])) {
       best = &t;
     }
@@ -280,10 +284,16 @@ Result<FrozenTrial> Study::BestTrial() {
 Result<std::vector<FrozenTrial>> Study::BestTrials() {
   MGR_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials,
                        storage_->GetAllTrials(id_, {TrialState::kComplete}));
-  trials.erase(
-      std::remove_if(trials.begin(), trials.end(),
-                     [&](const FrozenTrial& t) { return t.values.size() != directions_.size(); }),
-      trials.end());
+  return BestTrials(std::move(trials));
+}
+
+Result<std::vector<FrozenTrial>> Study::BestTrials(std::vector<FrozenTrial> trials) const {
+  trials.erase(std::remove_if(trials.begin(), trials.end(),
+                              [&](const FrozenTrial& t) {
+                                return t.state != TrialState::kComplete ||
+                                       t.values.size() != directions_.size();
+                              }),
+               trials.end());
   // Sort by the normalized values so that a dominating trial always precedes the trials it
   // dominates; then each candidate is checked against the front found so far only.
   std::vector<size_t> order(trials.size());

@@ -19,7 +19,7 @@
 #include "samplers/pruner.h"
 #include "samplers/sampler.h"
 #include "storage/distribution.h"
-#include "storage/status.h"
+#include "storage/base/status.h"
 #include "storage/storage.h"
 #include "storage/trial.h"
 
@@ -95,6 +95,10 @@ class Study {
   Result<FrozenTrial> BestTrial();
   // The COMPLETE trials no other COMPLETE trial dominates (Pareto front), by number.
   Result<std::vector<FrozenTrial>> BestTrials();
+  // The same over `trials` already read (their COMPLETE ones count), so that a caller that
+  // lists the study and its best trials reads the study once.
+  Result<FrozenTrial> BestTrial(const std::vector<FrozenTrial>& trials) const;
+  Result<std::vector<FrozenTrial>> BestTrials(std::vector<FrozenTrial> trials) const;
 
   Status SetUserAttr(const std::string& key, const Json& value);
   Status SetSystemAttr(const std::string& key, const Json& value);

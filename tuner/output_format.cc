@@ -1,9 +1,8 @@
 #include "tuner/output_format.h"
 
 #include <algorithm>
-#include <charconv>
+#include <cctype>
 #include <cmath>
-#include <cstdio>
 #include <set>
 
 namespace mgr {
@@ -11,116 +10,77 @@ namespace {
 
 constexpr size_t kFlushBytes = 1 << 16;
 
-// Decodes one UTF-8 code point at s[*i] (advancing *i); an invalid byte decodes as itself.
-uint32_t NextCodePoint(const std::string& s, size_t* i) {
-  unsigned char c = static_cast<unsigned char>(s[*i]);
-  int extra = c >= 0xF0 && c < 0xF8 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
-  if (c < 0x80 || extra == 0 || *i + extra >= s.size()) {
-    ++*i;
-    return c;
+// --- Cells of a column group -----------------------------------------------------------------
+
+// A flattened column's name: "number", "params_lr", "values_0".
+std::string FlatName(const ColumnGroup& g, const std::string& key) {
+  return key.empty() ? g.name : g.name + "_" + key;
+}
+
+// Calls fn(key) for each column of group `g` in output order: a scalar group has one
+// (key ""), a dict group one per key, a list group one per index up to its width.
+template <typename Fn>
+void ForEachColumn(const ColumnGroup& g, Fn&& fn) {
+  switch (g.kind) {
+    case ColumnGroup::Kind::kScalar:
+      fn(std::string());
+      break;
+    case ColumnGroup::Kind::kDict:
+      for (const std::string& k : g.keys) fn(k);
+      break;
+    case ColumnGroup::Kind::kList:
+      for (size_t i = 0; i < g.width; ++i) fn(std::to_string(i));
+      break;
   }
-  uint32_t cp = c & (0x3F >> extra);
-  for (int k = 1; k <= extra; ++k) {
-    unsigned char d = static_cast<unsigned char>(s[*i + k]);
-    if ((d & 0xC0) != 0x80) {
-      ++*i;
-      return c;
-    }
-    cp = (cp << 6) | (d & 0x3F);
+}
+
+// Calls fn(key, value) for each cell a record's value `v` of group `g` has, in output
+// order: a scalar is one cell (key ""), a dict one per group key present in `v` (other keys
+// are ignored), a list one per element ("0", "1"...). A dict value that is not an object
+// or a list value that is not an array has no cells.
+template <typename Fn>
+void ForEachCell(const ColumnGroup& g, const Json& v, Fn&& fn) {
+  switch (g.kind) {
+    case ColumnGroup::Kind::kScalar:
+      fn(std::string(), v);
+      break;
+    case ColumnGroup::Kind::kDict:
+      if (!v.is_object()) break;
+      for (const std::string& k : g.keys) {
+        auto it = v.find(k);
+        if (it != v.end()) fn(k, *it);
+      }
+      break;
+    case ColumnGroup::Kind::kList:
+      if (!v.is_array()) break;
+      for (size_t i = 0; i < v.size(); ++i) fn(std::to_string(i), v[i]);
+      break;
   }
-  *i += extra + 1;
-  return cp;
 }
 
-size_t CodePointCount(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
-void AppendHex4(uint32_t v, std::string* out) {
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "\\u%04x", v);
-  out->append(buf);
-}
-
-// json.dumps(str) with ensure_ascii=True.
-void AppendJsonString(const std::string& s, std::string* out) {
-  out->push_back('"');
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7F) {
-      if (c == '"' || c == '\\') out->push_back('\\');
-      out->push_back(static_cast<char>(c));
-      ++i;
-      continue;
-    }
-    switch (c) {
-      case '\n':
-        out->append("\\n");
-        ++i;
-        continue;
-      case '\r':
-        out->append("\\r");
-        ++i;
-        continue;
-      case '\t':
-        out->append("\\t");
-        ++i;
-        continue;
-      case '\b':
-        out->append("\\b");
-        ++i;
-        continue;
-      case '\f':
-        out->append("\\f");
-        ++i;
-        continue;
-      default:
-        break;
-    }
-    uint32_t cp = NextCodePoint(s, &i);
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      AppendHex4(0xD800 + (cp >> 10), out);
-      AppendHex4(0xDC00 + (cp & 0x3FF), out);
+// A dict group's value as a Python dict in the group's key order, as json.dumps writes it
+// (`json`) or as repr does.
+void AppendDictCell(const ColumnGroup& g, const Json& v, bool json, std::string* out) {
+  out->push_back('{');
+  bool first = true;
+  ForEachCell(g, v, [&](const std::string& k, const Json& x) {
+    if (!first) out->append(", ");
+    first = false;
+    if (json) {
+      AppendJsonString(k, out);
+      out->append(": ");
+      AppendPythonJson(x, out);
     } else {
-      AppendHex4(cp, out);
+      AppendPythonStringRepr(k, out);
+      out->append(": ");
+      out->append(PythonRepr(x));
     }
-  }
-  out->push_back('"');
+  });
+  out->push_back('}');
 }
 
-// repr(str): single quotes unless the text has ' and no ".
-void AppendPythonStringRepr(const std::string& s, std::string* out) {
-  char quote = '\'';
-  if (s.find('\'') != std::string::npos && s.find('"') == std::string::npos) quote = '"';
-  out->push_back(quote);
-  for (unsigned char c : s) {
-    if (c == static_cast<unsigned char>(quote) || c == '\\') {
-      out->push_back('\\');
-      out->push_back(static_cast<char>(c));
-    } else if (c == '\n') {
-      out->append("\\n");
-    } else if (c == '\r') {
-      out->append("\\r");
-    } else if (c == '\t') {
-      out->append("\\t");
-    } else if (c < 0x20 || c == 0x7F) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-      out->append(buf);
-    } else {
-      out->push_back(static_cast<char>(c));
-    }
-  }
-  out->push_back(quote);
-}
-
-std::string IntText(const Json& v) {
-  return v.is_number_unsigned() ? std::to_string(v.get<uint64_t>())
-                                : std::to_string(v.get<int64_t>());
+bool IsNestedDict(const ColumnGroup& g, const Json& v) {
+  return g.kind == ColumnGroup::Kind::kDict && v.is_object();
 }
 
 // --- YAML (PyYAML safe_dump shape) ---------------------------------------------------------
@@ -156,47 +116,28 @@ void AppendYamlString(const std::string& s, std::string* out) {
   }
 }
 
-// null, booleans and numbers, with the format's spelling of the non-finite floats and
-// `finite` for the others; false (nothing written) for strings, arrays and objects.
-template <typename FiniteFloat>
-bool AppendPlainScalar(const Json& v, const char* nan, const char* inf, const char* minus_inf,
-                       FiniteFloat finite, std::string* out) {
-  if (v.is_null()) {
-    out->append("null");
-  } else if (v.is_boolean()) {
-    out->append(v.get<bool>() ? "true" : "false");
-  } else if (v.is_number_integer()) {
-    out->append(IntText(v));
-  } else if (v.is_number_float()) {
+void AppendYamlScalar(const Json& v, std::string* out) {
+  if (v.is_number_float()) {
     const double d = v.get<double>();
     if (std::isnan(d)) {
-      out->append(nan);
+      out->append(".nan");
     } else if (std::isinf(d)) {
-      out->append(d > 0 ? inf : minus_inf);
+      out->append(d > 0 ? ".inf" : "-.inf");
     } else {
-      out->append(finite(d));
+      std::string r = PythonFloatRepr(d);
+      if (r.find('.') == std::string::npos && r.find('e') != std::string::npos) {
+        r.replace(r.find('e'), 1, ".0e");
+      }
+      out->append(r);
     }
-  } else {
-    return false;
-  }
-  return true;
-}
-
-void AppendYamlScalar(const Json& v, std::string* out) {
-  auto yaml_float = [](double d) {
-    std::string r = PythonFloatRepr(d);
-    if (r.find('.') == std::string::npos && r.find('e') != std::string::npos) {
-      r.replace(r.find('e'), 1, ".0e");
-    }
-    return r;
-  };
-  if (AppendPlainScalar(v, ".nan", ".inf", "-.inf", yaml_float, out)) return;
-  if (v.is_string()) {
+  } else if (v.is_string()) {
     AppendYamlString(v.get<std::string>(), out);
   } else if (v.is_object()) {
     out->append("{}");
-  } else {
+  } else if (v.is_array()) {
     out->append("[]");
+  } else {
+    AppendPythonJson(v, out);  // null, true/false and integers: YAML spells them as JSON
   }
 }
 
@@ -288,154 +229,6 @@ Result<OutputFormat> ParseOutputFormat(const std::string& name) {
                                  "' (choose table, json, csv or yaml)");
 }
 
-std::string PythonFloatRepr(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
-  std::string sci(buf, res.ptr);  // e.g. "-1.2345e-05"
-  std::string out;
-  size_t pos = 0;
-  if (sci[0] == '-') {
-    out.push_back('-');
-    pos = 1;
-  }
-  size_t e = sci.find('e');
-  std::string digits;
-  for (size_t i = pos; i < e; ++i) {
-    if (sci[i] != '.') digits.push_back(sci[i]);
-  }
-  int exp10 = std::stoi(sci.substr(e + 1));
-  int decpt = exp10 + 1;  // value = 0.DIGITS * 10^decpt
-  int n = static_cast<int>(digits.size());
-  if (decpt <= -4 || decpt > 16) {
-    out.push_back(digits[0]);
-    if (n > 1) {
-      out.push_back('.');
-      out.append(digits, 1, std::string::npos);
-    }
-    int x = decpt - 1;
-    char eb[16];
-    std::snprintf(eb, sizeof(eb), "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
-    out.append(eb);
-  } else if (decpt <= 0) {
-    out.append("0.");
-    out.append(static_cast<size_t>(-decpt), '0');
-    out.append(digits);
-  } else if (decpt >= n) {
-    out.append(digits);
-    out.append(static_cast<size_t>(decpt - n), '0');
-    out.append(".0");
-  } else {
-    out.append(digits, 0, static_cast<size_t>(decpt));
-    out.push_back('.');
-    out.append(digits, static_cast<size_t>(decpt), std::string::npos);
-  }
-  return out;
-}
-
-std::string PythonRepr(const Json& v, bool tuple) {
-  std::string out;
-  if (v.is_null()) return "None";
-  if (v.is_boolean()) return v.get<bool>() ? "True" : "False";
-  if (v.is_number_integer()) return IntText(v);
-  if (v.is_number_float()) return PythonFloatRepr(v.get<double>());
-  if (v.is_string()) {
-    AppendPythonStringRepr(v.get<std::string>(), &out);
-    return out;
-  }
-  if (v.is_array()) {
-    out.push_back(tuple ? '(' : '[');
-    bool first = true;
-    for (const Json& x : v) {
-      if (!first) out.append(", ");
-      first = false;
-      out.append(PythonRepr(x));
-    }
-    if (tuple && v.size() == 1) out.push_back(',');
-    out.push_back(tuple ? ')' : ']');
-    return out;
-  }
-  out.push_back('{');
-  bool first = true;
-  for (auto it = v.begin(); it != v.end(); ++it) {
-    if (!first) out.append(", ");
-    first = false;
-    AppendPythonStringRepr(it.key(), &out);
-    out.append(": ");
-    out.append(PythonRepr(it.value()));
-  }
-  out.push_back('}');
-  return out;
-}
-
-std::string PythonStr(const Json& v, bool tuple) {
-  if (v.is_string()) return v.get<std::string>();
-  return PythonRepr(v, tuple);
-}
-
-void AppendPythonJson(const Json& v, std::string* out) {
-  if (AppendPlainScalar(v, "NaN", "Infinity", "-Infinity", PythonFloatRepr, out)) return;
-  if (v.is_string()) {
-    AppendJsonString(v.get<std::string>(), out);
-  } else if (v.is_array()) {
-    out->push_back('[');
-    bool first = true;
-    for (const Json& x : v) {
-      if (!first) out->append(", ");
-      first = false;
-      AppendPythonJson(x, out);
-    }
-    out->push_back(']');
-  } else {
-    out->push_back('{');
-    bool first = true;
-    for (auto it = v.begin(); it != v.end(); ++it) {
-      if (!first) out->append(", ");
-      first = false;
-      AppendJsonString(it.key(), out);
-      out->append(": ");
-      AppendPythonJson(it.value(), out);
-    }
-    out->push_back('}');
-  }
-}
-
-std::string PythonJsonDumps(const Json& v) {
-  std::string out;
-  AppendPythonJson(v, &out);
-  return out;
-}
-
-std::string PythonTimedeltaStr(int64_t microseconds) {
-  constexpr int64_t kDay = 86400LL * 1000000LL;
-  int64_t days = microseconds / kDay;
-  int64_t rem = microseconds % kDay;
-  if (rem < 0) {  // Python normalises to a non-negative time of day
-    rem += kDay;
-    --days;
-  }
-  int64_t us = rem % 1000000;
-  int64_t secs = rem / 1000000;
-  char buf[96];
-  std::string out;
-  if (days != 0) {
-    std::snprintf(buf, sizeof(buf), "%lld day%s, ", static_cast<long long>(days),
-                  (days == 1 || days == -1) ? "" : "s");
-    out = buf;
-  }
-  std::snprintf(buf, sizeof(buf), "%lld:%02lld:%02lld", static_cast<long long>(secs / 3600),
-                static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60));
-  out += buf;
-  if (us) {
-    std::snprintf(buf, sizeof(buf), ".%06lld", static_cast<long long>(us));
-    out += buf;
-  }
-  return out;
-}
-
-std::string CliDatetime(TimePoint t) { return FormatDatetime(t).substr(0, 19); }
-
 // --- RecordWriter --------------------------------------------------------------------------
 
 RecordWriter::RecordWriter(std::ostream* out, OutputFormat format, bool flatten,
@@ -445,15 +238,18 @@ RecordWriter::RecordWriter(std::ostream* out, OutputFormat format, bool flatten,
       flatten_(flatten || format == OutputFormat::kCsv),
       groups_(std::move(groups)),
       single_(single) {
+  for (const ColumnGroup& g : groups_) {
+    ForEachColumn(g, [&](const std::string& key) { flat_header_.push_back(FlatName(g, key)); });
+  }
   if (format_ == OutputFormat::kTable) {
     if (flatten_) {
-      table_header_ = FlatHeader();
+      table_header_ = flat_header_;
     } else {
-      for (const auto& g : groups_) table_header_.push_back(g.name);
+      for (const ColumnGroup& g : groups_) table_header_.push_back(g.name);
     }
   } else if (format_ == OutputFormat::kCsv) {
     bool first = true;
-    for (const std::string& h : FlatHeader()) {
+    for (const std::string& h : flat_header_) {
       if (!first) buffer_.push_back(',');
       first = false;
       AppendCsvField(h, &buffer_);
@@ -462,50 +258,29 @@ RecordWriter::RecordWriter(std::ostream* out, OutputFormat format, bool flatten,
   }
 }
 
-std::vector<std::string> RecordWriter::FlatHeader() const {
-  std::vector<std::string> h;
-  for (const auto& g : groups_) {
-    switch (g.kind) {
-      case ColumnGroup::Kind::kScalar:
-        h.push_back(g.name);
-        break;
-      case ColumnGroup::Kind::kDict:
-        for (const auto& k : g.keys) h.push_back(g.name + "_" + k);
-        break;
-      case ColumnGroup::Kind::kList:
-        for (size_t i = 0; i < g.width; ++i) h.push_back(g.name + "_" + std::to_string(i));
-        break;
-    }
-  }
-  return h;
-}
-
 std::vector<std::pair<std::string, const Json*>> RecordWriter::Flatten(const Record& r) const {
   std::vector<std::pair<std::string, const Json*>> cells;
-  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+  for (size_t gi = 0; gi < groups_.size() && gi < r.size(); ++gi) {
+    if (!r[gi]) continue;
     const ColumnGroup& g = groups_[gi];
-    if (gi >= r.size() || !r[gi]) continue;
-    const Json& v = *r[gi];
-    switch (g.kind) {
-      case ColumnGroup::Kind::kScalar:
-        cells.emplace_back(g.name, &v);
-        break;
-      case ColumnGroup::Kind::kDict:
-        if (!v.is_object()) break;
-        for (const auto& k : g.keys) {
-          auto it = v.find(k);
-          if (it != v.end()) cells.emplace_back(g.name + "_" + k, &*it);
-        }
-        break;
-      case ColumnGroup::Kind::kList:
-        if (!v.is_array()) break;
-        for (size_t i = 0; i < v.size(); ++i) {
-          cells.emplace_back(g.name + "_" + std::to_string(i), &v[i]);
-        }
-        break;
-    }
+    ForEachCell(g, *r[gi], [&](const std::string& key, const Json& v) {
+      cells.emplace_back(FlatName(g, key), &v);
+    });
   }
   return cells;
+}
+
+std::vector<const Json*> RecordWriter::FlatRow(const Record& r) const {
+  std::vector<std::pair<std::string, const Json*>> cells = Flatten(r);
+  std::vector<const Json*> row;
+  row.reserve(flat_header_.size());
+  size_t ci = 0;
+  for (const std::string& h : flat_header_) {
+    const Json* v = nullptr;
+    if (ci < cells.size() && cells[ci].first == h) v = cells[ci++].second;
+    row.push_back(v);
+  }
+  return row;
 }
 
 Json RecordWriter::Nest(const Record& r) const {
@@ -514,18 +289,12 @@ Json RecordWriter::Nest(const Record& r) const {
     const ColumnGroup& g = groups_[gi];
     if (gi >= r.size() || !r[gi]) {
       obj[g.name] = Json::object();
-      continue;
-    }
-    const Json& v = *r[gi];
-    if (g.kind == ColumnGroup::Kind::kDict && v.is_object()) {
+    } else if (IsNestedDict(g, *r[gi])) {
       Json sub = Json::object();
-      for (const auto& k : g.keys) {
-        auto it = v.find(k);
-        if (it != v.end()) sub[k] = *it;
-      }
+      ForEachCell(g, *r[gi], [&](const std::string& k, const Json& v) { sub[k] = v; });
       obj[g.name] = std::move(sub);
     } else {
-      obj[g.name] = v;
+      obj[g.name] = *r[gi];
     }
   }
   return obj;
@@ -534,73 +303,68 @@ Json RecordWriter::Nest(const Record& r) const {
 void RecordWriter::Add(const Record& r) {
   switch (format_) {
     case OutputFormat::kTable:
-      AddTable(r);
-      return;
+      AddTable(r);  // written whole by Finish
+      break;
+    case OutputFormat::kJson:
+      AddJson(r);
+      break;
+    case OutputFormat::kCsv:
+      AddCsv(r);
+      break;
     case OutputFormat::kYaml:
       AddYaml(r);
       break;
-    case OutputFormat::kCsv: {
-      std::vector<std::pair<std::string, const Json*>> cells = Flatten(r);
-      size_t ci = 0;
-      bool first = true;
-      for (const std::string& h : FlatHeader()) {
-        if (!first) buffer_.push_back(',');
-        first = false;
-        const Json* v = nullptr;
-        if (ci < cells.size() && cells[ci].first == h) v = cells[ci++].second;
-        AppendCsvField(CsvText(v), &buffer_);
-      }
-      buffer_.push_back('\n');
-      break;
-    }
-    case OutputFormat::kJson: {
-      if (!single_) buffer_.append(count_ == 0 ? "[" : ", ");
-      buffer_.push_back('{');
-      bool first = true;
-      auto key = [&](const std::string& k) {
-        if (!first) buffer_.append(", ");
-        first = false;
-        AppendJsonString(k, &buffer_);
-        buffer_.append(": ");
-      };
-      if (flatten_) {
-        for (const auto& [name, v] : Flatten(r)) {
-          key(name);
-          AppendPythonJson(*v, &buffer_);
-        }
-      } else {
-        for (size_t gi = 0; gi < groups_.size(); ++gi) {
-          const ColumnGroup& g = groups_[gi];
-          key(g.name);
-          if (gi >= r.size() || !r[gi]) {
-            buffer_.append("{}");  // Optuna starts every column at {}
-          } else if (g.kind == ColumnGroup::Kind::kDict && r[gi]->is_object()) {
-            buffer_.push_back('{');
-            bool first_key = true;
-            for (const auto& k : g.keys) {
-              auto it = r[gi]->find(k);
-              if (it == r[gi]->end()) continue;
-              if (!first_key) buffer_.append(", ");
-              first_key = false;
-              AppendJsonString(k, &buffer_);
-              buffer_.append(": ");
-              AppendPythonJson(*it, &buffer_);
-            }
-            buffer_.push_back('}');
-          } else {
-            AppendPythonJson(*r[gi], &buffer_);
-          }
-        }
-      }
-      buffer_.push_back('}');
-      break;
-    }
   }
   ++count_;
+  if (format_ != OutputFormat::kTable) FlushIfFull();
+}
+
+void RecordWriter::FlushIfFull() {
   if (buffer_.size() >= kFlushBytes) {
     out_->write(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
     buffer_.clear();
   }
+}
+
+void RecordWriter::AddJson(const Record& r) {
+  if (!single_) buffer_.append(count_ == 0 ? "[" : ", ");
+  buffer_.push_back('{');
+  bool first = true;
+  auto key = [&](const std::string& k) {
+    if (!first) buffer_.append(", ");
+    first = false;
+    AppendJsonString(k, &buffer_);
+    buffer_.append(": ");
+  };
+  if (flatten_) {
+    for (const auto& [name, v] : Flatten(r)) {
+      key(name);
+      AppendPythonJson(*v, &buffer_);
+    }
+  } else {
+    for (size_t gi = 0; gi < groups_.size(); ++gi) {
+      const ColumnGroup& g = groups_[gi];
+      key(g.name);
+      if (gi >= r.size() || !r[gi]) {
+        buffer_.append("{}");  // Optuna starts every column at {}
+      } else if (IsNestedDict(g, *r[gi])) {
+        AppendDictCell(g, *r[gi], /*json=*/true, &buffer_);
+      } else {
+        AppendPythonJson(*r[gi], &buffer_);
+      }
+    }
+  }
+  buffer_.push_back('}');
+}
+
+void RecordWriter::AddCsv(const Record& r) {
+  bool first = true;
+  for (const Json* v : FlatRow(r)) {
+    if (!first) buffer_.push_back(',');
+    first = false;
+    AppendCsvField(CsvText(v), &buffer_);
+  }
+  buffer_.push_back('\n');
 }
 
 void RecordWriter::AddYaml(const Record& r) {
@@ -622,6 +386,7 @@ void RecordWriter::AddYaml(const Record& r) {
 }
 
 void RecordWriter::AddTable(const Record& r) {
+  // A cell as Optuna's _dump_table sees it: str(value), None blank.
   auto make = [](const Json* v, bool tuple) {
     Cell c;
     if (!v || v->is_null()) {
@@ -636,34 +401,17 @@ void RecordWriter::AddTable(const Record& r) {
   };
   std::vector<Cell> row;
   if (flatten_) {
-    std::vector<std::pair<std::string, const Json*>> cells = Flatten(r);
-    size_t ci = 0;
-    for (const std::string& h : table_header_) {
-      const Json* v = nullptr;
-      if (ci < cells.size() && cells[ci].first == h) v = cells[ci++].second;
-      row.push_back(make(v, false));
-    }
+    for (const Json* v : FlatRow(r)) row.push_back(make(v, false));
   } else {
     for (size_t gi = 0; gi < groups_.size(); ++gi) {
       const ColumnGroup& g = groups_[gi];
       if (gi >= r.size() || !r[gi]) {
-        Json empty = Json::object();
+        const Json empty = Json::object();
         row.push_back(make(&empty, false));
-      } else if (g.kind == ColumnGroup::Kind::kDict && r[gi]->is_object()) {
-        // str(dict) in the group's key order.
-        Cell c;
+      } else if (IsNestedDict(g, *r[gi])) {
+        Cell c;  // str(dict) in the group's key order
         c.kind = 2;
-        c.text = "{";
-        bool first = true;
-        for (const auto& k : g.keys) {
-          auto it = r[gi]->find(k);
-          if (it == r[gi]->end()) continue;
-          if (!first) c.text += ", ";
-          first = false;
-          AppendPythonStringRepr(k, &c.text);
-          c.text += ": " + PythonRepr(*it);
-        }
-        c.text += "}";
+        AppendDictCell(g, *r[gi], /*json=*/false, &c.text);
         c.width = CodePointCount(c.text);
         row.push_back(std::move(c));
       } else {
@@ -672,7 +420,6 @@ void RecordWriter::AddTable(const Record& r) {
     }
   }
   table_rows_.push_back(std::move(row));
-  ++count_;
 }
 
 void RecordWriter::Finish() {
@@ -686,46 +433,46 @@ void RecordWriter::Finish() {
       break;
     case OutputFormat::kCsv:
       break;
-    case OutputFormat::kTable: {
-      // Optuna's _dump_table: a column is right-aligned unless one of its cells is a string.
-      std::string separator = "+", header = "|";
-      std::vector<std::string> lines(table_rows_.size(), "|");
-      for (size_t c = 0; c < table_header_.size(); ++c) {
-        bool numeric = true;
-        size_t width = CodePointCount(table_header_[c]);
-        for (const auto& row : table_rows_) {
-          if (row[c].kind == 2) numeric = false;
-          width = std::max(width, row[c].width);
-        }
-        separator += std::string(width + 2, '-') + "+";
-        auto pad = [&](const std::string& text, size_t text_width, bool right) {
-          std::string fill(width - std::min(width, text_width), ' ');
-          return right ? fill + text : text + fill;
-        };
-        header += " " + pad(table_header_[c], CodePointCount(table_header_[c]), numeric) + " |";
-        for (size_t i = 0; i < table_rows_.size(); ++i) {
-          const Cell& cell = table_rows_[i][c];
-          std::string text =
-              cell.kind == 0 ? std::string(width, ' ') : pad(cell.text, cell.width, numeric);
-          lines[i] += " " + text + " |";
-        }
-      }
-      buffer_ += separator + "\n" + header + "\n" + separator + "\n";
-      for (const std::string& l : lines) {
-        buffer_ += l;
-        buffer_ += '\n';
-        if (buffer_.size() >= kFlushBytes) {
-          out_->write(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
-          buffer_.clear();
-        }
-      }
-      buffer_ += separator + "\n";
+    case OutputFormat::kTable:
+      WriteTable();
       break;
-    }
   }
   out_->write(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
   buffer_.clear();
   out_->flush();
+}
+
+void RecordWriter::WriteTable() {
+  // Optuna's _dump_table: a column is right-aligned unless one of its cells is a string.
+  std::string separator = "+", header = "|";
+  std::vector<std::string> lines(table_rows_.size(), "|");
+  for (size_t c = 0; c < table_header_.size(); ++c) {
+    bool numeric = true;
+    size_t width = CodePointCount(table_header_[c]);
+    for (const auto& row : table_rows_) {
+      if (row[c].kind == 2) numeric = false;
+      width = std::max(width, row[c].width);
+    }
+    separator += std::string(width + 2, '-') + "+";
+    auto pad = [&](const std::string& text, size_t text_width, bool right) {
+      std::string fill(width - std::min(width, text_width), ' ');
+      return right ? fill + text : text + fill;
+    };
+    header += " " + pad(table_header_[c], CodePointCount(table_header_[c]), numeric) + " |";
+    for (size_t i = 0; i < table_rows_.size(); ++i) {
+      const Cell& cell = table_rows_[i][c];
+      std::string text =
+          cell.kind == 0 ? std::string(width, ' ') : pad(cell.text, cell.width, numeric);
+      lines[i] += " " + text + " |";
+    }
+  }
+  buffer_ += separator + "\n" + header + "\n" + separator + "\n";
+  for (const std::string& l : lines) {
+    buffer_ += l;
+    buffer_ += '\n';
+    FlushIfFull();
+  }
+  buffer_ += separator + "\n";
 }
 
 // --- Trials --------------------------------------------------------------------------------

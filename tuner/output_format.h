@@ -9,10 +9,10 @@
 // names them "params_lr", "values_0".
 //
 // JSON is byte-identical to Python's json.dumps (", " and ": " separators, ASCII only,
-// float repr, NaN/Infinity tokens). Tables are Optuna's +---+ tables with Python str()
-// cells. YAML is PyYAML-compatible block style with sorted keys (safe_dump's shape; the
-// quoting of strings may differ but the document loads to the same data). CSV follows
-// RFC 4180 with the flattened header.
+// float repr, NaN/Infinity tokens; the value text is tuner/python_text.h's). Tables are
+// Optuna's +---+ tables with Python str() cells. YAML is PyYAML-compatible block style with
+// sorted keys (safe_dump's shape; the quoting of strings may differ but the document loads
+// to the same data). CSV follows RFC 4180 with the flattened header.
 //
 // JSON, YAML and CSV stream record by record; tables keep one string per cell until Finish
 // (their column widths depend on every row).
@@ -24,32 +24,18 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "storage/status.h"
+#include "storage/base/status.h"
 #include "storage/trial.h"
+#include "tuner/python_text.h"
 
 namespace mgr {
 
 enum class OutputFormat { kTable, kJson, kCsv, kYaml };
 // "table", "json", "csv", "yaml"; InvalidArgument naming the choices otherwise.
 Result<OutputFormat> ParseOutputFormat(const std::string& name);
-
-// --- Python's text for values ------------------------------------------------------------
-// repr(float): "0.1", "100.0", "1e-05", "1.5e+16", "inf", "-inf", "nan".
-std::string PythonFloatRepr(double v);
-// repr() of the Python value a JSON value loads as: 'a', 1, 0.5, None, True, [1, 2],
-// {'k': 'v'}. `tuple` prints a top-level array as a tuple: ('MINIMIZE',).
-std::string PythonRepr(const Json& v, bool tuple = false);
-// str(): a string is itself, everything else its repr.
-std::string PythonStr(const Json& v, bool tuple = false);
-// json.dumps(v) with Python's defaults (ensure_ascii, allow_nan, ", " / ": ").
-std::string PythonJsonDumps(const Json& v);
-void AppendPythonJson(const Json& v, std::string* out);
-// str(datetime.timedelta(microseconds=us)): "0:00:01.500000", "2 days, 1:00:00".
-std::string PythonTimedeltaStr(int64_t microseconds);
-// Optuna CLI's datetime text, "%Y-%m-%d %H:%M:%S" (microseconds dropped, not rounded).
-std::string CliDatetime(TimePoint t);
 
 // --- Records ------------------------------------------------------------------------------
 struct ColumnGroup {
@@ -76,24 +62,31 @@ class RecordWriter {
   void Finish();
 
   // The header of flattened output: "number", "params_lr", "values_0"...
-  std::vector<std::string> FlatHeader() const;
+  std::vector<std::string> FlatHeader() const { return flat_header_; }
 
  private:
-  // Flattened (name, value) pairs of a record, in header order, absent columns skipped.
+  // A record's present cells as (flattened column name, value), in header order.
   std::vector<std::pair<std::string, const Json*>> Flatten(const Record& r) const;
-  // Non-flattened (group name, value) pairs; absent groups become {} as in Optuna.
+  // A record's values aligned with flat_header_ (nullptr where it has none).
+  std::vector<const Json*> FlatRow(const Record& r) const;
+  // Non-flattened {group name: value}; absent groups become {} as in Optuna.
   Json Nest(const Record& r) const;
-  void AddTable(const Record& r);
+  void AddJson(const Record& r);
+  void AddCsv(const Record& r);
   void AddYaml(const Record& r);
+  void AddTable(const Record& r);
+  void WriteTable();
+  void FlushIfFull();
 
   std::ostream* out_;
   OutputFormat format_;
   bool flatten_;
   std::vector<ColumnGroup> groups_;
   bool single_;
+  std::vector<std::string> flat_header_;  // built once, from groups_
   size_t count_ = 0;
   std::string buffer_;
-  // Table: header names, then one row of (text, kind) per record.
+  // Table: header names, then one row of cells per record.
   struct Cell {
     std::string text;
     int kind;  // 0 none, 1 numeric, 2 string (Optuna's ValueType)

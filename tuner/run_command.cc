@@ -165,14 +165,14 @@ void RegisterStatusCommand(CLI::App& app, CommandRunner* run) {
         return 2;
       }
       // Status only reads: no database yet means the study has not started.
-      const std::string prefix = "sqlite:///";
-      if (study->storage_url.rfind(prefix, 0) == 0 &&
-          access(study->storage_url.substr(prefix.size()).c_str(), F_OK) != 0) {
+      OpenOptions read_only;
+      read_only.read_only = true;
+      auto storage = OpenStorage(study->storage_url, read_only);
+      if (!storage.ok() && storage.status().code() == StatusCode::kNotFound) {
         std::cout << "study " << study->name << ": not started (no database at "
-                  << study->storage_url.substr(prefix.size()) << ")\n";
+                  << ParseStorageUrl(study->storage_url)->FilePath() << ")\n";
         return 0;
       }
-      auto storage = OpenStorage(study->storage_url);
       if (!storage.ok()) {
         std::cerr << "error: " << study->storage_url << ": " << storage.status().ToString() << "\n";
         return 1;

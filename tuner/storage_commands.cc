@@ -1,6 +1,5 @@
 #include "tuner/storage_commands.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -39,27 +38,16 @@ int Fail(const Io& io, const std::string& command, const Status& status) {
   return 1;
 }
 
-bool FileExists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-Status CheckStorageGiven(const std::string& url) {
+// Opens the --storage store. Read-only commands pass may_create = false: they refuse to
+// create a database that is not there (NotFound naming the file).
+Result<std::shared_ptr<Storage>> Open(const std::string& url, bool may_create) {
   if (url.empty()) {
     return Status::InvalidArgument(
         "no storage: pass --storage sqlite:///path/to/study.db (or set OPTUNA_STORAGE)");
   }
-  return Status::Ok();
-}
-
-// Opens the storage. Read-only commands refuse to create a database that is not there.
-Result<std::shared_ptr<Storage>> Open(const std::string& url, bool may_create) {
-  MGR_RETURN_IF_ERROR(CheckStorageGiven(url));
-  std::string path = SqlitePathFromUrl(url);
-  if (!may_create && !path.empty() && !FileExists(path)) {
-    return Status::NotFound("database file '" + path + "' does not exist (storage " + url + ")");
-  }
-  MGR_ASSIGN_OR_RETURN(std::unique_ptr<Storage> s, OpenStorage(url));
+  OpenOptions options;
+  options.create_if_missing = may_create;
+  MGR_ASSIGN_OR_RETURN(std::unique_ptr<Storage> s, OpenStorage(url, options));
   return std::shared_ptr<Storage>(std::move(s));
 }
 
@@ -133,13 +121,14 @@ int RunTrials(const Common& c, Which which, const Io& io, const char* command) {
   Result<std::vector<FrozenTrial>> trials = (*study)->Trials();
   if (!trials.ok()) return fail(trials.status());
 
+  // The best trials come from the trials just read: the study is read once.
   std::vector<int64_t> keep;  // numbers to print, for best-trial(s)
   if (which == Which::kBest) {
-    Result<FrozenTrial> best = (*study)->BestTrial();
+    Result<FrozenTrial> best = (*study)->BestTrial(*trials);
     if (!best.ok()) return fail(best.status());
     keep.push_back(best->number);
   } else if (which == Which::kPareto) {
-    Result<std::vector<FrozenTrial>> front = (*study)->BestTrials();
+    Result<std::vector<FrozenTrial>> front = (*study)->BestTrials(*trials);
     if (!front.ok()) return fail(front.status());
     for (const FrozenTrial& t : *front) keep.push_back(t.number);
   }
@@ -494,20 +483,6 @@ int RunExport(const ExportOptions& o, const Io& io) {
 
 }  // namespace
 
-std::string SqlitePathFromUrl(const std::string& url) {
-  const std::string prefix = "sqlite:///";
-  std::string path = url;
-  if (url.rfind(prefix, 0) == 0) {
-    path = url.substr(prefix.size());
-  } else if (url.rfind("sqlite:", 0) == 0) {
-    return "";
-  }
-  size_t q = path.find('?');
-  if (q != std::string::npos) path = path.substr(0, q);
-  if (path.empty() || path == ":memory:") return "";
-  return path;
-}
-
 Result<std::vector<std::pair<std::string, Distribution>>> ParseSearchSpace(
     const std::string& text) {
   nlohmann::ordered_json doc = nlohmann::ordered_json::parse(text, nullptr, false);
@@ -592,23 +567,22 @@ Result<std::vector<StudyDirection>> ParseDirectionArgs(const std::string& direct
   return out;
 }
 
-void RegisterStorageCommands(CLI::App& app, CommandRunner* run) {
-  RegisterStorageCommands(app, run, &std::cout, &std::cerr);
+// --- Registration: one function per command (the three listings share one) ----------------
+namespace {
+
+const char kGroup[] = "Storage commands (Optuna's CLI)";
+
+void RegisterStudies(CLI::App& app, CommandRunner* run, const Io& io) {
+  auto c = std::make_shared<Common>();
+  CLI::App* sub = app.add_subcommand("studies", "Show a list of studies");
+  sub->group(kGroup);
+  AddCommon(sub, c.get(), true, false, "table");
+  sub->footer("Example: mgr-tune studies --storage sqlite:///runs/demo.db -f json");
+  sub->callback([run, c, io] { *run = [c, io] { return RunStudies(*c, io); }; });
 }
 
-void RegisterStorageCommands(CLI::App& app, CommandRunner* run, std::ostream* out,
-                             std::ostream* err) {
-  Io io{out, err};
-  const std::string group = "Storage commands (Optuna's CLI)";
-
-  {
-    auto c = std::make_shared<Common>();
-    CLI::App* sub = app.add_subcommand("studies", "Show a list of studies");
-    sub->group(group);
-    AddCommon(sub, c.get(), true, false, "table");
-    sub->footer("Example: mgr-tune studies --storage sqlite:///runs/demo.db -f json");
-    sub->callback([run, c, io] { *run = [c, io] { return RunStudies(*c, io); }; });
-  }
+// trials, best-trial, best-trials.
+void RegisterTrialListings(CLI::App& app, CommandRunner* run, const Io& io) {
   struct Listing {
     const char* name;
     const char* help;
@@ -621,7 +595,7 @@ void RegisterStorageCommands(CLI::App& app, CommandRunner* run, std::ostream* ou
                 Which::kPareto}}) {
     auto c = std::make_shared<Common>();
     CLI::App* sub = app.add_subcommand(l.name, l.help);
-    sub->group(group);
+    sub->group(kGroup);
     AddCommon(sub, c.get(), true, true, "table");
     sub->footer(std::string("Example: mgr-tune ") + l.name +
                 " --storage sqlite:///runs/demo.db --study-name demo -f json");
@@ -631,94 +605,116 @@ void RegisterStorageCommands(CLI::App& app, CommandRunner* run, std::ostream* ou
       *run = [c, io, which, name] { return RunTrials(*c, which, io, name); };
     });
   }
-  {
-    auto o = std::make_shared<CreateOptions>();
-    CLI::App* sub = app.add_subcommand("create-study", "Create a new study; prints its name");
-    sub->group(group);
-    AddCommon(sub, &o->common, false, false, "");
-    sub->add_option("--study-name", o->common.study_name,
-                    "The new study's name (default: no-name-<uuid>)");
-    auto* d = sub->add_option("--direction", o->direction, "minimize or maximize")
-                  ->check(CLI::IsMember({"minimize", "maximize"}));
-    auto* ds = sub->add_option("--directions", o->directions,
-                               "One direction per objective, e.g. --directions minimize maximize")
-                   ->check(CLI::IsMember({"minimize", "maximize"}));
-    d->excludes(ds);
-    sub->add_flag("--skip-if-exists", o->skip_if_exists,
-                  "Succeed (and print the name) if the study already exists");
-    sub->footer(
-        "Example: mgr-tune create-study --storage sqlite:///runs/demo.db --study-name demo "
-        "--direction minimize");
-    sub->callback([run, o, io] { *run = [o, io] { return RunCreateStudy(*o, io); }; });
-  }
-  {
-    auto c = std::make_shared<Common>();
-    CLI::App* sub = app.add_subcommand("delete-study", "Delete a study and all its trials");
-    sub->group(group);
-    AddCommon(sub, c.get(), false, true, "");
-    sub->footer(
-        "Example: mgr-tune delete-study --storage sqlite:///runs/demo.db --study-name demo");
-    sub->callback([run, c, io] { *run = [c, io] { return RunDeleteStudy(*c, io); }; });
-  }
-  {
-    auto o = std::make_shared<AskOptions>();
-    CLI::App* sub = app.add_subcommand(
-        "ask", "Create a trial (or take the oldest enqueued one) and suggest its parameters");
-    sub->group(group);
-    AddCommon(sub, &o->common, true, true, "json");
-    auto* d = sub->add_option("--direction", o->direction,
-                              "Create the study with this direction if it does not exist")
-                  ->check(CLI::IsMember({"minimize", "maximize"}));
-    auto* ds = sub->add_option("--directions", o->directions,
-                               "Create the study with these directions if it does not exist")
-                   ->check(CLI::IsMember({"minimize", "maximize"}));
-    d->excludes(ds);
-    sub->add_option("--sampler", o->sampler,
-                    "TPESampler (default), RandomSampler, QMCSampler, or a JSON config such as "
-                    "'{\"type\": \"random\", \"seed\": 1}'");
-    sub->add_option("--sampler-kwargs", o->sampler_kwargs,
-                    "JSON keyword arguments for a --sampler class name, e.g. '{\"seed\": 1}'");
-    sub->add_option("--search-space", o->search_space,
-                    "JSON object of parameter name -> Optuna distribution JSON");
-    sub->footer(
-        "Example:\n  mgr-tune ask --storage sqlite:///runs/demo.db --study-name demo \\\n"
-        "    --search-space '{\"lr\": {\"name\": \"FloatDistribution\", \"attributes\": "
-        "{\"low\": 1e-05, \"high\": 0.1, \"log\": true, \"step\": null}}}'\n"
-        "  prints {\"number\": 3, \"params\": {\"lr\": 0.0012}}");
-    sub->callback([run, o, io] { *run = [o, io] { return RunAsk(*o, io); }; });
-  }
-  {
-    auto o = std::make_shared<TellOptions>();
-    CLI::App* sub = app.add_subcommand("tell", "Finish a trial created by ask");
-    sub->group(group);
-    AddCommon(sub, &o->common, false, true, "");
-    sub->add_option("--trial-number", o->trial_number, "The trial's number")->required();
-    sub->add_option("--values", o->values, "Objective value(s)");
-    sub->add_option("--state", o->state, "complete, pruned or fail")
-        ->check(CLI::IsMember({"complete", "pruned", "fail"}));
-    sub->add_flag("--skip-if-finished", o->skip_if_finished,
-                  "Succeed without a change if the trial is already finished");
-    sub->footer(
-        "Example: mgr-tune tell --storage sqlite:///runs/demo.db --study-name demo "
-        "--trial-number 3 --values 0.42\n"
-        "Without --state, values complete the trial and no (or NaN) values fail it, as in "
-        "Optuna.\nA pruned trial takes its last intermediate value as its value.");
-    sub->callback([run, o, io] { *run = [o, io] { return RunTell(*o, io); }; });
-  }
-  {
-    auto o = std::make_shared<ExportOptions>();
-    CLI::App* sub = app.add_subcommand(
-        "export", "Write all trials of a study as CSV (like Optuna's trials_dataframe)");
-    sub->group(group);
-    AddCommon(sub, &o->common, false, true, "");
-    sub->add_option("-o,--output", o->output, "CSV file to write (default: standard output)");
-    sub->footer(
-        "Columns: number, value (or values_0, values_1...), datetime_start, datetime_complete,\n"
-        "duration (seconds), params_<name>..., user_attrs_<key>..., system_attrs_<key>..., "
-        "state.\n"
-        "Example: mgr-tune export --storage sqlite:///runs/demo.db --study-name demo -o demo.csv");
-    sub->callback([run, o, io] { *run = [o, io] { return RunExport(*o, io); }; });
-  }
+}
+
+void RegisterCreateStudy(CLI::App& app, CommandRunner* run, const Io& io) {
+  auto o = std::make_shared<CreateOptions>();
+  CLI::App* sub = app.add_subcommand("create-study", "Create a new study; prints its name");
+  sub->group(kGroup);
+  AddCommon(sub, &o->common, false, false, "");
+  sub->add_option("--study-name", o->common.study_name,
+                  "The new study's name (default: no-name-<uuid>)");
+  auto* d = sub->add_option("--direction", o->direction, "minimize or maximize")
+                ->check(CLI::IsMember({"minimize", "maximize"}));
+  auto* ds = sub->add_option("--directions", o->directions,
+                             "One direction per objective, e.g. --directions minimize maximize")
+                 ->check(CLI::IsMember({"minimize", "maximize"}));
+  d->excludes(ds);
+  sub->add_flag("--skip-if-exists", o->skip_if_exists,
+                "Succeed (and print the name) if the study already exists");
+  sub->footer(
+      "Example: mgr-tune create-study --storage sqlite:///runs/demo.db --study-name demo "
+      "--direction minimize");
+  sub->callback([run, o, io] { *run = [o, io] { return RunCreateStudy(*o, io); }; });
+}
+
+void RegisterDeleteStudy(CLI::App& app, CommandRunner* run, const Io& io) {
+  auto c = std::make_shared<Common>();
+  CLI::App* sub = app.add_subcommand("delete-study", "Delete a study and all its trials");
+  sub->group(kGroup);
+  AddCommon(sub, c.get(), false, true, "");
+  sub->footer("Example: mgr-tune delete-study --storage sqlite:///runs/demo.db --study-name demo");
+  sub->callback([run, c, io] { *run = [c, io] { return RunDeleteStudy(*c, io); }; });
+}
+
+void RegisterAsk(CLI::App& app, CommandRunner* run, const Io& io) {
+  auto o = std::make_shared<AskOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "ask", "Create a trial (or take the oldest enqueued one) and suggest its parameters");
+  sub->group(kGroup);
+  AddCommon(sub, &o->common, true, true, "json");
+  auto* d = sub->add_option("--direction", o->direction,
+                            "Create the study with this direction if it does not exist")
+                ->check(CLI::IsMember({"minimize", "maximize"}));
+  auto* ds = sub->add_option("--directions", o->directions,
+                             "Create the study with these directions if it does not exist")
+                 ->check(CLI::IsMember({"minimize", "maximize"}));
+  d->excludes(ds);
+  sub->add_option("--sampler", o->sampler,
+                  "TPESampler (default), RandomSampler, QMCSampler, or a JSON config such as "
+                  "'{\"type\": \"random\", \"seed\": 1}'");
+  sub->add_option("--sampler-kwargs", o->sampler_kwargs,
+                  "JSON keyword arguments for a --sampler class name, e.g. '{\"seed\": 1}'");
+  sub->add_option("--search-space", o->search_space,
+                  "JSON object of parameter name -> Optuna distribution JSON");
+  sub->footer(
+      "Example:\n  mgr-tune ask --storage sqlite:///runs/demo.db --study-name demo \\\n"
+      "    --search-space '{\"lr\": {\"name\": \"FloatDistribution\", \"attributes\": "
+      "{\"low\": 1e-05, \"high\": 0.1, \"log\": true, \"step\": null}}}'\n"
+      "  prints {\"number\": 3, \"params\": {\"lr\": 0.0012}}");
+  sub->callback([run, o, io] { *run = [o, io] { return RunAsk(*o, io); }; });
+}
+
+void RegisterTell(CLI::App& app, CommandRunner* run, const Io& io) {
+  auto o = std::make_shared<TellOptions>();
+  CLI::App* sub = app.add_subcommand("tell", "Finish a trial created by ask");
+  sub->group(kGroup);
+  AddCommon(sub, &o->common, false, true, "");
+  sub->add_option("--trial-number", o->trial_number, "The trial's number")->required();
+  sub->add_option("--values", o->values, "Objective value(s)");
+  sub->add_option("--state", o->state, "complete, pruned or fail")
+      ->check(CLI::IsMember({"complete", "pruned", "fail"}));
+  sub->add_flag("--skip-if-finished", o->skip_if_finished,
+                "Succeed without a change if the trial is already finished");
+  sub->footer(
+      "Example: mgr-tune tell --storage sqlite:///runs/demo.db --study-name demo "
+      "--trial-number 3 --values 0.42\n"
+      "Without --state, values complete the trial and no (or NaN) values fail it, as in "
+      "Optuna.\nA pruned trial takes its last intermediate value as its value.");
+  sub->callback([run, o, io] { *run = [o, io] { return RunTell(*o, io); }; });
+}
+
+void RegisterExport(CLI::App& app, CommandRunner* run, const Io& io) {
+  auto o = std::make_shared<ExportOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "export", "Write all trials of a study as CSV (like Optuna's trials_dataframe)");
+  sub->group(kGroup);
+  AddCommon(sub, &o->common, false, true, "");
+  sub->add_option("-o,--output", o->output, "CSV file to write (default: standard output)");
+  sub->footer(
+      "Columns: number, value (or values_0, values_1...), datetime_start, datetime_complete,\n"
+      "duration (seconds), params_<name>..., user_attrs_<key>..., system_attrs_<key>..., "
+      "state.\n"
+      "Example: mgr-tune export --storage sqlite:///runs/demo.db --study-name demo -o demo.csv");
+  sub->callback([run, o, io] { *run = [o, io] { return RunExport(*o, io); }; });
+}
+
+}  // namespace
+
+void RegisterStorageCommands(CLI::App& app, CommandRunner* run) {
+  RegisterStorageCommands(app, run, &std::cout, &std::cerr);
+}
+
+void RegisterStorageCommands(CLI::App& app, CommandRunner* run, std::ostream* out,
+                             std::ostream* err) {
+  const Io io{out, err};
+  RegisterStudies(app, run, io);
+  RegisterTrialListings(app, run, io);
+  RegisterCreateStudy(app, run, io);
+  RegisterDeleteStudy(app, run, io);
+  RegisterAsk(app, run, io);
+  RegisterTell(app, run, io);
+  RegisterExport(app, run, io);
 }
 
 }  // namespace mgr

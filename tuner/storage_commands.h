@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "storage/distribution.h"
-#include "storage/status.h"
+#include "storage/base/status.h"
 #include "storage/trial.h"
 #include "tuner/commands.h"
 
@@ -27,10 +27,6 @@ void RegisterStorageCommands(CLI::App& app, CommandRunner* run, std::ostream* ou
                              std::ostream* err);
 
 // --- Helpers, exposed for tests ----------------------------------------------------------
-// The database file an SQLite URL names ("sqlite:///rel.db" -> "rel.db", "sqlite:////a/b.db"
-// -> "/a/b.db", a plain "x.db" -> "x.db"); "" for ":memory:" and in-memory SQLite URLs.
-std::string SqlitePathFromUrl(const std::string& url);
-
 // --search-space: a JSON object of name -> Optuna distribution JSON, in the given order.
 // InvalidArgument naming the parameter when a distribution is malformed.
 Result<std::vector<std::pair<std::string, Distribution>>> ParseSearchSpace(const std::string& text);

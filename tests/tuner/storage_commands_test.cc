@@ -1,20 +1,12 @@
 // Argument parsing of the storage commands (tuner/storage_commands.cc), checked against
-// Optuna's own forms: its SQLite URLs, distribution_json and sampler class names.
+// Optuna's own forms: distribution_json and sampler class names. Storage URLs are parsed
+// by storage/storage.cc (tests/storage/storage_test.cc).
 #include "tuner/storage_commands.h"
 
 #include <gtest/gtest.h>
 
 namespace mgr {
 namespace {
-
-TEST(SqlitePathFromUrlTest, OptunaUrlForms) {
-  EXPECT_EQ(SqlitePathFromUrl("sqlite:///study.db"), "study.db");
-  EXPECT_EQ(SqlitePathFromUrl("sqlite:////abs/dir/study.db"), "/abs/dir/study.db");
-  EXPECT_EQ(SqlitePathFromUrl("sqlite:///study.db?timeout=5"), "study.db");
-  EXPECT_EQ(SqlitePathFromUrl("runs/x.sqlite3"), "runs/x.sqlite3");
-  EXPECT_EQ(SqlitePathFromUrl(":memory:"), "");
-  EXPECT_EQ(SqlitePathFromUrl("sqlite:///:memory:"), "");
-}
 
 TEST(ParseSearchSpaceTest, KeepsOrderAndReadsOptunaJson) {
   auto space = ParseSearchSpace(
