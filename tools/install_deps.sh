@@ -4,8 +4,8 @@
 set -euo pipefail
 
 PACKAGES=(
-  # toolchain
-  g++ cmake ninja-build pkg-config ccache git
+  # toolchain (clang and its runtimes: the libFuzzer targets, tools/fuzz.sh)
+  g++ cmake ninja-build pkg-config ccache git clang-14 libclang-rt-14-dev
   # libraries
   libtorch-dev libavformat-dev libavcodec-dev libswresample-dev libavutil-dev
   libboost-dev libboost-filesystem-dev libboost-system-dev

@@ -32,7 +32,7 @@ TEST(StringsTest, EndsWith) {
   EXPECT_TRUE(EndsWith(std::string_view("a\0b", 3), std::string_view("\0b", 2)));
 }
 
-TEST(StringsTest, FormatDurationAsLiveDisplayShowsIt) {
+TEST(StringsTest, FormatDurationAsTheLiveDisplayShowsIt) {  // was LiveDisplayTest.Durations
   EXPECT_EQ(FormatDuration(0), "0s");
   EXPECT_EQ(FormatDuration(59.4), "59s");
   EXPECT_EQ(FormatDuration(185), "3m05s");
