@@ -18,7 +18,10 @@ endif()
 find_program(MGR_CCACHE ccache)
 if(MGR_CCACHE)
   # Shared across build directories and friendly to precompiled headers.
+  # CCACHE_BASEDIR: paths inside the checkout hash as relative ones, so a fresh clone in
+  # another folder (CI's) reuses what an earlier build compiled.
   set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env CCACHE_NOHASHDIR=1
+      CCACHE_BASEDIR=${PROJECT_SOURCE_DIR}
       CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime ${MGR_CCACHE})
 endif()
 

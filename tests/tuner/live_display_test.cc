@@ -5,8 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include "storage/base/strings.h"
-
 namespace mgr {
 namespace {
 
@@ -36,13 +34,8 @@ TEST(LiveDisplayTest, TerminalRedrawsTheStatusBlockInPlace) {
   EXPECT_EQ(out.str(), "\x1b[1F\x1b[J");
 }
 
-TEST(LiveDisplayTest, Durations) {
-  EXPECT_EQ(FormatDuration(0), "0s");
-  EXPECT_EQ(FormatDuration(59.4), "59s");
-  EXPECT_EQ(FormatDuration(185), "3m05s");
-  EXPECT_EQ(FormatDuration(3720), "1h02m");
-  EXPECT_EQ(FormatDuration(-1), "?");
-  EXPECT_EQ(FormatDuration(NAN), "?");
+// Durations: FormatDuration moved to storage/base (tests/storage/base/strings_test.cc).
+TEST(LiveDisplayTest, Values) {
   EXPECT_EQ(FormatValue(NAN), "-");
   EXPECT_EQ(FormatValue(1.23456), "1.235");
 }
