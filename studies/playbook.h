@@ -18,7 +18,7 @@
 #include <optional>
 #include <string>
 
-#include "storage/status.h"
+#include "storage/base/status.h"
 #include "storage/trial.h"
 #include "studies/study_file.h"
 

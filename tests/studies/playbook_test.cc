@@ -32,6 +32,7 @@ StudyFile MakeStudy(const std::string& min_improvement = "0.05") {
 
 // A deterministic stand-in for Trial::Suggest: records the names and returns set values.
 struct FakeSuggest {
+  explicit FakeSuggest(std::map<std::string, Json> answers) : answers(std::move(answers)) {}
   std::map<std::string, Json> answers;
   std::vector<std::string> asked;
   SuggestFn Fn() {
