@@ -1,5 +1,6 @@
 #include "studies/study_file.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -320,13 +321,11 @@ void CheckStageParams(const StudyFile& study, const StageSpec& stage, const std:
   }
   for (const auto& [name, p] : searched) {
     if (!p->per_layer_of) continue;
-    const std::string where =
-        path +
-        (std::find_if(stage.params.begin(), stage.params.end(),
-                      [&](const ParamSpec& q) { return q.name == name; }) != stage.params.end()
-             ? ".params."
-             : ".retune.") +
-        name + ".per_layer_of";
+    // [&name = name]: a C++17 lambda cannot capture a structured binding (clang rejects it).
+    const bool in_params =
+        std::any_of(stage.params.begin(), stage.params.end(),
+                    [&name = name](const ParamSpec& q) { return q.name == name; });
+    const std::string where = path + (in_params ? ".params." : ".retune.") + name + ".per_layer_of";
     auto count = searched.find(*p->per_layer_of);
     if (count != searched.end()) {
       const auto* d = std::get_if<IntDistribution>(&count->second->distribution);
@@ -348,6 +347,263 @@ void CheckStageParams(const StudyFile& study, const StageSpec& stage, const std:
   }
 }
 
+// A study or stage name: it becomes part of file names and of the Optuna study name.
+bool ValidStudyName(const std::string& name) {
+  static const std::regex re("[A-Za-z0-9][A-Za-z0-9_.-]*");
+  return std::regex_match(name, re);
+}
+
+// One function per top-level section of the file, in the order ParseStudyJson calls them.
+// Each reads its section of `json` into `study` and adds what is wrong to `errors`.
+
+// "name", "storage", "run_dir": the storage and run folder default to <name>.db and
+// <name>-runs next to the file.
+void ParseNameAndLocations(const Json& json, StudyFile* study, Errors* errors) {
+  if (auto name = GetString(json, "name", "", errors, true)) {
+    if (!ValidStudyName(*name)) {
+      errors->Add("name", "use letters, digits, '_', '.', '-' (got \"" + *name + "\")");
+    }
+    study->name = *name;
+  }
+  const std::string stem = study->name.empty() ? "study" : study->name;
+  study->storage_url = "sqlite:///" + ResolvePath(study->dir, stem + ".db");
+  if (auto storage = GetString(json, "storage", "", errors, false)) {
+    if (*storage == ":memory:") {
+      study->storage_url = *storage;
+    } else if (storage->rfind("sqlite:///", 0) == 0) {
+      std::string p = storage->substr(10);
+      study->storage_url = "sqlite:///" + ResolvePath(study->dir, p);
+    } else if (storage->find("://") != std::string::npos) {
+      errors->Add("storage", "expected a path or sqlite:///path (got \"" + *storage + "\")");
+    } else {
+      study->storage_url = "sqlite:///" + ResolvePath(study->dir, *storage);
+    }
+  }
+  study->run_dir = ResolvePath(study->dir, stem + "-runs");
+  if (auto rd = GetString(json, "run_dir", "", errors, false))
+    study->run_dir = ResolvePath(study->dir, *rd);
+}
+
+// "dataset": becomes the worker's "data" object, with absolute paths and defaults filled in.
+void ParseDataset(const Json& json, StudyFile* study, Errors* errors) {
+  if (!json.contains("dataset")) {
+    errors->Add("dataset", "required (an object with metadata, audio_dir, cache_dir)");
+    return;
+  }
+  const Json& d = json["dataset"];
+  if (!IsObject(d, "dataset", errors)) return;
+  CheckKeys(d, "dataset", "dataset", errors);
+  Json data = Json::object();
+  for (const char* key : {"metadata", "audio_dir", "cache_dir"}) {
+    if (auto v = GetString(d, key, "dataset", errors, true))
+      data[key] = ResolvePath(study->dir, *v);
+  }
+  if (auto subset = GetString(d, "subset", "dataset", errors, false)) {
+    if (*subset != "small" && *subset != "medium" && *subset != "large" && *subset != "full") {
+      errors->Add("dataset.subset",
+                  "expected small, medium, large or full (got \"" + *subset + "\")");
+    }
+    data["subset"] = *subset;
+  } else {
+    data["subset"] = "small";
+  }
+  data["sample_rate"] = GetInt(d, "sample_rate", "dataset", errors, 1000).value_or(22050);
+  data["clip_samples"] = GetInt(d, "clip_samples", "dataset", errors, 256).value_or(262144);
+  study->prepare = GetBool(d, "prepare", "dataset", errors).value_or(true);
+  study->dataset = data;
+}
+
+// "model": the family (required) and preset.
+void ParseModel(const Json& json, StudyFile* study, Errors* errors) {
+  if (!json.contains("model")) {
+    errors->Add("model", "required (an object with family: nnet1, nnet2 or mixnet)");
+    return;
+  }
+  const Json& m = json["model"];
+  if (!IsObject(m, "model", errors)) return;
+  CheckKeys(m, "model", "model", errors);
+  if (auto fam = GetString(m, "family", "model", errors, true)) {
+    if (*fam != "nnet1" && *fam != "nnet2" && *fam != "mixnet") {
+      errors->Add("model.family", "expected nnet1, nnet2 or mixnet (got \"" + *fam + "\")");
+    }
+    study->model_family = *fam;
+  }
+  study->model_preset = GetString(m, "preset", "model", errors, false).value_or("paper");
+}
+
+// "objective": the metric, and the direction (by default the metric's natural one).
+void ParseObjective(const Json& json, StudyFile* study, Errors* errors) {
+  if (!json.contains("objective") || !IsObject(json["objective"], "objective", errors)) return;
+  const Json& o = json["objective"];
+  CheckKeys(o, "objective", "objective", errors);
+  if (auto m = GetString(o, "metric", "objective", errors, false)) {
+    if (*m != "val_loss" && *m != "val_accuracy" && *m != "val_macro_f1") {
+      errors->Add("objective.metric",
+                  "expected val_loss, val_accuracy or val_macro_f1 (got \"" + *m + "\")");
+    }
+    study->objective_metric = *m;
+  }
+  study->direction =
+      study->objective_metric == "val_loss" ? StudyDirection::kMinimize : StudyDirection::kMaximize;
+  if (auto dir = GetString(o, "direction", "objective", errors, false)) {
+    if (*dir == "minimize") {
+      study->direction = StudyDirection::kMinimize;
+    } else if (*dir == "maximize") {
+      study->direction = StudyDirection::kMaximize;
+    } else {
+      errors->Add("objective.direction", "expected minimize or maximize (got \"" + *dir + "\")");
+    }
+  }
+}
+
+// "sampler" or "pruner": the study's options, which every stage starts from; `fallback` when
+// the file has none (or not an object).
+Json ParseStudyConfig(const Json& json, const std::string& key, const Json& fallback,
+                      Errors* errors) {
+  if (json.contains(key) && IsObject(json[key], key, errors)) return json[key];
+  return fallback;
+}
+
+// "retune": searched again in every stage, so it cannot also be fixed. Needs study->fixed.
+void ParseRetune(const Json& json, StudyFile* study, Errors* errors) {
+  if (json.contains("retune")) study->retune = ParseParams(json["retune"], "retune", errors);
+  for (const auto& p : study->retune) {
+    if (study->fixed.count(p.name))
+      errors->Add("fixed." + p.name, "is also in retune: fix it or search it");
+  }
+}
+
+// A stage's "min_improvement": a number >= 0 (absolute) or a percentage string (relative).
+void ParseMinImprovement(const Json& m, const std::string& path, StageSpec* stage, Errors* errors) {
+  std::smatch match;
+  static const std::regex pct("([0-9]+(\\.[0-9]*)?)%");
+  std::string text = m.is_string() ? m.get<std::string>() : "";
+  if (m.is_number() && m.get<double>() >= 0) {
+    stage->min_improvement = m.get<double>();
+  } else if (m.is_string() && std::regex_match(text, match, pct)) {
+    stage->min_improvement = std::stod(match[1]) / 100.0;
+    stage->min_improvement_relative = true;
+  } else {
+    errors->Add(
+        path + ".min_improvement",
+        "expected a number >= 0 (absolute) or a percentage like \"1%\" (got " + m.dump() + ")");
+  }
+}
+
+// stages[index], an object. `names` holds the earlier stages' names; the stage's sampler and
+// pruner are the study's (`sampler`, `pruner`) with its own options merged in.
+StageSpec ParseStage(const Json& s, size_t index, const std::string& path, const StudyFile& study,
+                     const Json& sampler, const Json& pruner, std::set<std::string>* names,
+                     Errors* errors) {
+  CheckKeys(s, "stage", path, errors);
+  StageSpec stage;
+  if (auto n = GetString(s, "name", path, errors, true)) {
+    if (!ValidStudyName(*n)) {
+      errors->Add(path + ".name", "use letters, digits, '_', '.', '-' (got \"" + *n + "\")");
+    } else if (!names->insert(*n).second) {
+      errors->Add(path + ".name", "\"" + *n + "\" is the name of an earlier stage");
+    }
+    stage.name = *n;
+  }
+  stage.trials = GetInt(s, "trials", path, errors, 1, true).value_or(0);
+  if (s.contains("params")) stage.params = ParseParams(s["params"], path + ".params", errors);
+  if (index > 0 && stage.params.empty() && s.contains("params")) {
+    errors->Add(path + ".params", "a later stage must search at least one parameter");
+  }
+  stage.retune = study.retune;
+  if (s.contains("retune")) stage.retune = ParseParams(s["retune"], path + ".retune", errors);
+  if (s.contains("fixed")) stage.fixed = ParseFixed(s["fixed"], path + ".fixed", errors);
+  if (s.contains("min_improvement"))
+    ParseMinImprovement(s["min_improvement"], path, &stage, errors);
+  // Only reported here: MergeConfig ignores options that are not an object.
+  if (s.contains("sampler")) IsObject(s["sampler"], path + ".sampler", errors);
+  if (s.contains("pruner")) IsObject(s["pruner"], path + ".pruner", errors);
+  stage.sampler = MergeConfig(sampler, s.value("sampler", Json()));
+  stage.pruner = MergeConfig(pruner, s.value("pruner", Json()));
+  if (stage.params.empty() && stage.retune.empty() && index > 0) {
+    errors->Add(path, "searches nothing: give it params (or retune)");
+  }
+  // A stage may search what the study fixes: the stage's search wins; that is how the base
+  // configuration's value gets challenged. Only the stage's own fixed values conflict.
+  CheckStageParams(study, stage, path, errors);
+  return stage;
+}
+
+// "stages": a non-empty array. Needs study->fixed and study->retune.
+void ParseStages(const Json& json, const Json& sampler, const Json& pruner, StudyFile* study,
+                 Errors* errors) {
+  if (!json.contains("stages")) {
+    errors->Add("stages", "required (an array of at least one stage)");
+    return;
+  }
+  const Json& stages = json["stages"];
+  if (!stages.is_array() || stages.empty()) {
+    errors->Add("stages", "expected a non-empty array of stages, got " + stages.dump());
+    return;
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < stages.size(); ++i) {
+    const std::string path = "stages[" + std::to_string(i) + "]";
+    if (!IsObject(stages[i], path, errors)) continue;
+    study->stages.push_back(
+        ParseStage(stages[i], i, path, *study, sampler, pruner, &names, errors));
+  }
+}
+
+// "workers": which GPUs ("auto" or a list of distinct ids) and how many trials each runs.
+void ParseWorkers(const Json& json, WorkersSpec* workers, Errors* errors) {
+  if (!json.contains("workers") || !IsObject(json["workers"], "workers", errors)) return;
+  const Json& w = json["workers"];
+  CheckKeys(w, "workers", "workers", errors);
+  if (w.contains("gpus")) {
+    const Json& g = w["gpus"];
+    if (g.is_string() && g.get<std::string>() == "auto") {
+      workers->gpus_auto = true;
+    } else if (g.is_array()) {
+      workers->gpus_auto = false;
+      std::set<int> seen;
+      for (size_t k = 0; k < g.size(); ++k) {
+        const std::string path = "workers.gpus[" + std::to_string(k) + "]";
+        if (!g[k].is_number_integer() || g[k].get<int64_t>() < 0) {
+          errors->Add(path, "expected a GPU id >= 0, got " + g[k].dump());
+        } else if (!seen.insert(g[k].get<int>()).second) {
+          errors->Add(path, "GPU " + g[k].dump() + " is listed twice");
+        } else {
+          workers->gpu_ids.push_back(g[k].get<int>());
+        }
+      }
+    } else {
+      errors->Add("workers.gpus", "expected \"auto\" or an array of GPU ids, got " + g.dump());
+    }
+  }
+  workers->trials_per_gpu = GetInt(w, "trials_per_gpu", "workers", errors, 1).value_or(1);
+  workers->cpu_workers = GetInt(w, "cpu_workers", "workers", errors, 0).value_or(1);
+  workers->threads_per_worker = GetInt(w, "threads_per_worker", "workers", errors, 1).value_or(1);
+}
+
+// "trial_timeout", "kill_grace", "retries", "seed", "export": single top-level values.
+void ParseRunOptions(const Json& json, StudyFile* study, Errors* errors) {
+  study->trial_timeout_seconds = GetNumber(json, "trial_timeout", "", errors, 0).value_or(0);
+  study->kill_grace_seconds = GetNumber(json, "kill_grace", "", errors, 0).value_or(30);
+  study->retries = static_cast<int>(GetInt(json, "retries", "", errors, 0).value_or(2));
+  study->seed = GetInt(json, "seed", "", errors, 0).value_or(0);
+  study->export_model = GetBool(json, "export", "", errors).value_or(true);
+}
+
+// "heartbeat": a grace shorter than two intervals would resume trials that are still alive.
+void ParseHeartbeat(const Json& json, StudyFile* study, Errors* errors) {
+  if (!json.contains("heartbeat") || !IsObject(json["heartbeat"], "heartbeat", errors)) return;
+  const Json& h = json["heartbeat"];
+  CheckKeys(h, "heartbeat", "heartbeat", errors);
+  study->heartbeat_interval_seconds =
+      GetNumber(h, "interval", "heartbeat", errors, 0, true).value_or(10);
+  study->heartbeat_grace_seconds = GetNumber(h, "grace", "heartbeat", errors, 0, true).value_or(60);
+  if (study->heartbeat_grace_seconds < 2 * study->heartbeat_interval_seconds) {
+    errors->Add("heartbeat.grace", "must be at least twice heartbeat.interval (got " +
+                                       h.value("grace", Json(60)).dump() + ")");
+  }
+}
+
 }  // namespace
 
 const std::vector<std::string>& StudyFileKeys(const std::string& object) {
@@ -357,7 +613,6 @@ const std::vector<std::string>& StudyFileKeys(const std::string& object) {
 }
 
 Result<StudyFile> ParseStudyJson(const Json& json, const std::string& file_path) {
-  Errors errors;
   StudyFile study;
   fs::path abs = fs::absolute(file_path).lexically_normal();
   study.path = abs.string();
@@ -366,225 +621,20 @@ Result<StudyFile> ParseStudyJson(const Json& json, const std::string& file_path)
     return Status::InvalidArgument(file_path + ": the study must be a JSON object, got " +
                                    TypeName(json));
   }
+  Errors errors;
   CheckKeys(json, "study", "", &errors);
-
-  if (auto name = GetString(json, "name", "", &errors, true)) {
-    static const std::regex re("[A-Za-z0-9][A-Za-z0-9_.-]*");
-    if (!std::regex_match(*name, re)) {
-      errors.Add("name", "use letters, digits, '_', '.', '-' (got \"" + *name + "\")");
-    }
-    study.name = *name;
-  }
-  const std::string stem = study.name.empty() ? "study" : study.name;
-  study.storage_url = "sqlite:///" + ResolvePath(study.dir, stem + ".db");
-  if (auto storage = GetString(json, "storage", "", &errors, false)) {
-    if (*storage == ":memory:") {
-      study.storage_url = *storage;
-    } else if (storage->rfind("sqlite:///", 0) == 0) {
-      std::string p = storage->substr(10);
-      study.storage_url = "sqlite:///" + ResolvePath(study.dir, p);
-    } else if (storage->find("://") != std::string::npos) {
-      errors.Add("storage", "expected a path or sqlite:///path (got \"" + *storage + "\")");
-    } else {
-      study.storage_url = "sqlite:///" + ResolvePath(study.dir, *storage);
-    }
-  }
-  study.run_dir = ResolvePath(study.dir, stem + "-runs");
-  if (auto rd = GetString(json, "run_dir", "", &errors, false))
-    study.run_dir = ResolvePath(study.dir, *rd);
-
-  // Dataset: the worker's "data" object.
-  if (!json.contains("dataset")) {
-    errors.Add("dataset", "required (an object with metadata, audio_dir, cache_dir)");
-  } else if (IsObject(json["dataset"], "dataset", &errors)) {
-    const Json& d = json["dataset"];
-    CheckKeys(d, "dataset", "dataset", &errors);
-    Json data = Json::object();
-    for (const char* key : {"metadata", "audio_dir", "cache_dir"}) {
-      if (auto v = GetString(d, key, "dataset", &errors, true))
-        data[key] = ResolvePath(study.dir, *v);
-    }
-    if (auto subset = GetString(d, "subset", "dataset", &errors, false)) {
-      if (*subset != "small" && *subset != "medium" && *subset != "large" && *subset != "full") {
-        errors.Add("dataset.subset",
-                   "expected small, medium, large or full (got \"" + *subset + "\")");
-      }
-      data["subset"] = *subset;
-    } else {
-      data["subset"] = "small";
-    }
-    data["sample_rate"] = GetInt(d, "sample_rate", "dataset", &errors, 1000).value_or(22050);
-    data["clip_samples"] = GetInt(d, "clip_samples", "dataset", &errors, 256).value_or(262144);
-    study.prepare = GetBool(d, "prepare", "dataset", &errors).value_or(true);
-    study.dataset = data;
-  }
-
-  if (!json.contains("model")) {
-    errors.Add("model", "required (an object with family: nnet1, nnet2 or mixnet)");
-  } else if (IsObject(json["model"], "model", &errors)) {
-    CheckKeys(json["model"], "model", "model", &errors);
-    if (auto fam = GetString(json["model"], "family", "model", &errors, true)) {
-      if (*fam != "nnet1" && *fam != "nnet2" && *fam != "mixnet") {
-        errors.Add("model.family", "expected nnet1, nnet2 or mixnet (got \"" + *fam + "\")");
-      }
-      study.model_family = *fam;
-    }
-    study.model_preset =
-        GetString(json["model"], "preset", "model", &errors, false).value_or("paper");
-  }
-
+  ParseNameAndLocations(json, &study, &errors);
+  ParseDataset(json, &study, &errors);
+  ParseModel(json, &study, &errors);
   if (json.contains("fixed")) study.fixed = ParseFixed(json["fixed"], "fixed", &errors);
-
-  if (json.contains("objective") && IsObject(json["objective"], "objective", &errors)) {
-    const Json& o = json["objective"];
-    CheckKeys(o, "objective", "objective", &errors);
-    if (auto m = GetString(o, "metric", "objective", &errors, false)) {
-      if (*m != "val_loss" && *m != "val_accuracy" && *m != "val_macro_f1") {
-        errors.Add("objective.metric",
-                   "expected val_loss, val_accuracy or val_macro_f1 (got \"" + *m + "\")");
-      }
-      study.objective_metric = *m;
-    }
-    study.direction = study.objective_metric == "val_loss" ? StudyDirection::kMinimize
-                                                           : StudyDirection::kMaximize;
-    if (auto dir = GetString(o, "direction", "objective", &errors, false)) {
-      if (*dir == "minimize") {
-        study.direction = StudyDirection::kMinimize;
-      } else if (*dir == "maximize") {
-        study.direction = StudyDirection::kMaximize;
-      } else {
-        errors.Add("objective.direction", "expected minimize or maximize (got \"" + *dir + "\")");
-      }
-    }
-  }
-
-  Json sampler = Json{{"type", "tpe"}};
-  Json pruner = Json{{"type", "median"}};
-  if (json.contains("sampler") && IsObject(json["sampler"], "sampler", &errors))
-    sampler = json["sampler"];
-  if (json.contains("pruner") && IsObject(json["pruner"], "pruner", &errors))
-    pruner = json["pruner"];
-
-  if (json.contains("retune")) study.retune = ParseParams(json["retune"], "retune", &errors);
-  for (const auto& p : study.retune) {
-    if (study.fixed.count(p.name))
-      errors.Add("fixed." + p.name, "is also in retune: fix it or search it");
-  }
-
-  if (!json.contains("stages")) {
-    errors.Add("stages", "required (an array of at least one stage)");
-  } else if (!json["stages"].is_array() || json["stages"].empty()) {
-    errors.Add("stages", "expected a non-empty array of stages, got " + json["stages"].dump());
-  } else {
-    std::set<std::string> names;
-    for (size_t i = 0; i < json["stages"].size(); ++i) {
-      const std::string path = "stages[" + std::to_string(i) + "]";
-      const Json& s = json["stages"][i];
-      if (!IsObject(s, path, &errors)) continue;
-      CheckKeys(s, "stage", path, &errors);
-      StageSpec stage;
-      if (auto n = GetString(s, "name", path, &errors, true)) {
-        static const std::regex re("[A-Za-z0-9][A-Za-z0-9_.-]*");
-        if (!std::regex_match(*n, re)) {
-          errors.Add(path + ".name", "use letters, digits, '_', '.', '-' (got \"" + *n + "\")");
-        } else if (!names.insert(*n).second) {
-          errors.Add(path + ".name", "\"" + *n + "\" is the name of an earlier stage");
-        }
-        stage.name = *n;
-      }
-      stage.trials = GetInt(s, "trials", path, &errors, 1, true).value_or(0);
-      if (s.contains("params")) stage.params = ParseParams(s["params"], path + ".params", &errors);
-      if (i > 0 && stage.params.empty() && s.contains("params")) {
-        errors.Add(path + ".params", "a later stage must search at least one parameter");
-      }
-      stage.retune = study.retune;
-      if (s.contains("retune")) stage.retune = ParseParams(s["retune"], path + ".retune", &errors);
-      if (s.contains("fixed")) stage.fixed = ParseFixed(s["fixed"], path + ".fixed", &errors);
-      if (s.contains("min_improvement")) {
-        const Json& m = s["min_improvement"];
-        std::smatch match;
-        static const std::regex pct("([0-9]+(\\.[0-9]*)?)%");
-        std::string text = m.is_string() ? m.get<std::string>() : "";
-        if (m.is_number() && m.get<double>() >= 0) {
-          stage.min_improvement = m.get<double>();
-        } else if (m.is_string() && std::regex_match(text, match, pct)) {
-          stage.min_improvement = std::stod(match[1]) / 100.0;
-          stage.min_improvement_relative = true;
-        } else {
-          errors.Add(path + ".min_improvement",
-                     "expected a number >= 0 (absolute) or a percentage like \"1%\" (got " +
-                         m.dump() + ")");
-        }
-      }
-      if (s.contains("sampler") && !IsObject(s["sampler"], path + ".sampler", &errors)) {
-      }
-      if (s.contains("pruner") && !IsObject(s["pruner"], path + ".pruner", &errors)) {
-      }
-      stage.sampler = MergeConfig(sampler, s.value("sampler", Json()));
-      stage.pruner = MergeConfig(pruner, s.value("pruner", Json()));
-      if (stage.params.empty() && stage.retune.empty() && i > 0) {
-        errors.Add(path, "searches nothing: give it params (or retune)");
-      }
-      CheckStageParams(study, stage, path, &errors);
-      for (const auto& p : stage.params) {
-        if (study.fixed.count(p.name)) {
-          // A stage may search what the study fixes: the stage's search wins; that is how
-          // the base configuration's value gets challenged. Nothing to report.
-        }
-      }
-      study.stages.push_back(std::move(stage));
-    }
-  }
-
-  if (json.contains("workers") && IsObject(json["workers"], "workers", &errors)) {
-    const Json& w = json["workers"];
-    CheckKeys(w, "workers", "workers", &errors);
-    if (w.contains("gpus")) {
-      const Json& g = w["gpus"];
-      if (g.is_string() && g.get<std::string>() == "auto") {
-        study.workers.gpus_auto = true;
-      } else if (g.is_array()) {
-        study.workers.gpus_auto = false;
-        std::set<int> seen;
-        for (size_t k = 0; k < g.size(); ++k) {
-          if (!g[k].is_number_integer() || g[k].get<int64_t>() < 0) {
-            errors.Add("workers.gpus[" + std::to_string(k) + "]",
-                       "expected a GPU id >= 0, got " + g[k].dump());
-          } else if (!seen.insert(g[k].get<int>()).second) {
-            errors.Add("workers.gpus[" + std::to_string(k) + "]",
-                       "GPU " + g[k].dump() + " is listed twice");
-          } else {
-            study.workers.gpu_ids.push_back(g[k].get<int>());
-          }
-        }
-      } else {
-        errors.Add("workers.gpus", "expected \"auto\" or an array of GPU ids, got " + g.dump());
-      }
-    }
-    study.workers.trials_per_gpu = GetInt(w, "trials_per_gpu", "workers", &errors, 1).value_or(1);
-    study.workers.cpu_workers = GetInt(w, "cpu_workers", "workers", &errors, 0).value_or(1);
-    study.workers.threads_per_worker =
-        GetInt(w, "threads_per_worker", "workers", &errors, 1).value_or(1);
-  }
-
-  study.trial_timeout_seconds = GetNumber(json, "trial_timeout", "", &errors, 0).value_or(0);
-  study.kill_grace_seconds = GetNumber(json, "kill_grace", "", &errors, 0).value_or(30);
-  study.retries = static_cast<int>(GetInt(json, "retries", "", &errors, 0).value_or(2));
-  study.seed = GetInt(json, "seed", "", &errors, 0).value_or(0);
-  study.export_model = GetBool(json, "export", "", &errors).value_or(true);
-  if (json.contains("heartbeat") && IsObject(json["heartbeat"], "heartbeat", &errors)) {
-    const Json& h = json["heartbeat"];
-    CheckKeys(h, "heartbeat", "heartbeat", &errors);
-    study.heartbeat_interval_seconds =
-        GetNumber(h, "interval", "heartbeat", &errors, 0, true).value_or(10);
-    study.heartbeat_grace_seconds =
-        GetNumber(h, "grace", "heartbeat", &errors, 0, true).value_or(60);
-    if (study.heartbeat_grace_seconds < 2 * study.heartbeat_interval_seconds) {
-      errors.Add("heartbeat.grace", "must be at least twice heartbeat.interval (got " +
-                                        h.value("grace", Json(60)).dump() + ")");
-    }
-  }
-
+  ParseObjective(json, &study, &errors);
+  const Json sampler = ParseStudyConfig(json, "sampler", Json{{"type", "tpe"}}, &errors);
+  const Json pruner = ParseStudyConfig(json, "pruner", Json{{"type", "median"}}, &errors);
+  ParseRetune(json, &study, &errors);
+  ParseStages(json, sampler, pruner, &study, &errors);
+  ParseWorkers(json, &study.workers, &errors);
+  ParseRunOptions(json, &study, &errors);
+  ParseHeartbeat(json, &study, &errors);
   if (!errors.empty()) return Status::InvalidArgument(errors.Join(file_path));
   return study;
 }
@@ -594,16 +644,13 @@ Result<StudyFile> LoadStudyFile(const std::string& path) {
   if (!in) return Status::NotFound(path + ": cannot open the study file");
   std::stringstream buffer;
   buffer << in.rdbuf();
-  Json json =
-      Json::parse(buffer.str(), nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
-  if (json.is_discarded()) {
-    // Re-parse with exceptions to get the position of the syntax error.
-    try {
-      (void)Json::parse(buffer.str(), nullptr, true, true);
-    } catch (const Json::parse_error& e) {
-      return Status::InvalidArgument(path + ": not valid JSON: " + e.what());
-    }
-    return Status::InvalidArgument(path + ": not valid JSON");
+  Json json;
+  try {
+    json = Json::parse(buffer.str(), nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+  } catch (const Json::exception& e) {
+    // parse_error for a syntax error (with its position), out_of_range for a number that
+    // does not fit a double.
+    return Status::InvalidArgument(path + ": not valid JSON: " + e.what());
   }
   return ParseStudyJson(json, path);
 }

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "storage/distribution.h"
-#include "storage/status.h"
+#include "storage/base/status.h"
 #include "storage/trial.h"
 
 namespace mgr {

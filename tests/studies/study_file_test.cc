@@ -176,6 +176,18 @@ TEST(StudyFileTest, LoadReportsSyntaxErrorsWithTheFileName) {
   fs::remove(p);
 }
 
+// nlohmann reports a number too large for a double as out_of_range, not parse_error.
+TEST(StudyFileTest, LoadReportsANumberOverflowInsteadOfThrowing) {
+  const fs::path p = fs::temp_directory_path() / "mgr_study_file_test_overflow.json";
+  std::ofstream(p) << "{\"name\": \"x\", \"seed\": 1e999}";
+  auto r = LoadStudyFile(p.string());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr(p.string() + ": not valid JSON: "));
+  EXPECT_THAT(r.status().message(), HasSubstr("number overflow"));
+  fs::remove(p);
+}
+
 TEST(StudyFileTest, EveryExampleParses) {
   const fs::path dir = fs::path(MGR_SOURCE_DIR) / "examples";
   int n = 0;
