@@ -1,10 +1,11 @@
 #include "studies/study_file.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -117,8 +118,24 @@ std::optional<double> GetNumber(const Json& obj, const std::string& key, const s
   return v;
 }
 
+// An integer of `j` that fits an int64_t; nullopt for any other value. get<int64_t>() alone
+// would wrap an unsigned value above INT64_MAX to a negative one.
+std::optional<int64_t> AsInt64(const Json& j) {
+  if (j.is_number_unsigned()) {
+    if (j.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
+    return static_cast<int64_t>(j.get<uint64_t>());
+  }
+  if (j.is_number_integer()) return j.get<int64_t>();
+  return std::nullopt;
+}
+
+std::string RangeText(int64_t min, int64_t max) {
+  return "between " + std::to_string(min) + " and " + std::to_string(max);
+}
+
+// An integer in [min, max]; `max` is INT_MAX for a field stored as int, so that no value wraps.
 std::optional<int64_t> GetInt(const Json& obj, const std::string& key, const std::string& path,
-                              Errors* errors, int64_t min, bool required = false) {
+                              Errors* errors, int64_t min, int64_t max, bool required = false) {
   auto it = obj.find(key);
   if (it == obj.end()) {
     if (required)
@@ -129,10 +146,14 @@ std::optional<int64_t> GetInt(const Json& obj, const std::string& key, const std
     errors->Add(Child(path, key), "expected an integer, got " + it->dump());
     return std::nullopt;
   }
-  int64_t v = it->get<int64_t>();
-  if (v < min) {
+  auto v = AsInt64(*it);
+  if (v && *v < min) {
     errors->Add(Child(path, key),
-                "must be >= " + std::to_string(min) + " (got " + std::to_string(v) + ")");
+                "must be >= " + std::to_string(min) + " (got " + std::to_string(*v) + ")");
+    return std::nullopt;
+  }
+  if (!v || *v > max) {
+    errors->Add(Child(path, key), "must be " + RangeText(min, max) + " (got " + it->dump() + ")");
     return std::nullopt;
   }
   return v;
@@ -149,9 +170,17 @@ std::optional<bool> GetBool(const Json& obj, const std::string& key, const std::
   return it->get<bool>();
 }
 
+// ASCII only, independent of the locale. Plain loops rather than std::regex, whose
+// recursive matcher overflows the stack on a long name.
+bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
+bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// [a-z][a-z0-9_]*
 bool ValidHparamName(const std::string& name) {
-  static const std::regex re("[a-z][a-z0-9_]*");
-  return std::regex_match(name, re);
+  if (name.empty() || !IsLower(name[0])) return false;
+  return std::all_of(name.begin() + 1, name.end(),
+                     [](char c) { return IsLower(c) || IsDigit(c) || c == '_'; });
 }
 
 std::string ResolvePath(const std::string& dir, const std::string& p) {
@@ -221,8 +250,12 @@ std::optional<ParamSpec> ParseParam(const std::string& name, const Json& j, cons
       } else if (!it->is_number_integer() && !it->is_number_unsigned()) {
         errors->Add(Child(path, keys[k]), "expected an integer, got " + it->dump());
         ok = false;
+      } else if (auto v = AsInt64(*it)) {
+        bounds[k] = *v;
       } else {
-        bounds[k] = it->get<int64_t>();
+        errors->Add(Child(path, keys[k]),
+                    "must be " + RangeText(INT64_MIN, INT64_MAX) + " (got " + it->dump() + ")");
+        ok = false;
       }
     }
     int64_t step = 1;
@@ -230,8 +263,12 @@ std::optional<ParamSpec> ParseParam(const std::string& name, const Json& j, cons
       if (!j["step"].is_number_integer()) {
         errors->Add(Child(path, "step"), "expected an integer, got " + j["step"].dump());
         ok = false;
+      } else if (auto v = AsInt64(j["step"])) {
+        step = *v;
       } else {
-        step = j["step"].get<int64_t>();
+        errors->Add(Child(path, "step"), "must be " + RangeText(INT64_MIN, INT64_MAX) + " (got " +
+                                             j["step"].dump() + ")");
+        ok = false;
       }
     }
     if (!ok) return std::nullopt;
@@ -348,9 +385,27 @@ void CheckStageParams(const StudyFile& study, const StageSpec& stage, const std:
 }
 
 // A study or stage name: it becomes part of file names and of the Optuna study name.
+// [A-Za-z0-9][A-Za-z0-9_.-]*
 bool ValidStudyName(const std::string& name) {
-  static const std::regex re("[A-Za-z0-9][A-Za-z0-9_.-]*");
-  return std::regex_match(name, re);
+  auto alnum = [](char c) { return IsLower(c) || IsUpper(c) || IsDigit(c); };
+  if (name.empty() || !alnum(name[0])) return false;
+  return std::all_of(name.begin() + 1, name.end(),
+                     [&](char c) { return alnum(c) || c == '_' || c == '.' || c == '-'; });
+}
+
+// [0-9]+(\.[0-9]*)?%  (a percentage string), without the '%'; nullopt when `text` is not one.
+std::optional<std::string> PercentDigits(const std::string& text) {
+  if (text.size() < 2 || text.back() != '%') return std::nullopt;
+  const std::string number = text.substr(0, text.size() - 1);
+  size_t i = 0;
+  while (i < number.size() && IsDigit(number[i])) ++i;
+  if (i == 0) return std::nullopt;
+  if (i < number.size() && number[i] == '.') {
+    ++i;
+    while (i < number.size() && IsDigit(number[i])) ++i;
+  }
+  if (i != number.size()) return std::nullopt;
+  return number;
 }
 
 // One function per top-level section of the file, in the order ParseStudyJson calls them.
@@ -407,8 +462,9 @@ void ParseDataset(const Json& json, StudyFile* study, Errors* errors) {
   } else {
     data["subset"] = "small";
   }
-  data["sample_rate"] = GetInt(d, "sample_rate", "dataset", errors, 1000).value_or(22050);
-  data["clip_samples"] = GetInt(d, "clip_samples", "dataset", errors, 256).value_or(262144);
+  data["sample_rate"] = GetInt(d, "sample_rate", "dataset", errors, 1000, INT_MAX).value_or(22050);
+  data["clip_samples"] =
+      GetInt(d, "clip_samples", "dataset", errors, 256, INT_MAX).value_or(262144);
   study->prepare = GetBool(d, "prepare", "dataset", errors).value_or(true);
   study->dataset = data;
 }
@@ -475,13 +531,14 @@ void ParseRetune(const Json& json, StudyFile* study, Errors* errors) {
 
 // A stage's "min_improvement": a number >= 0 (absolute) or a percentage string (relative).
 void ParseMinImprovement(const Json& m, const std::string& path, StageSpec* stage, Errors* errors) {
-  std::smatch match;
-  static const std::regex pct("([0-9]+(\\.[0-9]*)?)%");
-  std::string text = m.is_string() ? m.get<std::string>() : "";
+  // strtod, not std::stod: a percentage too large for a double is an error, not an exception.
+  std::optional<std::string> digits;
+  if (m.is_string()) digits = PercentDigits(m.get<std::string>());
+  double percent = digits ? std::strtod(digits->c_str(), nullptr) : 0;
   if (m.is_number() && m.get<double>() >= 0) {
     stage->min_improvement = m.get<double>();
-  } else if (m.is_string() && std::regex_match(text, match, pct)) {
-    stage->min_improvement = std::stod(match[1]) / 100.0;
+  } else if (digits && std::isfinite(percent)) {
+    stage->min_improvement = percent / 100.0;
     stage->min_improvement_relative = true;
   } else {
     errors->Add(
@@ -505,7 +562,7 @@ StageSpec ParseStage(const Json& s, size_t index, const std::string& path, const
     }
     stage.name = *n;
   }
-  stage.trials = GetInt(s, "trials", path, errors, 1, true).value_or(0);
+  stage.trials = GetInt(s, "trials", path, errors, 1, INT64_MAX, true).value_or(0);
   if (s.contains("params")) stage.params = ParseParams(s["params"], path + ".params", errors);
   if (index > 0 && stage.params.empty() && s.contains("params")) {
     errors->Add(path + ".params", "a later stage must search at least one parameter");
@@ -564,29 +621,35 @@ void ParseWorkers(const Json& json, WorkersSpec* workers, Errors* errors) {
       std::set<int> seen;
       for (size_t k = 0; k < g.size(); ++k) {
         const std::string path = "workers.gpus[" + std::to_string(k) + "]";
-        if (!g[k].is_number_integer() || g[k].get<int64_t>() < 0) {
+        const auto id = AsInt64(g[k]);
+        if (!g[k].is_number_integer() || (id && *id < 0)) {
           errors->Add(path, "expected a GPU id >= 0, got " + g[k].dump());
-        } else if (!seen.insert(g[k].get<int>()).second) {
+        } else if (!id || *id > INT_MAX) {
+          errors->Add(path, "expected a GPU id " + RangeText(0, INT_MAX) + ", got " + g[k].dump());
+        } else if (!seen.insert(static_cast<int>(*id)).second) {
           errors->Add(path, "GPU " + g[k].dump() + " is listed twice");
         } else {
-          workers->gpu_ids.push_back(g[k].get<int>());
+          workers->gpu_ids.push_back(static_cast<int>(*id));
         }
       }
     } else {
       errors->Add("workers.gpus", "expected \"auto\" or an array of GPU ids, got " + g.dump());
     }
   }
-  workers->trials_per_gpu = GetInt(w, "trials_per_gpu", "workers", errors, 1).value_or(1);
-  workers->cpu_workers = GetInt(w, "cpu_workers", "workers", errors, 0).value_or(1);
-  workers->threads_per_worker = GetInt(w, "threads_per_worker", "workers", errors, 1).value_or(1);
+  workers->trials_per_gpu =
+      static_cast<int>(GetInt(w, "trials_per_gpu", "workers", errors, 1, INT_MAX).value_or(1));
+  workers->cpu_workers =
+      static_cast<int>(GetInt(w, "cpu_workers", "workers", errors, 0, INT_MAX).value_or(1));
+  workers->threads_per_worker =
+      static_cast<int>(GetInt(w, "threads_per_worker", "workers", errors, 1, INT_MAX).value_or(1));
 }
 
 // "trial_timeout", "kill_grace", "retries", "seed", "export": single top-level values.
 void ParseRunOptions(const Json& json, StudyFile* study, Errors* errors) {
   study->trial_timeout_seconds = GetNumber(json, "trial_timeout", "", errors, 0).value_or(0);
   study->kill_grace_seconds = GetNumber(json, "kill_grace", "", errors, 0).value_or(30);
-  study->retries = static_cast<int>(GetInt(json, "retries", "", errors, 0).value_or(2));
-  study->seed = GetInt(json, "seed", "", errors, 0).value_or(0);
+  study->retries = static_cast<int>(GetInt(json, "retries", "", errors, 0, INT_MAX).value_or(2));
+  study->seed = GetInt(json, "seed", "", errors, 0, INT64_MAX).value_or(0);
   study->export_model = GetBool(json, "export", "", errors).value_or(true);
 }
 

@@ -8,6 +8,7 @@
 #include <deque>
 #include <fstream>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
@@ -206,8 +207,14 @@ Result<std::unique_ptr<WorkerProcess>> WorkerProcess::Start(
         bp::exe = exe, bp::args = args, bp::std_out > impl->out, bp::std_err > impl->err,
         bp::std_in < impl->in,
         bp::extend::on_setup = [&env_pointers](auto& exec) { exec.env = env_pointers.data(); }, io,
-        bp::on_exit = [weak](int, const std::error_code&) {
-          if (auto self = weak.lock()) self->OnExit();
+        // Posted, not run here: a child that has already exited makes Boost call this
+        // inline, inside bp::child's constructor, before impl->child holds the new child,
+        // and OnExit would read the old one's status ("exit code 1" for a worker that
+        // exited 0).
+        bp::on_exit = [weak, &io](int, const std::error_code&) {
+          asio::post(io, [weak] {
+            if (auto self = weak.lock()) self->OnExit();
+          });
         });
   } catch (const bp::process_error& e) {
     return Status::Unavailable("cannot start " + exe + ": " + e.what());

@@ -145,6 +145,101 @@ TEST(StudyFileTest, StageNamesAreUniqueAndMinImprovementParses) {
   EXPECT_THAT(Error(k), HasSubstr("stages[1].min_improvement: expected a number >= 0"));
 }
 
+// std::stod threw std::out_of_range on a percentage too large for a double.
+TEST(StudyFileTest, MinImprovementPercentageTooLargeIsAnError) {
+  Json j = Minimal();
+  j["stages"][1]["min_improvement"] = std::string(400, '9') + "%";
+  EXPECT_THAT(Error(j), HasSubstr("stages[1].min_improvement: expected a number >= 0"));
+  j["stages"][1]["min_improvement"] = "7.%";
+  auto r = ParseStudyJson(j, "/tmp/s.json");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_DOUBLE_EQ(r->stages[1].min_improvement, 0.07);
+  for (const char* bad : {"%", ".5%", "1.5", "1e3%", "-1%", "1%%", " 1%", "1.2.3%"}) {
+    j["stages"][1]["min_improvement"] = bad;
+    EXPECT_THAT(Error(j), HasSubstr("stages[1].min_improvement: expected a number >= 0")) << bad;
+  }
+}
+
+// std::regex_match recursed once per character and overflowed the stack on a long name.
+TEST(StudyFileTest, LongNamesDoNotOverflowTheStack) {
+  const std::string long_name(200000, 'a');
+  Json j = Minimal();
+  j["name"] = long_name;
+  j["stages"][0]["name"] = long_name;
+  j["stages"][1]["params"][long_name] = {{"type", "int"}, {"low", 1}, {"high", 2}};
+  auto r = ParseStudyJson(j, "/tmp/s.json");
+  ASSERT_TRUE(r.ok()) << r.status().message().substr(0, 200);
+  EXPECT_EQ(r->name, long_name);
+  j["name"] = long_name + "/";
+  EXPECT_THAT(Error(j), HasSubstr("name: use letters, digits, '_', '.', '-'"));
+}
+
+TEST(StudyFileTest, NameCharacterSets) {
+  auto study_name_ok = [](const std::string& name) {
+    Json j = Minimal();
+    j["name"] = name;
+    return ParseStudyJson(j, "/tmp/s.json").ok();
+  };
+  for (const char* good : {"a", "Z", "0", "9a.b-c_d", "A.-_"}) EXPECT_TRUE(study_name_ok(good));
+  for (const char* bad : {"_a", ".a", "-a", "a b", "a/b", "\xc3\xa9", "a\xc3\xa9", "a+"})
+    EXPECT_FALSE(study_name_ok(bad)) << bad;
+  auto hparam_ok = [](const std::string& name) {
+    Json j = Minimal();
+    j["fixed"] = {{name, 1}};
+    return ParseStudyJson(j, "/tmp/s.json").ok();
+  };
+  for (const char* good : {"a", "z", "a0_9", "lr_", "z__"}) EXPECT_TRUE(hparam_ok(good)) << good;
+  for (const char* bad : {"", "A", "0a", "_a", "aB", "a-b", "a.b", "a b"})
+    EXPECT_FALSE(hparam_ok(bad)) << bad;
+  Json j = Minimal();
+  j["fixed"] = {{"Lr", 1}};
+  EXPECT_THAT(Error(j), HasSubstr("fixed.Lr: a hyperparameter name must match [a-z][a-z0-9_]*"));
+}
+
+// get<int>() and the int fields wrapped values above INT_MAX (4294967296 became 0).
+TEST(StudyFileTest, IntegersOutOfRangeAreErrorsNotWrapped) {
+  Json j = Minimal();
+  j["workers"] = {{"gpus", {1, 2147483648LL}},
+                  {"trials_per_gpu", 4294967296LL},
+                  {"cpu_workers", 4294967296LL},
+                  {"threads_per_worker", 2147483648LL}};
+  j["retries"] = 4294967297LL;
+  j["seed"] = 18446744073709551615ULL;
+  j["dataset"]["sample_rate"] = 2147483648LL;
+  const std::string e = Error(j);
+  EXPECT_THAT(e, HasSubstr("workers.gpus[1]: expected a GPU id between 0 and 2147483647, got "
+                           "2147483648"));
+  EXPECT_THAT(e, HasSubstr("workers.trials_per_gpu: must be between 1 and 2147483647 (got "
+                           "4294967296)"));
+  EXPECT_THAT(e, HasSubstr("workers.cpu_workers: must be between 0 and 2147483647 (got "
+                           "4294967296)"));
+  EXPECT_THAT(e, HasSubstr("workers.threads_per_worker: must be between 1 and 2147483647"));
+  EXPECT_THAT(e, HasSubstr("retries: must be between 0 and 2147483647 (got 4294967297)"));
+  EXPECT_THAT(e, HasSubstr("seed: must be between 0 and 9223372036854775807 (got "
+                           "18446744073709551615)"));
+  EXPECT_THAT(e, HasSubstr("dataset.sample_rate: must be between 1000 and 2147483647"));
+
+  Json k = Minimal();
+  k["workers"] = {{"gpus", {2147483647}}, {"trials_per_gpu", 2147483647}};
+  k["retries"] = 2147483647;
+  k["seed"] = 9223372036854775807LL;
+  auto r = ParseStudyJson(k, "/tmp/s.json");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->workers.gpu_ids, std::vector<int>{2147483647});
+  EXPECT_EQ(r->workers.trials_per_gpu, 2147483647);
+  EXPECT_EQ(r->retries, 2147483647);
+  EXPECT_EQ(r->seed, INT64_MAX);
+
+  Json d = Minimal();
+  d["stages"][1]["params"]["dense_layers"]["high"] = 18446744073709551615ULL;
+  d["stages"][1]["params"]["dense_layers"]["step"] = 9223372036854775808ULL;
+  const std::string de = Error(d);
+  EXPECT_THAT(de, HasSubstr("stages[1].params.dense_layers.high: must be between "
+                            "-9223372036854775808 and 9223372036854775807 (got "
+                            "18446744073709551615)"));
+  EXPECT_THAT(de, HasSubstr("stages[1].params.dense_layers.step: must be between"));
+}
+
 TEST(StudyFileTest, StageSamplerOverridesMerge) {
   Json j = Minimal();
   j["sampler"] = {{"type", "tpe"}, {"seed", 3}, {"multivariate", true}};
