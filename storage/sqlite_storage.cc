@@ -937,116 +937,109 @@ Result<TrialSelection> SelectTrials(Database& db, const std::string& where, int6
   return sel;
 }
 
-// trial_params: params and distributions. `context` names the file in errors.
-Status LoadParams(Database& db, const std::string& context, TrialSelection* sel) {
-  // Most trials share a handful of distributions: parse each distinct JSON text once.
-  std::vector<std::pair<std::string, Distribution>> parsed;
-  MGR_ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT x.trial_id, x.param_name, x.param_value, "
-                                                "x.distribution_json FROM trial_params x" +
-                                                sel->join));
-  sel->Bind(st);
-  while (true) {
-    MGR_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    FrozenTrial* tp = sel->Find(st.Int(0));
-    if (tp == nullptr) continue;
-    FrozenTrial& t = *tp;
-    std::string name = st.Text(1);
-    std::string_view json = st.View(3);
-    const Distribution* dist = nullptr;
-    for (const auto& [text, d] : parsed) {
-      if (text == json) {
-        dist = &d;
-        break;
-      }
-    }
-    if (dist == nullptr) {
-      Result<Distribution> d = DistributionFromJsonString(std::string(json));
-      if (!d.ok()) {
-        return Status::Corruption(context + ": trial " + std::to_string(t.trial_id) +
-                                  " parameter '" + name + "': " + d.status().message());
-      }
-      if (parsed.size() >= 64) parsed.erase(parsed.begin());  // many distinct: bound the scan
-      parsed.emplace_back(std::string(json), *d);
-      dist = &parsed.back().second;
-    }
-    t.params[name] = st.Double(2);
-    t.distributions.emplace(std::move(name), *dist);
-  }
-  return Status::Ok();
-}
-
-// trial_values: one value per objective (NaN where an objective has none).
-Status LoadValues(Database& db, const std::string& context, TrialSelection* sel) {
-  MGR_ASSIGN_OR_RETURN(Statement st,
-                       db.Prepare("SELECT x.trial_id, x.objective, x.value, x.value_type "
-                                  "FROM trial_values x" +
-                                  sel->join +
-                                  " ORDER BY x.trial_id, "
-                                  "x.objective"));
-  sel->Bind(st);
-  while (true) {
-    MGR_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    FrozenTrial* tp = sel->Find(st.Int(0));
-    if (tp == nullptr) continue;
-    FrozenTrial& t = *tp;
-    MGR_ASSIGN_OR_RETURN(double v,
-                         StoredToValue(st.IsNull(2), st.Double(2), st.View(3),
-                                       context + ": trial " + std::to_string(t.trial_id)));
-    size_t objective = static_cast<size_t>(st.Int(1));
-    if (t.values.size() <= objective) t.values.resize(objective + 1, std::nan(""));
-    t.values[objective] = v;
-  }
-  return Status::Ok();
-}
-
-// trial_intermediate_values: the reported value of each step.
-Status LoadIntermediateValues(Database& db, const std::string& context, TrialSelection* sel) {
-  MGR_ASSIGN_OR_RETURN(Statement st,
-                       db.Prepare("SELECT x.trial_id, x.step, x.intermediate_value, "
-                                  "x.intermediate_value_type FROM trial_intermediate_values x" +
-                                  sel->join));
+// Runs `sql`, a child table's SELECT whose first column is trial_id, joined to the selection
+// (`sel->join`), and calls `row(trial, statement)` for each row of a selected trial. A
+// trial's rows come together: it is looked up once per run of rows.
+template <typename RowFn>
+Status ForEachSelectedRow(Database& db, const std::string& sql, TrialSelection* sel, RowFn row) {
+  MGR_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
   sel->Bind(st);
   int64_t last_id = -1;
   FrozenTrial* t = nullptr;
   while (true) {
-    MGR_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    int64_t id = st.Int(0);
-    if (id != last_id) {  // a trial's steps come together: look it up once
+    MGR_ASSIGN_OR_RETURN(bool more, st.Step());
+    if (!more) return Status::Ok();
+    const int64_t id = st.Int(0);
+    if (id != last_id) {
       t = sel->Find(id);
       last_id = id;
     }
-    if (t == nullptr) continue;
-    std::string_view type_text = st.View(3);
-    double v;
-    if (type_text == "FINITE" && !st.IsNull(2)) {
-      v = st.Double(2);
-    } else {
-      MGR_ASSIGN_OR_RETURN(v, StoredToValue(st.IsNull(2), st.Double(2), type_text,
-                                            context + ": trial " + std::to_string(id)));
-    }
-    t->intermediate_values.emplace_hint(t->intermediate_values.end(), st.Int(1), v);
+    if (t != nullptr) MGR_RETURN_IF_ERROR(row(*t, st));
   }
-  return Status::Ok();
+}
+
+// trial_params: params and distributions. `context` names the file in errors.
+Status LoadParams(Database& db, const std::string& context, TrialSelection* sel) {
+  // Most trials share a handful of distributions: parse each distinct JSON text once.
+  std::vector<std::pair<std::string, Distribution>> parsed;
+  return ForEachSelectedRow(
+      db,
+      "SELECT x.trial_id, x.param_name, x.param_value, x.distribution_json FROM trial_params x" +
+          sel->join,
+      sel, [&](FrozenTrial& t, Statement& st) -> Status {
+        std::string name = st.Text(1);
+        std::string_view json = st.View(3);
+        const Distribution* dist = nullptr;
+        for (const auto& [text, d] : parsed) {
+          if (text == json) {
+            dist = &d;
+            break;
+          }
+        }
+        if (dist == nullptr) {
+          Result<Distribution> d = DistributionFromJsonString(std::string(json));
+          if (!d.ok()) {
+            return Status::Corruption(context + ": trial " + std::to_string(t.trial_id) +
+                                      " parameter '" + name + "': " + d.status().message());
+          }
+          if (parsed.size() >= 64) parsed.erase(parsed.begin());  // many distinct: bound the scan
+          parsed.emplace_back(std::string(json), *d);
+          dist = &parsed.back().second;
+        }
+        t.params[name] = st.Double(2);
+        t.distributions.emplace(std::move(name), *dist);
+        return Status::Ok();
+      });
+}
+
+// trial_values: one value per objective (NaN where an objective has none).
+Status LoadValues(Database& db, const std::string& context, TrialSelection* sel) {
+  return ForEachSelectedRow(
+      db,
+      "SELECT x.trial_id, x.objective, x.value, x.value_type FROM trial_values x" + sel->join +
+          " ORDER BY x.trial_id, x.objective",
+      sel, [&](FrozenTrial& t, Statement& st) -> Status {
+        MGR_ASSIGN_OR_RETURN(double v,
+                             StoredToValue(st.IsNull(2), st.Double(2), st.View(3),
+                                           context + ": trial " + std::to_string(t.trial_id)));
+        size_t objective = static_cast<size_t>(st.Int(1));
+        if (t.values.size() <= objective) t.values.resize(objective + 1, std::nan(""));
+        t.values[objective] = v;
+        return Status::Ok();
+      });
+}
+
+// trial_intermediate_values: the reported value of each step.
+Status LoadIntermediateValues(Database& db, const std::string& context, TrialSelection* sel) {
+  return ForEachSelectedRow(
+      db,
+      "SELECT x.trial_id, x.step, x.intermediate_value, x.intermediate_value_type "
+      "FROM trial_intermediate_values x" +
+          sel->join,
+      sel, [&](FrozenTrial& t, Statement& st) -> Status {
+        std::string_view type_text = st.View(3);
+        double v;
+        if (type_text == "FINITE" && !st.IsNull(2)) {
+          v = st.Double(2);
+        } else {
+          MGR_ASSIGN_OR_RETURN(v, StoredToValue(st.IsNull(2), st.Double(2), type_text,
+                                                context + ": trial " + std::to_string(t.trial_id)));
+        }
+        t.intermediate_values.emplace_hint(t.intermediate_values.end(), st.Int(1), v);
+        return Status::Ok();
+      });
 }
 
 // trial_user_attributes or trial_system_attributes (`table`) into the trials' `attrs`.
 Status LoadTrialAttrs(Database& db, const char* table,
                       std::map<std::string, Json> FrozenTrial::*attrs, TrialSelection* sel) {
-  MGR_ASSIGN_OR_RETURN(Statement st,
-                       db.Prepare(std::string("SELECT x.trial_id, x.\"key\", x.value_json FROM ") +
-                                  table + " x" + sel->join));
-  sel->Bind(st);
-  while (true) {
-    MGR_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    FrozenTrial* t = sel->Find(st.Int(0));
-    if (t == nullptr) continue;
-    (t->*attrs)[st.Text(1)] = ParseJsonLenient(st.Text(2));
-  }
-  return Status::Ok();
+  return ForEachSelectedRow(
+      db,
+      std::string("SELECT x.trial_id, x.\"key\", x.value_json FROM ") + table + " x" + sel->join,
+      sel, [&](FrozenTrial& t, Statement& st) -> Status {
+        (t.*attrs)[st.Text(1)] = ParseJsonLenient(st.Text(2));
+        return Status::Ok();
+      });
 }
 
 }  // namespace
