@@ -67,7 +67,7 @@ Result<Json> BuildSpec(const TrainArgs& a) {
   } catch (const Json::exception& e) {
     return Status::InvalidArgument(std::string("not valid JSON: ") + e.what());
   }
-  if (!spec.contains("version")) spec["version"] = 1;
+  if (!spec.contains("version")) spec["version"] = kWorkerSpecVersion;
   if (!spec.contains("data")) spec["data"] = Json::object();
   Json& data = spec["data"];
   if (!a.metadata.empty()) data["metadata"] = a.metadata;

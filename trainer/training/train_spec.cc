@@ -4,6 +4,7 @@
 #include <set>
 
 #include "trainer/models/model_factory.h"
+#include "trainer/protocol/worker_protocol.h"
 
 namespace mgr {
 namespace {
@@ -60,11 +61,12 @@ Result<TrainSpec> ParseTrainSpec(const Json& spec) {
                                 {"version", "trial", "seed", "device", "threads", "checkpoint_dir",
                                  "export_dir", "evaluate_test", "data", "model", "hparams"}));
   TrainSpec s;
-  int64_t version = 1;
+  int64_t version = kWorkerSpecVersion;
   MGR_RETURN_IF_ERROR(GetInt(spec, "version", "", 1, 1000, &version));
-  if (version != 1) {
+  if (version != kWorkerSpecVersion) {
     return Status::InvalidArgument("version: unsupported protocol version " +
-                                   std::to_string(version) + " (this worker speaks 1)");
+                                   std::to_string(version) + " (this worker speaks " +
+                                   std::to_string(kWorkerSpecVersion) + ")");
   }
   if (spec.contains("trial")) s.trial = spec["trial"];
   if (spec.contains("seed")) {
