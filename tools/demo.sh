@@ -5,8 +5,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install_deps.sh
-BUILD_DIR=${MGR_BUILD_DIR:-build-release}
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMGR_BUILD_TESTS=OFF -DMGR_BUILD_BENCH=OFF
+case "${MGR_TORCH:-debian}" in
+  debian | pip) ;;
+  *) echo "$0: MGR_TORCH must be debian (Debian's LibTorch 1.13, the default) or pip" \
+    "(LibTorch 2.x from PyPI's torch wheel), got \"$MGR_TORCH\"" >&2; exit 2 ;;
+esac
+# MGR_TORCH=pip: against LibTorch 2.x from PyPI's torch wheel (the GPU build; docs/gpu.md).
+TORCH_ARGS=""
+if [[ "${MGR_TORCH:-debian}" == pip ]]; then
+  BUILD_DIR=${MGR_BUILD_DIR:-build-release-pip}
+  TORCH_ARGS=$(bash tools/torch_pip.sh "$BUILD_DIR")
+else
+  BUILD_DIR=${MGR_BUILD_DIR:-build-release}
+fi
+# shellcheck disable=SC2086  # TORCH_ARGS is a list of words
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMGR_BUILD_TESTS=OFF \
+  -DMGR_BUILD_BENCH=OFF $TORCH_ARGS
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target mgr-tune mgr-train mgr-make-dataset
 export PATH="$PWD/$BUILD_DIR/tuner:$PWD/$BUILD_DIR/trainer:$PWD/$BUILD_DIR/tools:$PATH"
 if [ "${MGR_DEMO_FRESH:-0}" = 1 ]; then rm -rf demo; fi

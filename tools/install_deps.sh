@@ -13,6 +13,11 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest
   # references for tests and benchmarks only (never needed at run time)
   ffmpeg python3-optuna python3-torch python3-torchaudio python3-numpy
+  # `mgr-tune report`: the chart library it embeds (build time); headless Chromium and
+  # scikit-learn (Optuna's fANOVA) for its tests
+  libjs-chart.js chromium python3-sklearn
+  # the LibTorch 2.x build's virtual environment (tools/torch_pip.sh)
+  python3-venv
 )
 
 missing=()

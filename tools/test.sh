@@ -1,18 +1,44 @@
 #!/usr/bin/env bash
 # Runs every test (docs/testing.md): installs dependencies, builds (Release with debug info,
-# warnings as errors) and runs ctest, then the non-trainer tests again under ASan + UBSan,
-# then every fuzz target for a bounded time.
+# warnings as errors) and runs ctest, then the trainer tests again against LibTorch 2.x
+# (PyPI's CUDA torch wheel, on the CPU), then the non-trainer tests under ASan + UBSan, then
+# every fuzz target for a bounded time.
 # Usage: tools/test.sh [ctest args...]     e.g. tools/test.sh -R storage
+# MGR_TORCH=pip builds the main stage against LibTorch 2.x instead of Debian's 1.13.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install_deps.sh
-BUILD_DIR=${MGR_BUILD_DIR:-build}
+case "${MGR_TORCH:-debian}" in
+  debian | pip) ;;
+  *) echo "$0: MGR_TORCH must be debian (Debian's LibTorch 1.13, the default) or pip" \
+    "(LibTorch 2.x from PyPI's torch wheel), got \"$MGR_TORCH\"" >&2; exit 2 ;;
+esac
+
+# configure_and_test BUILD_DIR CMAKE_ARGS CTEST_ARGS...: one -Werror build and its tests.
 # Benchmarks are built by tools/bench.sh, not here: they are not tests and cost CI time.
 # Warnings are errors here (MGR_WERROR), not in a developer's default build.
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMGR_BUILD_BENCH=OFF \
-  -DMGR_WERROR=ON ${MGR_CMAKE_ARGS:-}
-cmake --build "$BUILD_DIR" -j "$(nproc)"
-(cd "$BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" "$@")
+configure_and_test() {
+  local dir=$1 args=$2
+  shift 2
+  # shellcheck disable=SC2086  # args is a list of words
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMGR_BUILD_BENCH=OFF \
+    -DMGR_WERROR=ON $args ${MGR_CMAKE_ARGS:-}
+  cmake --build "$dir" -j "$(nproc)"
+  (cd "$dir" && ctest --output-on-failure -j "$(nproc)" "$@")
+}
+
+if [[ "${MGR_TORCH:-debian}" == pip ]]; then
+  BUILD_DIR=${MGR_BUILD_DIR:-build-pip}
+  configure_and_test "$BUILD_DIR" "$(bash tools/torch_pip.sh "$BUILD_DIR")" "$@"
+else
+  configure_and_test "${MGR_BUILD_DIR:-build}" "" "$@"
+  # The trainer tests against LibTorch 2.x as well: one code base for both (docs/gpu.md).
+  # MGR_SKIP_TORCH2=1 skips this stage.
+  if [[ "${MGR_SKIP_TORCH2:-0}" != 1 ]]; then
+    echo "=== the trainer tests against LibTorch 2.x (PyPI's torch wheel)"
+    configure_and_test build-torch2 "$(bash tools/torch_pip.sh build-torch2)" -L trainer "$@"
+  fi
+fi
 
 # The same suite under AddressSanitizer and UndefinedBehaviorSanitizer, without trainer/
 # (libtorch and FFmpeg are not instrumented, and training under ASan is too slow). Not

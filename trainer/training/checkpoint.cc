@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "storage/base/atomic_file.h"
+#include "storage/base/files.h"
 
 namespace mgr {
 namespace {
@@ -83,7 +84,7 @@ Status SaveCheckpoint(const std::string& path, torch::nn::Module& model,
 Status LoadCheckpoint(const std::string& path, torch::nn::Module& model,
                       torch::optim::Optimizer& optimizer, const torch::Device& device,
                       CheckpointData* data) {
-  if (::access(path.c_str(), F_OK) != 0) return Status::NotFound(path + ": no checkpoint");
+  if (!PathExists(path)) return Status::NotFound(path + ": no checkpoint");
   try {
     torch::serialize::InputArchive archive, model_archive, optimizer_archive, best_archive;
     archive.load_from(path, device);
@@ -118,7 +119,7 @@ Status LoadCheckpoint(const std::string& path, torch::nn::Module& model,
 }
 
 Status LoadBestWeights(const std::string& path, torch::nn::Module& model, nlohmann::json* record) {
-  if (::access(path.c_str(), F_OK) != 0) return Status::NotFound(path + ": no checkpoint");
+  if (!PathExists(path)) return Status::NotFound(path + ": no checkpoint");
   try {
     torch::serialize::InputArchive archive, best_archive;
     archive.load_from(path, torch::Device(torch::kCPU));

@@ -1,7 +1,5 @@
 #include "trainer/training/training.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -477,7 +475,7 @@ Result<LoadedModel> LoadBestModel(const TrainSpec& spec) {
       }
       record = nlohmann::json::parse(text.toStringRef(), nullptr, false);
     } catch (const c10::Error& e) {
-      if (::access(path.c_str(), F_OK) != 0) return Status::NotFound(path + ": no checkpoint");
+      if (!PathExists(path)) return Status::NotFound(path + ": no checkpoint");
       return Status::Corruption(path + ": " + e.what_without_backtrace());
     }
   }
