@@ -10,19 +10,31 @@
 
 namespace mgr {
 
-std::vector<int> ParseNvidiaSmiList(const std::string& output) {
-  std::vector<int> ids;
+namespace {
+bool IsIndex(const std::string& s) {
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+}  // namespace
+
+std::string WorkerSlot::Label() const {
+  if (gpu.empty()) return "cpu";
+  return IsIndex(gpu) ? "gpu" + gpu : gpu;
+}
+
+std::vector<std::string> ParseNvidiaSmiList(const std::string& output) {
+  std::vector<std::string> ids;
   static const std::regex re("^GPU ([0-9]+):");
   std::istringstream in(output);
   std::string line;
   std::smatch m;
   while (std::getline(in, line)) {
-    if (std::regex_search(line, m, re)) ids.push_back(std::stoi(m[1]));
+    if (std::regex_search(line, m, re)) ids.push_back(m[1]);
   }
   return ids;
 }
 
-Result<std::vector<int>> SystemGpuDiscovery::Discover() {
+Result<std::vector<std::string>> SystemGpuDiscovery::Discover() {
   if (const char* fake = std::getenv("MGR_FAKE_GPUS"); fake != nullptr && *fake != '\0') {
     char* end = nullptr;
     long n = std::strtol(fake, &end, 10);
@@ -30,21 +42,21 @@ Result<std::vector<int>> SystemGpuDiscovery::Discover() {
       return Status::InvalidArgument("MGR_FAKE_GPUS: expected a GPU count 0..64, got \"" +
                                      std::string(fake) + "\"");
     }
-    std::vector<int> ids;
-    for (int i = 0; i < n; ++i) ids.push_back(i);
+    std::vector<std::string> ids;
+    for (long i = 0; i < n; ++i) ids.push_back(std::to_string(i));
     return ids;
   }
   if (const char* visible = std::getenv("CUDA_VISIBLE_DEVICES"); visible != nullptr) {
-    // The user already chose: each worker gets one of these ids (a child's
-    // CUDA_VISIBLE_DEVICES names physical devices, so the ids are passed on as they are).
-    std::vector<int> ids;
+    // The user already chose: each worker gets one of these entries as it is (an index
+    // names a physical device, a UUID the same device in every process).
+    std::vector<std::string> ids;
     std::stringstream in(visible);
     std::string item;
-    int k = 0;
     while (std::getline(in, item, ',')) {
-      if (item.empty() || item == "-1") break;
-      ids.push_back(std::all_of(item.begin(), item.end(), ::isdigit) ? std::stoi(item) : k);
-      ++k;
+      item.erase(0, item.find_first_not_of(" \t"));
+      item.erase(item.find_last_not_of(" \t") + 1);
+      if (item.empty() || item == "-1") break;  // CUDA ignores the entries after an invalid one
+      ids.push_back(item);
     }
     return ids;
   }
@@ -60,26 +72,26 @@ Result<std::vector<int>> SystemGpuDiscovery::Discover() {
     }
   }
   std::error_code ec;
-  std::vector<int> ids;
-  int k = 0;
+  std::vector<std::string> ids;
   for (const auto& e : std::filesystem::directory_iterator("/proc/driver/nvidia/gpus", ec)) {
     (void)e;
-    ids.push_back(k++);
+    ids.push_back(std::to_string(ids.size()));
   }
   return ids;
 }
 
 Result<std::vector<WorkerSlot>> MakeSlots(const WorkersSpec& spec, GpuDiscovery& discovery) {
-  std::vector<int> gpus = spec.gpu_ids;
+  std::vector<std::string> gpus;
+  for (int id : spec.gpu_ids) gpus.push_back(std::to_string(id));
   if (spec.gpus_auto) {
     MGR_ASSIGN_OR_RETURN(gpus, discovery.Discover());
   }
   std::vector<WorkerSlot> slots;
-  for (int g : gpus) {
+  for (const std::string& g : gpus) {
     for (int k = 0; k < spec.trials_per_gpu; ++k) slots.push_back(WorkerSlot{g});
   }
   if (slots.empty()) {
-    for (int k = 0; k < std::max(1, spec.cpu_workers); ++k) slots.push_back(WorkerSlot{-1});
+    for (int k = 0; k < std::max(1, spec.cpu_workers); ++k) slots.push_back(WorkerSlot{});
   }
   return slots;
 }

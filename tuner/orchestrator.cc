@@ -689,14 +689,22 @@ Status Orchestrator::Impl::FinishTrial(Job* job, const WorkerExit& exit) {
                 true, INT_MAX / 2);
   }
   std::string reason;
+  std::string kind;
   if (job->error_event) {
-    reason = job->error_event->String(kFieldKind).value_or("error") + ": " +
-             job->error_event->String(kFieldMessage).value_or("") + " (" + exit.Describe() + ")";
+    kind = job->error_event->String(kFieldKind).value_or("error");
+    reason = kind + ": " + job->error_event->String(kFieldMessage).value_or("") + " (" +
+             exit.Describe() + ")";
   } else {
     reason = "worker " + exit.Describe();
   }
-  // A spec error fails again on every attempt: do not retry it.
-  return fail(reason, exit.exit_code != kExitBadSpec, study_.retries);
+  // The same configuration fails the same way again: a spec error on every attempt, and
+  // running out of memory with the same batch size on the same device. Do not retry them.
+  if (kind == kErrorKindOom) {
+    reason +=
+        "; not retried: the same batch_size runs out again (lower batch_size, or "
+        "trials_per_gpu when the GPU is shared)";
+  }
+  return fail(reason, exit.exit_code != kExitBadSpec && kind != kErrorKindOom, study_.retries);
 }
 
 void Orchestrator::Impl::OnExit(Job* job, const WorkerExit& exit) {

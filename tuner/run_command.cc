@@ -112,8 +112,8 @@ int RunStudy(const RunArgs& args) {
   options.worker_command = {worker};
   std::unique_ptr<GpuDiscovery> fixed;
   if (args.gpus >= 0) {
-    std::vector<int> ids;
-    for (int i = 0; i < args.gpus; ++i) ids.push_back(i);
+    std::vector<std::string> ids;
+    for (int i = 0; i < args.gpus; ++i) ids.push_back(std::to_string(i));
     fixed = std::make_unique<FixedGpuDiscovery>(ids);
     options.discovery = fixed.get();
   }

@@ -5,6 +5,7 @@
 //   max_epochs (default 3), sleep_per_epoch (seconds, default 0), lr (default 1e-3)
 //   quality: added to the loss (default: |log10(lr) + 2.5|, so lr near 3e-3 is best)
 //   fail_at_epoch: prints an error event and exits 1 at that epoch (every attempt)
+//   oom_at_epoch: the same with an error of kind oom (out of memory)
 //   crash_at_epoch: aborts at that epoch, once per checkpoint dir (a retry then resumes)
 //   spec_error: exits 2 with an error event of kind spec
 //   hang: after `started`, ignores stdin and signals and sleeps forever
@@ -140,6 +141,7 @@ int Run(int argc, char** argv) {
   const double lr = h.value("lr", 1e-3);
   const double quality = h.value("quality", std::fabs(std::log10(lr) + 2.5));
   const int fail_at = h.value("fail_at_epoch", -1);
+  const int oom_at = h.value("oom_at_epoch", -1);
   const int crash_at = h.value("crash_at_epoch", -1);
   const fs::path ckdir = spec.value("checkpoint_dir", "");
   fs::create_directories(ckdir);
@@ -189,6 +191,13 @@ int Run(int argc, char** argv) {
       Emit({{kEventKey, kEventError},
             {kFieldKind, kErrorKindInternal},
             {kFieldMessage, "fail_at_epoch reached"}});
+      return Finish(kExitFailed);
+    }
+    if (epoch == oom_at) {
+      Emit({{kEventKey, kEventError},
+            {kFieldKind, kErrorKindOom},
+            {kFieldMessage,
+             "out of memory on cuda:0 at batch_size " + std::to_string(h.value("batch_size", 0))}});
       return Finish(kExitFailed);
     }
     if (epoch == crash_at && !fs::exists(ckdir / "crashed")) {

@@ -24,6 +24,7 @@ namespace mgr {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 namespace fs = std::filesystem;
 
 class OrchestratorTest : public ::testing::Test {
@@ -296,6 +297,22 @@ TEST_F(OrchestratorTest, FailingTrialIsRetriedUpToTheLimit) {
   EXPECT_THAT(r->decisions[0].summary, HasSubstr("no trial completed"));
 }
 
+TEST_F(OrchestratorTest, OutOfMemoryIsNotRetried) {
+  StudyFile s = MakeStudy({{"fixed", {{"max_epochs", 3}, {"oom_at_epoch", 2}, {"batch_size", 96}}},
+                           {"stages", {{{"name", "base"}, {"trials", 1}}}},
+                           {"retries", 2},
+                           {"export", false}});
+  auto r = RunStudy(s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto trials = Trials(*Open(s), "t/base");
+  ASSERT_EQ(trials.size(), 1u);  // retries: 2, yet no retry
+  EXPECT_EQ(trials[0].state, TrialState::kFail);
+  const std::string reason = trials[0].user_attrs.at("fail_reason").get<std::string>();
+  EXPECT_THAT(reason, HasSubstr("oom: out of memory on cuda:0 at batch_size 96"));
+  EXPECT_THAT(reason, HasSubstr("not retried"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("retried as")));
+}
+
 TEST_F(OrchestratorTest, LinesThatAreNotEventsAreLoggedAndIgnored) {
   StudyFile s = MakeStudy({{"fixed", {{"max_epochs", 2}, {"noise", true}}},
                            {"stages", {{{"name", "base"}, {"trials", 1}}}},
@@ -331,7 +348,7 @@ TEST_F(OrchestratorTest, FourGpusRunOneTrialEachAtATime) {
                            {"workers", {{"gpus", "auto"}, {"trials_per_gpu", 1}}},
                            {"stages", {{{"name", "base"}, {"trials", 12}}}},
                            {"export", false}});
-  FixedGpuDiscovery four({0, 1, 2, 3});
+  FixedGpuDiscovery four({"0", "1", "2", "3"});
   auto r = RunStudy(s, &four);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> by_gpu;
@@ -352,6 +369,32 @@ TEST_F(OrchestratorTest, FourGpusRunOneTrialEachAtATime) {
     total += spans.size();
   }
   EXPECT_EQ(total, 12);
+}
+
+TEST_F(OrchestratorTest, TwoTrialsPerGpuShareOneGpu) {
+  StudyFile s = MakeStudy({{"fixed", {{"max_epochs", 3}, {"sleep_per_epoch", 0.2}}},
+                           {"workers", {{"gpus", "auto"}, {"trials_per_gpu", 2}}},
+                           {"stages", {{{"name", "base"}, {"trials", 4}}}},
+                           {"export", false}});
+  FixedGpuDiscovery one({"GPU-8f1c2d3e"});
+  auto r = RunStudy(s, &one);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::vector<std::pair<int64_t, int64_t>> spans;
+  for (const auto& e : FakeLog()) {
+    if (!e.contains("start")) continue;
+    EXPECT_EQ(e["cuda"], "GPU-8f1c2d3e");  // the UUID is passed on as it is
+    spans.push_back({e["start"].get<int64_t>(), e["end"].get<int64_t>()});
+  }
+  ASSERT_EQ(spans.size(), 4u);
+  std::sort(spans.begin(), spans.end());
+  // Two workers at once on the one GPU: the second trial starts before the first ends,
+  // and never three at once.
+  EXPECT_LT(spans[1].first, spans[0].second);
+  for (size_t i = 2; i < spans.size(); ++i) {
+    int running = 0;
+    for (size_t j = 0; j < i; ++j) running += spans[j].second > spans[i].first;
+    EXPECT_LE(running, 1) << "three trials at once on a GPU with trials_per_gpu 2";
+  }
 }
 
 TEST_F(OrchestratorTest, SigkillMidStudyThenRerunFinishesTheExactBudget) {
