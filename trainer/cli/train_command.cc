@@ -213,9 +213,10 @@ int RunTrain(const TrainArgs& args) {
       bar.EndEpoch(m);
       std::fprintf(stderr,
                    "epoch %d/%d  train loss %.4f acc %.3f  val loss %.4f acc %.3f F1 %.3f  "
-                   "(%.1f s)\n",
+                   "(%.1f s, %.1f clips/s, peak %.0f MiB)\n",
                    m.epoch, m.max_epochs, m.train_loss, m.train_accuracy, m.val_loss,
-                   m.val_accuracy, m.val_macro_f1, m.seconds);
+                   m.val_accuracy, m.val_macro_f1, m.seconds, m.samples_per_second,
+                   static_cast<double>(m.peak_memory_bytes) / (1024.0 * 1024.0));
       std::fflush(stderr);
     };
     cb.should_stop = [&] { return stop.requested(); };

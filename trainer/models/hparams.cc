@@ -37,6 +37,7 @@ const Def kDefs[] = {
     {"max_epochs", Type::kInt, 1, 100000, false, false, false, kAll, nullptr},
     {"patience", Type::kInt, 1, 100000, false, false, false, kAll, nullptr},
     {"min_delta", Type::kFloat, 0, kInf, false, false, false, kAll, nullptr},
+    {"precision", Type::kString, 0, 0, false, false, false, kAll, "fp32|bf16|fp16"},
     {"batch_norm", Type::kBool, 0, 0, false, false, false, kAll, nullptr},
     {"dense_layers", Type::kInt, 0, kMaxDenseLayers, false, false, false, kAll, nullptr},
     {"dense_units", Type::kInt, 1, 16384, false, false, true, kAll, nullptr},
@@ -179,9 +180,9 @@ Json Paper2d(Json j) {
 }
 
 Json Common(Json j) {
-  const Json common = {{"beta1", 0.9},      {"beta2", 0.999},    {"eps", 1e-8},
-                       {"momentum", 0.9},   {"max_epochs", 100}, {"patience", 20},
-                       {"min_delta", 0.01}, {"batch_norm", true}};
+  const Json common = {{"beta1", 0.9},      {"beta2", 0.999},     {"eps", 1e-8},
+                       {"momentum", 0.9},   {"max_epochs", 100},  {"patience", 20},
+                       {"min_delta", 0.01}, {"batch_norm", true}, {"precision", "fp32"}};
   for (auto& [k, v] : common.items()) j[k] = v;
   return j;
 }
@@ -281,6 +282,7 @@ Result<HParams> ResolveHParams(const std::string& family, const std::string& pre
   hp.patience = static_cast<int>(GetInt(flat["patience"]));
   hp.min_delta = flat["min_delta"].get<double>();
   hp.batch_norm = GetBool(flat["batch_norm"]);
+  hp.precision = flat["precision"].get<std::string>();
 
   const int dense_layers = static_cast<int>(GetInt(flat["dense_layers"]));
   Json units = nullptr;
@@ -338,6 +340,7 @@ Json HParamsToJson(const std::string& family, const HParams& hp) {
             {"patience", hp.patience},
             {"min_delta", hp.min_delta},
             {"batch_norm", hp.batch_norm},
+            {"precision", hp.precision},
             {"dense_layers", static_cast<int64_t>(hp.dense_units.size())}};
   // `dropout` is required by the resolver as the default of every layer; per-layer values
   // carry the truth.

@@ -52,6 +52,9 @@ struct HParams {
   int max_epochs = 100;
   int patience = 20;        // epochs without an improvement > min_delta before stopping
   double min_delta = 0.01;  // in validation loss units (nats)
+  // Autocast dtype of forward + loss: "fp32" (no autocast) | "bf16" | "fp16" (with
+  // dynamic loss scaling). Weights and optimizer state stay float32.
+  std::string precision = "fp32";
 
   // 1D conv encoder (nnet1, mixnet).
   std::vector<Conv1dLayer> conv;

@@ -30,7 +30,7 @@ struct FieldSpec {
   FieldKind kind;
 };
 
-constexpr int kMaxFields = 8;
+constexpr int kMaxFields = 10;
 
 struct EventSpec {
   const char* name;
@@ -65,7 +65,9 @@ constexpr EventSpec kEvents[] = {
       {kFieldValLoss, FieldKind::kNumber},
       {kFieldValAccuracy, FieldKind::kNumber},
       {kFieldValMacroF1, FieldKind::kNumber},
-      {kFieldSeconds, FieldKind::kNumber}}},
+      {kFieldSeconds, FieldKind::kNumber},
+      {kFieldSamplesPerSecond, FieldKind::kNumber},
+      {kFieldPeakMemoryBytes, FieldKind::kNumber}}},
     {kEventFinal,
      WorkerEventType::kFinal,
      {{kFieldEpochsRun, FieldKind::kCount},

@@ -64,6 +64,9 @@ inline constexpr char kFieldValLoss[] = "val_loss";
 inline constexpr char kFieldValAccuracy[] = "val_accuracy";
 inline constexpr char kFieldValMacroF1[] = "val_macro_f1";
 inline constexpr char kFieldSeconds[] = "seconds";
+inline constexpr char kFieldSamplesPerSecond[] = "samples_per_second";  // training clips/s
+// CUDA: peak bytes allocated on the device in the epoch; CPU: the worker's peak RSS so far.
+inline constexpr char kFieldPeakMemoryBytes[] = "peak_memory_bytes";
 // final
 inline constexpr char kFieldEpochsRun[] = "epochs_run";
 inline constexpr char kFieldBestEpoch[] = "best_epoch";

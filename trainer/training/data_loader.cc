@@ -20,6 +20,12 @@ uint64_t MixSeed(uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
   return mix(mix(mix(mix(a) ^ b) ^ c) ^ d);
 }
 
+HostTransfer HostTransferFor(const torch::Device& device) {
+  // Pinning needs a CUDA runtime (pin_memory throws without one); a CPU trial copies nothing.
+  const bool cuda = device.is_cuda();
+  return HostTransfer{cuda, cuda};
+}
+
 DataLoader::DataLoader(const ClipCache* cache, std::vector<Example> examples, LoaderOptions options)
     : cache_(cache), examples_(std::move(examples)), options_(std::move(options)) {
   options_.threads = std::max(1, options_.threads);
@@ -115,6 +121,10 @@ void DataLoader::WorkerLoop() {
     }
     try {
       Batch batch = MakeBatch(epoch, index);
+      if (options_.pin_memory) {  // here, so that the training thread does not wait for it
+        batch.clips = batch.clips.pin_memory();
+        batch.labels = batch.labels.pin_memory();
+      }
       std::lock_guard<std::mutex> lock(mu_);
       ready_.emplace(index, std::move(batch));
     } catch (...) {

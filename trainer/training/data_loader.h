@@ -20,9 +20,9 @@
 
 #include <torch/torch.h>
 
-#include "trainer/features/augment.h"
 #include "trainer/data/clip_cache.h"
 #include "trainer/data/fma_metadata.h"
+#include "trainer/features/augment.h"
 
 namespace mgr {
 
@@ -42,12 +42,23 @@ struct LoaderOptions {
   uint64_t seed = 0;
   int threads = 2;   // background threads (at least 1)
   int prefetch = 4;  // batches ready ahead of the consumer (at least 1)
+  // Batches from the threads are in page-locked memory (for asynchronous copies to a
+  // CUDA device; needs CUDA). MakeBatch's are not.
+  bool pin_memory = false;
 };
+
+// How batches travel from the loader to the trial's device.
+struct HostTransfer {
+  bool pin_memory = false;    // LoaderOptions::pin_memory
+  bool non_blocking = false;  // Tensor::to(device, non_blocking)
+};
+// Pinned memory and non-blocking copies for a CUDA device; neither for the CPU.
+HostTransfer HostTransferFor(const torch::Device& device);
 
 struct Batch {
   int64_t index = 0;     // position in the epoch
-  torch::Tensor clips;   // (B, clip_samples) float32, CPU
-  torch::Tensor labels;  // (B) int64, CPU
+  torch::Tensor clips;   // (B, clip_samples) float32, CPU (pinned with pin_memory)
+  torch::Tensor labels;  // (B) int64, CPU (pinned with pin_memory)
 };
 
 // Mixes values into one 64-bit seed (SplitMix64 steps); used for every derived stream.

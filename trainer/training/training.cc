@@ -8,13 +8,19 @@
 #include <optional>
 #include <random>
 
+#include <torch/version.h>
+
 #include "storage/base/files.h"
 #include "storage/base/out_of_memory.h"
 #include "trainer/data/clip_cache.h"
 #include "trainer/data/fma_metadata.h"
+#include "trainer/protocol/worker_protocol.h"
 #include "trainer/training/checkpoint.h"
 #include "trainer/training/data_loader.h"
+#include "trainer/training/device_memory.h"
+#include "trainer/training/grad_scaler.h"
 #include "trainer/training/metrics.h"
+#include "trainer/training/torch_compat.h"
 
 namespace mgr {
 namespace {
@@ -28,16 +34,31 @@ constexpr uint64_t kSpecStream = 0x53504543;     // spectrogram augmentation
 
 EpochMetrics EpochFromJson(const Json& j) {
   EpochMetrics m;
-  m.epoch = j.at("epoch").get<int>();
-  m.max_epochs = j.at("max_epochs").get<int>();
-  m.train_loss = j.at("train_loss").get<double>();
-  m.train_accuracy = j.at("train_accuracy").get<double>();
-  m.val_loss = j.at("val_loss").get<double>();
-  m.val_accuracy = j.at("val_accuracy").get<double>();
-  m.val_macro_f1 = j.at("val_macro_f1").get<double>();
-  m.seconds = j.at("seconds").get<double>();
+  m.epoch = j.at(kFieldEpoch).get<int>();
+  m.max_epochs = j.at(kFieldMaxEpochs).get<int>();
+  m.train_loss = j.at(kFieldTrainLoss).get<double>();
+  m.train_accuracy = j.at(kFieldTrainAccuracy).get<double>();
+  m.val_loss = j.at(kFieldValLoss).get<double>();
+  m.val_accuracy = j.at(kFieldValAccuracy).get<double>();
+  m.val_macro_f1 = j.at(kFieldValMacroF1).get<double>();
+  m.seconds = j.at(kFieldSeconds).get<double>();
+  // Absent from checkpoints written before these fields existed.
+  m.samples_per_second = j.value(kFieldSamplesPerSecond, 0.0);
+  m.peak_memory_bytes = j.value(kFieldPeakMemoryBytes, int64_t{0});
   return m;
 }
+
+// Where and how a trial computes.
+struct Compute {
+  torch::Device device = torch::kCPU;
+  c10::ScalarType autocast = torch::kFloat32;  // kFloat32: no autocast
+  HostTransfer transfer;
+  int64_t batch_size = 0;  // for out-of-memory messages
+
+  torch::Tensor ToDevice(const torch::Tensor& t) const {
+    return t.to(device, t.scalar_type(), transfer.non_blocking);
+  }
+};
 
 // What must match for a checkpoint to belong to this trial.
 Json TrialIdentity(const TrainSpec& spec) {
@@ -68,24 +89,33 @@ struct EvalResult {
 };
 
 // Loss (mean over clips) and confusion matrix of `loader`'s epoch `epoch` in eval mode.
+// Under the trial's autocast, like training; an out-of-memory error becomes kOom.
 EvalResult Evaluate(GenreNet& model, DataLoader& loader, int epoch, const InputConfig& input,
-                    const torch::Device& device, int classes) {
+                    const Compute& compute, int classes) {
   torch::NoGradGuard no_grad;
   model->eval();
   EvalResult r(classes);
   double loss_sum = 0;
-  loader.StartEpoch(epoch);
-  while (std::optional<Batch> batch = loader.Next()) {
-    torch::Tensor clips = batch->clips.to(device);
-    torch::Tensor labels = batch->labels.to(device);
-    NetInputs in = PrepareInputs(input, clips);
-    torch::Tensor logits = model->forward(in.audio, in.features);
-    loss_sum +=
-        torch::nn::functional::cross_entropy(
-            logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-            .item<double>();
-    r.confusion.Add(labels, logits.argmax(1));
-  }
+  TranslateOutOfMemory(
+      [&] {
+        loader.StartEpoch(epoch);
+        while (std::optional<Batch> batch = loader.Next()) {
+          torch::Tensor clips = compute.ToDevice(batch->clips);
+          torch::Tensor labels = compute.ToDevice(batch->labels);
+          NetInputs in = PrepareInputs(input, clips);
+          torch::Tensor logits, loss;
+          {
+            AutocastGuard autocast(compute.device, compute.autocast);
+            logits = model->forward(in.audio, in.features);
+            loss = torch::nn::functional::cross_entropy(
+                logits.to(torch::kFloat32), labels,
+                torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+          }
+          loss_sum += loss.item<double>();
+          r.confusion.Add(labels, logits.argmax(1));
+        }
+      },
+      compute.device, "evaluation", compute.batch_size);
   const int64_t n = r.confusion.total();
   r.loss = n > 0 ? loss_sum / static_cast<double>(n) : 0;
   return r;
@@ -189,7 +219,8 @@ struct TrainState {
 
 // Resume: creates the checkpoint directory and, when it holds this trial's checkpoint,
 // restores the model, the optimizer and the state from it. A fresh state otherwise.
-TrainState Resume(const TrainSpec& spec, TrialModel& m, const torch::Device& device) {
+TrainState Resume(const TrainSpec& spec, TrialModel& m, const torch::Device& device,
+                  GradScaler* scaler) {
   Status dirs = MakeDirectories(spec.checkpoint_dir);
   if (!dirs.ok()) throw TrainingError(Kind::kData, dirs.ToString());
   const std::string path = CheckpointPath(spec);
@@ -211,6 +242,10 @@ TrainState Resume(const TrainSpec& spec, TrialModel& m, const torch::Device& dev
   state.wait = r.at("es_wait").get<int>();
   state.stopped_early = r.at("stopped_early").get<bool>();
   for (const Json& m : r.at("history")) state.history.push_back(EpochFromJson(m));
+  if (scaler != nullptr && r.contains("grad_scaler")) {
+    Status restored = scaler->FromJson(r["grad_scaler"]);
+    if (!restored.ok()) throw TrainingError(Kind::kData, path + ": " + restored.ToString());
+  }
   return state;
 }
 
@@ -221,8 +256,9 @@ struct EpochLoop {
   const std::vector<std::string>& classes;
   const InputConfig& input;
   const SpectrogramAugmentOptions& spec_augment;
-  const torch::Device& device;
+  const Compute& compute;
   TrialModel& model;
+  GradScaler* scaler;  // fp16 only
   DataLoader& train_loader;
   DataLoader& val_loader;
 
@@ -233,6 +269,7 @@ struct EpochLoop {
 struct TrainPass {
   double loss_sum = 0;  // per-clip losses
   int64_t correct = 0, seen = 0;
+  double seconds = 0;  // wall time of the pass
 };
 
 // One pass over the training split; nullopt when should_stop interrupted it.
@@ -244,16 +281,24 @@ std::optional<TrainPass> TrainEpoch(const EpochLoop& loop, int epoch) {
   model->train();
   loop.train_loader.StartEpoch(epoch);
   TrainPass pass;
+  const auto started = std::chrono::steady_clock::now();
   const int64_t batches = loop.train_loader.NumBatches();
   while (std::optional<Batch> batch = loop.train_loader.Next()) {
     if (loop.ShouldStop()) return std::nullopt;
-    torch::Tensor x = batch->clips.to(loop.device);
-    torch::Tensor labels = batch->labels.to(loop.device);
+    torch::Tensor x = loop.compute.ToDevice(batch->clips);
+    torch::Tensor labels = loop.compute.ToDevice(batch->labels);
     std::mt19937_64 rng(MixSeed(spec.seed, kSpecStream, static_cast<uint64_t>(epoch),
                                 static_cast<uint64_t>(batch->index)));
+    // Features in float32; autocast covers the network and the loss (backward runs outside,
+    // as torch.autocast recommends). The loss takes float32 logits whatever the device's
+    // autocast op lists say: a per-clip loss sum in bf16 would keep 3 significant digits.
     NetInputs in = PrepareInputs(input, x, input.features ? &loop.spec_augment : nullptr, &rng);
-    torch::Tensor logits = model->forward(in.audio, in.features);
-    torch::Tensor loss = torch::nn::functional::cross_entropy(logits, labels);
+    torch::Tensor logits, loss;
+    {
+      AutocastGuard autocast(loop.compute.device, loop.compute.autocast);
+      logits = model->forward(in.audio, in.features);
+      loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat32), labels);
+    }
     const double value = loss.item<double>();
     if (!std::isfinite(value)) {
       throw TrainingError(Kind::kNan, "training loss became " + std::to_string(value) +
@@ -262,14 +307,21 @@ std::optional<TrainPass> TrainEpoch(const EpochLoop& loop, int epoch) {
                                           std::to_string(spec.params.lr) + ")");
     }
     loop.model.optimizer->zero_grad();
-    loss.backward();
-    loop.model.optimizer->step();
+    if (loop.scaler != nullptr) {
+      loop.scaler->Scale(loss).backward();
+      loop.scaler->Step(*loop.model.optimizer);  // skipped when a gradient overflowed
+      loop.scaler->Update();
+    } else {
+      loss.backward();
+      loop.model.optimizer->step();
+    }
     const int64_t n = labels.size(0);
     pass.loss_sum += value * static_cast<double>(n);
     pass.correct += logits.argmax(1).eq(labels).sum().item<int64_t>();
     pass.seen += n;
     if (loop.callbacks.on_progress) loop.callbacks.on_progress(epoch, batch->index + 1, batches);
   }
+  pass.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return pass;
 }
 
@@ -303,55 +355,53 @@ void SaveTrialCheckpoint(const EpochLoop& loop, TrainState* state) {
                               {"es_wait", state->wait},
                               {"stopped_early", state->stopped_early},
                               {"history", history}};
+  if (loop.scaler != nullptr) state->checkpoint.record["grad_scaler"] = loop.scaler->ToJson();
   Status saved = SaveCheckpoint(CheckpointPath(loop.spec), *loop.model.net, *loop.model.optimizer,
                                 state->checkpoint);
   if (!saved.ok()) throw TrainingError(Kind::kData, saved.ToString());
 }
 
 // The epoch loop: epochs after state->epoch_done up to max_epochs or early stopping, each
-// trained, validated and checkpointed. Returns true when should_stop ended it. Turns a
-// libtorch out-of-memory error into TrainingError(kOom).
+// trained, validated and checkpointed. Returns true when should_stop ended it. An
+// out-of-memory error in training or evaluation becomes TrainingError(kOom).
 bool RunEpochs(const EpochLoop& loop, TrainState* state) {
   const HParams& hp = loop.spec.params;
   const int classes = static_cast<int>(loop.classes.size());
-  try {
-    for (int epoch = state->epoch_done + 1; epoch <= hp.max_epochs && !state->stopped_early;
-         ++epoch) {
-      if (loop.ShouldStop()) return true;
-      const auto started = std::chrono::steady_clock::now();
-      const std::optional<TrainPass> pass = TrainEpoch(loop, epoch);
-      if (!pass) return true;
+  const torch::Device& device = loop.compute.device;
+  for (int epoch = state->epoch_done + 1; epoch <= hp.max_epochs && !state->stopped_early;
+       ++epoch) {
+    if (loop.ShouldStop()) return true;
+    const auto started = std::chrono::steady_clock::now();
+    ResetPeakMemory(device);
+    std::optional<TrainPass> pass;
+    TranslateOutOfMemory([&] { pass = TrainEpoch(loop, epoch); }, device, "training",
+                         hp.batch_size);
+    if (!pass) return true;
 
-      EvalResult v =
-          Evaluate(loop.model.net, loop.val_loader, epoch, loop.input, loop.device, classes);
-      if (!std::isfinite(v.loss)) {
-        throw TrainingError(Kind::kNan, "validation loss is " + std::to_string(v.loss) +
-                                            " after epoch " + std::to_string(epoch));
-      }
-      EpochMetrics m;
-      m.epoch = epoch;
-      m.max_epochs = hp.max_epochs;
-      m.train_loss = pass->seen > 0 ? pass->loss_sum / static_cast<double>(pass->seen) : 0;
-      m.train_accuracy =
-          pass->seen > 0 ? static_cast<double>(pass->correct) / static_cast<double>(pass->seen) : 0;
-      m.val_loss = v.loss;
-      m.val_accuracy = v.confusion.Accuracy();
-      m.val_macro_f1 = v.confusion.MacroF1();
-      TrackBestAndEarlyStopping(hp, epoch, v.loss, loop.model.net, state);
-      m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      state->history.push_back(m);
-      state->epoch_done = epoch;
+    EvalResult v =
+        Evaluate(loop.model.net, loop.val_loader, epoch, loop.input, loop.compute, classes);
+    if (!std::isfinite(v.loss)) {
+      throw TrainingError(Kind::kNan, "validation loss is " + std::to_string(v.loss) +
+                                          " after epoch " + std::to_string(epoch));
+    }
+    EpochMetrics m;
+    m.epoch = epoch;
+    m.max_epochs = hp.max_epochs;
+    m.train_loss = pass->seen > 0 ? pass->loss_sum / static_cast<double>(pass->seen) : 0;
+    m.train_accuracy =
+        pass->seen > 0 ? static_cast<double>(pass->correct) / static_cast<double>(pass->seen) : 0;
+    m.val_loss = v.loss;
+    m.val_accuracy = v.confusion.Accuracy();
+    m.val_macro_f1 = v.confusion.MacroF1();
+    m.samples_per_second = pass->seconds > 0 ? static_cast<double>(pass->seen) / pass->seconds : 0;
+    m.peak_memory_bytes = PeakMemoryBytes(device);
+    TrackBestAndEarlyStopping(hp, epoch, v.loss, loop.model.net, state);
+    m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    state->history.push_back(m);
+    state->epoch_done = epoch;
 
-      SaveTrialCheckpoint(loop, state);
-      if (loop.callbacks.on_epoch) loop.callbacks.on_epoch(m);
-    }
-  } catch (const c10::Error& e) {
-    if (IsOutOfMemoryMessage(e.what_without_backtrace())) {
-      throw TrainingError(Kind::kOom, std::string("out of memory on ") + loop.device.str() +
-                                          ": lower batch_size (" + std::to_string(hp.batch_size) +
-                                          ") or the network's width");
-    }
-    throw;
+    SaveTrialCheckpoint(loop, state);
+    if (loop.callbacks.on_epoch) loop.callbacks.on_epoch(m);
   }
   return false;
 }
@@ -364,7 +414,7 @@ TestMetrics EvaluateTest(const EpochLoop& loop, const TrialData& data,
   }
   RestoreState(*loop.model.net, state.checkpoint.best_state);
   DataLoader test_loader(data.clips, data.test, test_options);
-  EvalResult t = Evaluate(loop.model.net, test_loader, 0, loop.input, loop.device,
+  EvalResult t = Evaluate(loop.model.net, test_loader, 0, loop.input, loop.compute,
                           static_cast<int>(data.classes.size()));
   TestMetrics tm;
   tm.loss = t.loss;
@@ -379,20 +429,34 @@ TestMetrics EvaluateTest(const EpochLoop& loop, const TrialData& data,
 
 // RunTraining and RunTrainingOnCache: `cache` may be null (opened here).
 TrainOutcome Train(const TrainSpec& spec, const TrainCallbacks& callbacks, const ClipCache* cache) {
-  const torch::Device device = ResolveDevice(spec.device);
+  Compute compute;
+  compute.device = ResolveDevice(spec.device);
+  const torch::Device& device = compute.device;
+  CheckPrecision(spec.params.precision, device);
+  compute.autocast = PrecisionDtype(spec.params.precision);
+  compute.transfer = HostTransferFor(device);
+  compute.batch_size = spec.params.batch_size;
   torch::set_num_threads(spec.threads);
+  // Fixed input shapes: cuDNN's autotuner picks the fastest algorithms once per shape.
+  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
 
   const TrialData data = LoadTrialData(spec, cache);
   const InputConfig input =
       MakeInputConfig(spec.family, spec.params, spec.clip_samples, spec.cache.sample_rate);
-  const LoaderOptions train_options = TrainLoaderOptions(spec, input);
+  LoaderOptions train_options = TrainLoaderOptions(spec, input);
+  train_options.pin_memory = compute.transfer.pin_memory;
   DataLoader train_loader(data.clips, data.train, train_options);
   DataLoader val_loader(data.clips, data.val, EvalLoaderOptions(train_options, Split::kValidation));
 
   TrialModel model = BuildTrialModel(spec, input, static_cast<int>(data.classes.size()), device);
   const SpectrogramAugmentOptions spec_augment = SpectrogramAugment(spec.params);
 
-  TrainState state = Resume(spec, model, device);
+  // fp16's small range needs loss scaling; bf16 has float32's.
+  std::optional<GradScaler> scaler;
+  if (compute.autocast == torch::kFloat16) scaler.emplace();
+  GradScaler* scaler_ptr = scaler ? &*scaler : nullptr;
+
+  TrainState state = Resume(spec, model, device, scaler_ptr);
   if (callbacks.on_start) {
     TrainStart start;
     start.device = device.str();
@@ -404,8 +468,8 @@ TrainOutcome Train(const TrainSpec& spec, const TrainCallbacks& callbacks, const
     callbacks.on_start(start);
   }
 
-  const EpochLoop loop{spec,   callbacks, data.classes, input,     spec_augment,
-                       device, model,     train_loader, val_loader};
+  const EpochLoop loop{spec,    callbacks, data.classes, input,        spec_augment,
+                       compute, model,     scaler_ptr,   train_loader, val_loader};
   TrainOutcome outcome;
   outcome.stopped = RunEpochs(loop, &state);
   outcome.epochs_run = state.epoch_done;
@@ -421,14 +485,46 @@ TrainOutcome Train(const TrainSpec& spec, const TrainCallbacks& callbacks, const
 }  // namespace
 
 nlohmann::json EpochMetricsToJson(const EpochMetrics& m) {
-  return {{"epoch", m.epoch},
-          {"max_epochs", m.max_epochs},
-          {"train_loss", m.train_loss},
-          {"train_accuracy", m.train_accuracy},
-          {"val_loss", m.val_loss},
-          {"val_accuracy", m.val_accuracy},
-          {"val_macro_f1", m.val_macro_f1},
-          {"seconds", m.seconds}};
+  return {{kFieldEpoch, m.epoch},
+          {kFieldMaxEpochs, m.max_epochs},
+          {kFieldTrainLoss, m.train_loss},
+          {kFieldTrainAccuracy, m.train_accuracy},
+          {kFieldValLoss, m.val_loss},
+          {kFieldValAccuracy, m.val_accuracy},
+          {kFieldValMacroF1, m.val_macro_f1},
+          {kFieldSeconds, m.seconds},
+          {kFieldSamplesPerSecond, m.samples_per_second},
+          {kFieldPeakMemoryBytes, m.peak_memory_bytes}};
+}
+
+c10::ScalarType PrecisionDtype(const std::string& precision) {
+  if (precision == "fp32") return torch::kFloat32;
+  if (precision == "bf16") return torch::kBFloat16;
+  if (precision == "fp16") return torch::kFloat16;
+  throw TrainingError(
+      Kind::kSpec, "hparams.precision: must be one of fp32|bf16|fp16, got \"" + precision + "\"");
+}
+
+void CheckPrecision(const std::string& precision, const torch::Device& device) {
+  const c10::ScalarType dtype = PrecisionDtype(precision);
+  if (dtype == torch::kFloat32 || AutocastSupported(device, dtype)) return;
+  throw TrainingError(Kind::kSpec, "hparams.precision: \"" + precision + "\" is not supported on " +
+                                       device.str() + " by this libtorch (" + TORCH_VERSION +
+                                       "): use \"fp32\"" +
+                                       (dtype == torch::kFloat16 ? " or \"bf16\"" : ""));
+}
+
+void TranslateOutOfMemory(const std::function<void()>& body, const torch::Device& device,
+                          const std::string& phase, int64_t batch_size) {
+  try {
+    body();
+  } catch (const c10::Error& e) {
+    if (!IsOutOfMemoryMessage(e.what_without_backtrace())) throw;
+    throw TrainingError(Kind::kOom, "out of memory on " + device.str() + " in " + phase +
+                                        " with batch_size " + std::to_string(batch_size) +
+                                        ": lower batch_size (" + std::to_string(batch_size) +
+                                        ") or the network's width");
+  }
 }
 
 torch::Device ResolveDevice(const std::string& device) {

@@ -1,6 +1,11 @@
 // One trial: train a network with early stopping, checkpoint after every epoch, resume
 // exactly, evaluate the best-validation weights on the test split.
 //
+// Precision (hparams.precision): forward + loss of training and evaluation run under
+// autocast to bf16 or fp16 on the trial's device (fp16 with a GradScaler); weights stay
+// float32. On CUDA, batches are pinned by the loader's threads and copied without
+// blocking, and cuDNN autotunes its algorithms.
+//
 // Determinism: on the CPU a run is a pure function of (spec, seed, thread count): model
 // init from torch::manual_seed(seed); each epoch reseeds torch (dropout) and the loader
 // (order, windows, augmentation) from (seed, epoch). A run stopped after any epoch and
@@ -21,8 +26,8 @@
 #include "storage/base/status.h"
 #include "trainer/data/clip_cache.h"
 #include "trainer/models/model_factory.h"
-#include "trainer/training/train_spec.h"
 #include "trainer/models/training_error.h"
+#include "trainer/training/train_spec.h"
 
 namespace mgr {
 
@@ -31,7 +36,11 @@ struct EpochMetrics {
   int max_epochs = 0;
   double train_loss = 0, train_accuracy = 0;  // mean over the epoch's training batches
   double val_loss = 0, val_accuracy = 0, val_macro_f1 = 0;
-  double seconds = 0;  // wall time of the epoch (training + validation + checkpoint)
+  double seconds = 0;             // wall time of the epoch (training + validation + checkpoint)
+  double samples_per_second = 0;  // training clips per second of the training pass
+  // CUDA: peak bytes allocated on the device during the epoch; CPU: the process's peak
+  // RSS so far (device_memory.h).
+  int64_t peak_memory_bytes = 0;
 };
 
 // The fields above by name: the worker's "epoch" event and the checkpoint's history.
@@ -75,6 +84,19 @@ struct TrainOutcome {
 // TrainingError(kSpec) when CUDA is requested but unavailable.
 torch::Device ResolveDevice(const std::string& device);
 
+// The autocast dtype of hparams.precision: kFloat ("fp32", no autocast), kBFloat16, kHalf.
+// Throws TrainingError(kSpec) for another name.
+c10::ScalarType PrecisionDtype(const std::string& precision);
+
+// Throws TrainingError(kSpec) naming hparams.precision and the device when autocast to
+// `precision` does not work on `device` (AutocastSupported).
+void CheckPrecision(const std::string& precision, const torch::Device& device);
+
+// Runs `body`; turns a libtorch out-of-memory error into TrainingError(kOom) naming the
+// device, `phase` ("training", "evaluation") and batch_size. Other errors pass through.
+void TranslateOutOfMemory(const std::function<void()>& body, const torch::Device& device,
+                          const std::string& phase, int64_t batch_size);
+
 // <checkpoint_dir>/checkpoint.pt
 std::string CheckpointPath(const TrainSpec& spec);
 
@@ -99,7 +121,8 @@ struct LoadedModel {
 Result<LoadedModel> LoadBestModel(const TrainSpec& spec);
 
 // clips (B, N) raw audio, N = clip_samples, any device -> logits (B, classes) on the
-// model's device, exactly as in evaluation (features, standardisation, no augmentation).
+// model's device, as in evaluation (features, standardisation, no augmentation) but in
+// float32 whatever hparams.precision.
 torch::Tensor Forward(LoadedModel& m, const torch::Tensor& clips);
 
 }  // namespace mgr

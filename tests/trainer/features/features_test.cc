@@ -1,5 +1,6 @@
 // Log-Mel, MFCC and standardisation against Debian's python3-torchaudio configured as
-// librosa (run live through tests/trainer/features/torchaudio_reference.py) and hand-computed values.
+// librosa (run live through tests/trainer/features/torchaudio_reference.py) and hand-computed
+// values.
 #include "trainer/features/features.h"
 
 #include <gtest/gtest.h>
@@ -70,9 +71,9 @@ Reference RunTorchaudio(const torch::Tensor& clips, int sample_rate, const std::
   const std::string in = dir + "/clips.npy", mel = dir + "/mel.npy", mfcc = dir + "/mfcc.npy";
   EXPECT_TRUE(WriteNpy(in, clips).ok());
   const std::string command = std::string(MGR_PYTHON) + " " + MGR_SOURCE_DIR +
-                              "/tests/trainer/features/torchaudio_reference.py " + in + " " + mel + " " +
-                              mfcc + " --sample-rate " + std::to_string(sample_rate) + " --dtype " +
-                              dtype;
+                              "/tests/trainer/features/torchaudio_reference.py " + in + " " + mel +
+                              " " + mfcc + " --sample-rate " + std::to_string(sample_rate) +
+                              " --dtype " + dtype;
   const int rc = std::system(command.c_str());
   EXPECT_EQ(rc, 0) << command;
   Reference ref;
@@ -87,7 +88,10 @@ Reference RunTorchaudio(const torch::Tensor& clips, int sample_rate, const std::
 }
 
 double MaxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
+  return (a.to(torch::kCPU, torch::kFloat64) - b.to(torch::kCPU, torch::kFloat64))
+      .abs()
+      .max()
+      .item<double>();
 }
 
 void ExpectMatchesTorchaudio(const torch::Tensor& clips64, int sample_rate, torch::ScalarType dtype,
@@ -282,6 +286,38 @@ TEST(FeaturesTest, DevicePathEqualsTheFusedCpuPath) {
     EXPECT_LT(MaxAbsDiff(features_internal::LogMelBatched(shorter, options),
                          LogMelSpectrogram(shorter, options)),
               1e-9);
+  }
+}
+
+// The GPU (cuFFT, the batched path) against the CPU, which the torchaudio tests above hold
+// to kMelFloat32 / kMfccFloat32 of the exact float64 reference: in float32 each side is
+// within that of exact, so the two within twice that; in float64 both are exact to ~1e-9.
+TEST(FeaturesGpuTest, LogMelAndMfccOnTheGpuEqualTheCpu) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const torch::Device gpu("cuda:0");
+  for (int rate : {22050, 44100}) {
+    FeatureOptions options;
+    options.sample_rate = rate;
+    const torch::Tensor clips64 = Signals(rate);
+    for (torch::ScalarType dtype : {torch::kFloat32, torch::kFloat64}) {
+      const bool f32 = dtype == torch::kFloat32;
+      const torch::Tensor clips = clips64.to(dtype);
+      const torch::Tensor mel = LogMelSpectrogram(clips.to(gpu), options);
+      const torch::Tensor mfcc = Mfcc(clips.to(gpu), options);
+      EXPECT_TRUE(mel.is_cuda());
+      EXPECT_EQ(mel.scalar_type(), dtype);
+      EXPECT_LT(MaxAbsDiff(mel.cpu(), LogMelSpectrogram(clips, options)),
+                f32 ? 2 * kMelFloat32 : 1e-6)
+          << rate;
+      EXPECT_LT(MaxAbsDiff(mfcc.cpu(), Mfcc(clips, options)), f32 ? 2 * kMfccFloat32 : 1e-6)
+          << rate;
+      // The batched path on the CPU is the same computation as on the GPU.
+      EXPECT_LT(MaxAbsDiff(mel.cpu(), features_internal::LogMelBatched(clips, options)),
+                f32 ? 2 * kMelFloat32 : 1e-6)
+          << rate;
+      // One clip at a time (unbatched input) agrees with its row of the batch.
+      EXPECT_LT(MaxAbsDiff(Mfcc(clips[2].to(gpu), options).cpu(), mfcc[2].cpu()), 1e-3);
+    }
   }
 }
 

@@ -113,6 +113,28 @@ TEST(HParamsTest, TypesAndRanges) {
   EXPECT_FALSE(hp->batch_norm);
 }
 
+TEST(HParamsTest, PrecisionForEveryFamily) {
+  for (const char* family : {"nnet1", "nnet2", "mixnet"}) {
+    Result<HParams> preset = ResolveHParams(family, "paper", Json::object());
+    ASSERT_TRUE(preset.ok()) << preset.status().ToString();
+    EXPECT_EQ(preset->precision, "fp32") << family;
+    EXPECT_EQ((*PresetHParams(family, ""))["precision"], "fp32") << family;
+    for (const char* precision : {"fp32", "bf16", "fp16"}) {
+      Result<HParams> hp = ResolveHParams(family, "", {{"precision", precision}});
+      ASSERT_TRUE(hp.ok()) << hp.status().ToString();
+      EXPECT_EQ(hp->precision, precision);
+      EXPECT_EQ(HParamsToJson(family, *hp)["precision"], precision);
+      Result<HParams> back = ResolveHParams(family, "", HParamsToJson(family, *hp));
+      ASSERT_TRUE(back.ok());
+      EXPECT_EQ(back->precision, precision);
+    }
+    EXPECT_TRUE(ErrorMentions(ResolveHParams(family, "", {{"precision", "fp8"}}),
+                              "hparams.precision: must be one of fp32|bf16|fp16, got \"fp8\""));
+    EXPECT_TRUE(
+        ErrorMentions(ResolveHParams(family, "", {{"precision", 16}}), "hparams.precision"));
+  }
+}
+
 TEST(HParamsTest, FlatFormRoundTrips) {
   for (const char* family : {"nnet1", "nnet2", "mixnet"}) {
     Result<HParams> hp =

@@ -160,5 +160,40 @@ TEST(DataLoaderTest, MissingTrackIsADataError) {
   }
 }
 
+TEST(DataLoaderTest, PinnedNonBlockingTransfersOnlyForCuda) {
+  const HostTransfer cpu = HostTransferFor(torch::Device(torch::kCPU));
+  EXPECT_FALSE(cpu.pin_memory);
+  EXPECT_FALSE(cpu.non_blocking);
+  // A device name only: no CUDA runtime is needed to decide.
+  const HostTransfer cuda = HostTransferFor(torch::Device("cuda:1"));
+  EXPECT_TRUE(cuda.pin_memory);
+  EXPECT_TRUE(cuda.non_blocking);
+}
+
+TEST(DataLoaderGpuTest, PinnedBatchesEqualUnpinnedOnes) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  auto* tiny = GetTinyDataset();
+  ASSERT_NE(tiny, nullptr);
+  LoaderOptions o;
+  o.clip_samples = kClip;
+  o.batch_size = 16;
+  o.shuffle = true;
+  o.seed = 5;
+  o.pin_memory = true;
+  DataLoader loader(tiny->clips.get(), SplitExamples(*tiny, Split::kTraining), o);
+  std::vector<Batch> batches = Epoch(loader, 2);
+  ASSERT_FALSE(batches.empty());
+  for (const Batch& b : batches) {
+    EXPECT_TRUE(b.clips.is_pinned());
+    EXPECT_TRUE(b.labels.is_pinned());
+    const Batch same = loader.MakeBatch(2, b.index);  // unpinned, on this thread
+    EXPECT_FALSE(same.clips.is_pinned());
+    EXPECT_TRUE(torch::equal(b.clips, same.clips));
+    // The asynchronous copy lands the same values.
+    torch::Tensor on_gpu = b.clips.to(torch::Device("cuda:0"), torch::kFloat32, true);
+    EXPECT_TRUE(torch::equal(on_gpu.cpu(), same.clips));
+  }
+}
+
 }  // namespace
 }  // namespace mgr

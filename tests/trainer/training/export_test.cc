@@ -150,6 +150,33 @@ TEST_P(ExportFamilyTest, PythonTorchJitLoadGivesTheSameLogits) {
 
 INSTANTIATE_TEST_SUITE_P(Families, ExportFamilyTest, ::testing::Values("nnet1", "nnet2", "mixnet"));
 
+// A network used on the GPU (features and forward there) exports to a CPU TorchScript
+// module that gives the same logits.
+TEST_P(ExportFamilyTest, GpuNetworkExportsTheSameLogits) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const std::string family = GetParam();
+  Built b = Build(family, SmallHParams(family));
+  ASSERT_TRUE(b.net);
+  // No TF32 in cuDNN's convolutions, so the GPU computes in float32 like the CPU.
+  at::globalContext().setAllowTF32CuDNN(false);
+  const torch::Device gpu("cuda:0");
+  b.net->to(gpu);
+  torch::Tensor clips = Clips(3, 13);
+  torch::Tensor on_gpu = NetLogits(b, clips.to(gpu));
+  EXPECT_TRUE(on_gpu.is_cuda());
+  TempDir tmp;
+  Result<std::string> path =
+      ExportGenreNet(b.net, b.input, b.hparams, kClasses, {}, tmp.path() + "/export");
+  ASSERT_TRUE(path.ok()) << path.status().ToString();
+  Result<ExportedModel> loaded = LoadExportedModel(*path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  torch::NoGradGuard no_grad;
+  torch::Tensor cpu = loaded->module.forward({clips}).toTensor();
+  // cuFFT vs pocketfft and other summation orders: float32 rounding, far below 1e-3.
+  EXPECT_LE((cpu - on_gpu.cpu()).abs().max().item<double>(), 1e-3);
+  at::globalContext().setAllowTF32CuDNN(true);
+}
+
 TEST(ExportTest, ScriptedForwardRejectsAWrongClipLength) {
   Built b = Build("nnet2", SmallHParams("nnet2"));
   ASSERT_TRUE(b.net);

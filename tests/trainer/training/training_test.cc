@@ -1,9 +1,16 @@
 #include "trainer/training/training.h"
 
+#include <cstdio>
+
 #include <gtest/gtest.h>
 
 #include "tests/trainer/model_test_util.h"
+#include "trainer/protocol/worker_protocol.h"
 #include "trainer/training/checkpoint.h"
+#include "trainer/training/data_loader.h"
+#include "trainer/training/export.h"
+#include "trainer/training/grad_scaler.h"
+#include "trainer/training/torch_compat.h"
 
 namespace mgr {
 namespace {
@@ -78,6 +85,10 @@ TEST(TrainingTest, Nnet2LearnsTheTinyDataset) {
   cb.on_epoch = [&](const EpochMetrics& m) { epochs.push_back(m); };
   cb.on_progress = [&](int, int64_t, int64_t) { ++progress; };
   TrainOutcome out = RunTraining(spec, cb);
+  for (const EpochMetrics& m : epochs) {
+    EXPECT_GT(m.samples_per_second, 0) << "epoch " << m.epoch;
+    EXPECT_GT(m.peak_memory_bytes, 0) << "epoch " << m.epoch;
+  }
   EXPECT_EQ(start.device, "cpu");
   EXPECT_EQ(start.resumed_from_epoch, 0);
   EXPECT_EQ(start.train_clips, 80);
@@ -254,6 +265,266 @@ TEST(TrainingTest, DivergenceIsANanError) {
   } catch (const TrainingError& e) {
     EXPECT_EQ(e.kind(), TrainingError::Kind::kNan) << e.what();
   }
+}
+
+// ---- Precision, device and memory.
+
+struct StepLosses {
+  std::vector<double> losses;  // of each step, before its update
+  torch::ScalarType logits_dtype = torch::kFloat32;
+};
+
+// `steps` optimizer steps of `family` (paper preset + `overrides`) on one fixed training
+// batch of the tiny dataset, on `device` with `precision`, taken as TrainEpoch takes them:
+// features in float32, forward + loss under AutocastGuard, fp16 through a GradScaler.
+StepLosses FixedBatchSteps(const std::string& family, const Json& overrides,
+                           const torch::Device& device, const std::string& precision, int steps) {
+  StepLosses out;
+  auto* tiny = GetTinyDataset();
+  Result<HParams> hp = ResolveHParams(family, "paper", overrides);
+  EXPECT_TRUE(hp.ok()) << hp.status().ToString();
+  if (tiny == nullptr || !hp.ok()) return out;
+  std::vector<Example> train;
+  for (const Track& t : tiny->index.tracks) {
+    if (t.split == Split::kTraining && tiny->clips->Contains(t.id))
+      train.push_back({t.id, t.label});
+  }
+  LoaderOptions o;
+  o.clip_samples = 65536;
+  o.batch_size = 16;
+  o.shuffle = true;
+  o.seed = 3;
+  DataLoader loader(tiny->clips.get(), train, o);
+  const Batch batch = loader.MakeBatch(1, 0);
+  const InputConfig input = MakeInputConfig(family, *hp, 65536, 22050);
+  torch::manual_seed(11);  // the same initial weights on every device and precision
+  GenreNet net = *BuildModel(family, *hp, input, 8);
+  net->to(device);
+  net->train();
+  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(hp->lr));
+  const torch::ScalarType dtype = PrecisionDtype(precision);
+  GradScaler scaler;
+  const torch::Tensor x = batch.clips.to(device), labels = batch.labels.to(device);
+  for (int step = 0; step < steps; ++step) {
+    torch::manual_seed(100 + step);  // dropout
+    NetInputs in = PrepareInputs(input, x);
+    torch::Tensor logits, loss;
+    {
+      AutocastGuard autocast(device, dtype);
+      logits = net->forward(in.audio, in.features);
+      loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat32), labels);
+    }
+    out.logits_dtype = logits.scalar_type();
+    out.losses.push_back(loss.item<double>());
+    opt.zero_grad();
+    if (dtype == torch::kFloat16) {
+      scaler.Scale(loss).backward();
+      scaler.Step(opt);
+      scaler.Update();
+    } else {
+      loss.backward();
+      opt.step();
+    }
+  }
+  return out;
+}
+
+void ExpectFiniteAndDecreasing(const std::vector<double>& losses, const std::string& what) {
+  ASSERT_GE(losses.size(), 2u) << what;
+  for (double l : losses) EXPECT_TRUE(std::isfinite(l)) << what;
+  EXPECT_LT(losses.back(), losses.front()) << what;
+}
+
+TEST(TrainingTest, Bf16OnTheCpuMatchesFp32AndLearns) {
+  const torch::Device cpu(torch::kCPU);
+  Json hp = Small2d(1);
+  hp["dropout"] = 0.0;  // the two runs differ only in precision
+  const StepLosses fp32 = FixedBatchSteps("nnet2", hp, cpu, "fp32", 6);
+  const StepLosses bf16 = FixedBatchSteps("nnet2", hp, cpu, "bf16", 6);
+  ASSERT_EQ(bf16.losses.size(), 6u);
+  EXPECT_EQ(fp32.logits_dtype, torch::kFloat32);
+  EXPECT_EQ(bf16.logits_dtype, torch::kBFloat16);
+  // Same weights, same batch: the first losses differ by bfloat16 rounding only. bf16
+  // keeps 8 mantissa bits, so each cast to it (every conv/linear input and weight) rounds
+  // by up to 2^-9 = 0.2 %; even with the roundings of its 5 conv/linear layers (stem, two
+  // in the residual block, hidden and output dense) all lined up, the loss (3.01 here)
+  // would move by about 5 x 0.2 % x 3 = 0.03. Measured: 6.5e-4 (3.00946 vs 3.00881,
+  // LibTorch 1.13).
+  std::printf("first-step loss: fp32 %.5f, bf16 %.5f\n", fp32.losses[0], bf16.losses[0]);
+  EXPECT_NEAR(bf16.losses[0], fp32.losses[0], 0.03);
+  ExpectFiniteAndDecreasing(bf16.losses, "bf16");
+  ExpectFiniteAndDecreasing(fp32.losses, "fp32");
+}
+
+TEST(TrainingTest, Bf16TrialTrainsOnTheCpuAndReportsSpeedAndMemory) {
+  TempDir dir;
+  Json hp = Small2d(2);
+  hp["res_channels"] = 8;
+  hp["precision"] = "bf16";
+  TrainSpec spec = MakeSpec("nnet2", hp, dir.path());
+  spec.evaluate_test = false;
+  std::vector<EpochMetrics> epochs;
+  TrainCallbacks cb;
+  cb.on_epoch = [&](const EpochMetrics& m) { epochs.push_back(m); };
+  TrainOutcome out = RunTraining(spec, cb);
+  ASSERT_EQ(epochs.size(), 2u);
+  for (const EpochMetrics& m : epochs) {
+    EXPECT_TRUE(std::isfinite(m.train_loss) && std::isfinite(m.val_loss));
+    EXPECT_GT(m.samples_per_second, 0);
+    EXPECT_GT(m.peak_memory_bytes, 0);
+    // The epoch event carries both, under the protocol's names.
+    const Json j = EpochMetricsToJson(m);
+    EXPECT_EQ(j.at(kFieldSamplesPerSecond).get<double>(), m.samples_per_second);
+    EXPECT_EQ(j.at(kFieldPeakMemoryBytes).get<int64_t>(), m.peak_memory_bytes);
+  }
+  // 80 training clips in less time than the whole epoch took.
+  EXPECT_GT(epochs[0].samples_per_second, 80 / epochs[0].seconds);
+  EXPECT_EQ(out.history.size(), 2u);
+  EXPECT_EQ(out.history[1].peak_memory_bytes, epochs[1].peak_memory_bytes);  // checkpointed
+}
+
+// CPU float16 autocast exists from LibTorch 2.x on: there it trains with the GradScaler
+// (whose state goes into the checkpoint), in 1.13 it is a spec error before any work.
+TEST(TrainingTest, Fp16OnTheCpuTrainsOrIsASpecError) {
+  TempDir dir;
+  Json hp = Small2d(1);
+  hp["res_channels"] = 4;
+  hp["precision"] = "fp16";
+  TrainSpec spec = MakeSpec("nnet2", hp, dir.path());
+  spec.evaluate_test = false;
+  const torch::Device cpu(torch::kCPU);
+  if (AutocastSupported(cpu, torch::kFloat16)) {
+    TrainOutcome out = RunTraining(spec, {});
+    ASSERT_EQ(out.history.size(), 1u);
+    EXPECT_TRUE(std::isfinite(out.history[0].train_loss));
+    CheckpointData data;
+    GenreNet net =
+        *BuildModel("nnet2", spec.params, MakeInputConfig("nnet2", spec.params, 65536, 22050), 8);
+    torch::optim::Adam adam(net->parameters());
+    ASSERT_TRUE(LoadCheckpoint(CheckpointPath(spec), *net, adam, cpu, &data).ok());
+    ASSERT_TRUE(data.record.contains("grad_scaler"));
+    GradScaler scaler;
+    EXPECT_TRUE(scaler.FromJson(data.record["grad_scaler"]).ok());
+  } else {
+    try {
+      CheckPrecision("fp16", cpu);
+      ADD_FAILURE() << "fp16 accepted on the CPU although unsupported";
+    } catch (const TrainingError& e) {
+      EXPECT_EQ(e.kind(), TrainingError::Kind::kSpec);
+    }
+    try {
+      RunTraining(spec, {});
+      ADD_FAILURE() << "fp16 trained on the CPU although unsupported";
+    } catch (const TrainingError& e) {
+      EXPECT_EQ(e.kind(), TrainingError::Kind::kSpec);
+      const std::string what = e.what();
+      EXPECT_NE(what.find("hparams.precision"), std::string::npos) << what;
+      EXPECT_NE(what.find("fp16"), std::string::npos) << what;
+      EXPECT_NE(what.find("cpu"), std::string::npos) << what;
+    }
+  }
+  EXPECT_EQ(PrecisionDtype("fp32"), torch::kFloat32);
+  EXPECT_EQ(PrecisionDtype("bf16"), torch::kBFloat16);
+  EXPECT_EQ(PrecisionDtype("fp16"), torch::kFloat16);
+}
+
+TEST(TrainingTest, OutOfMemoryIsAnOomErrorNamingDeviceAndBatchSize) {
+  try {
+    TranslateOutOfMemory(
+        [] { TORCH_CHECK(false, "CUDA out of memory. Tried to allocate 2.00 GiB"); },
+        torch::Device("cuda:1"), "evaluation", 48);
+    ADD_FAILURE() << "not translated";
+  } catch (const TrainingError& e) {
+    EXPECT_EQ(e.kind(), TrainingError::Kind::kOom);
+    const std::string what = e.what();
+    EXPECT_NE(what.find("cuda:1"), std::string::npos) << what;
+    EXPECT_NE(what.find("evaluation"), std::string::npos) << what;
+    EXPECT_NE(what.find("batch_size 48"), std::string::npos) << what;
+  }
+  // Any other libtorch error passes through unchanged.
+  EXPECT_THROW(TranslateOutOfMemory([] { TORCH_CHECK(false, "shape mismatch"); },
+                                    torch::Device(torch::kCPU), "training", 48),
+               c10::Error);
+}
+
+// ---- On a GPU (skipped without one).
+
+// Each paper network (lr raised for a visible drop in a few steps) on one fixed batch on
+// the GPU: finite losses that decrease, in every precision; fp32's first loss equals the
+// CPU's (same weights, same batch).
+TEST(TrainingGpuTest, PaperPresetsStepOnTheGpuInEveryPrecision) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const torch::Device gpu("cuda:0");
+  at::globalContext().setAllowTF32CuDNN(false);  // float32 convolutions, to compare with the CPU
+  for (const char* family : {"nnet1", "nnet2", "mixnet"}) {
+    const Json hp = {{"lr", 1e-3}, {"dropout", 0.0}};
+    const StepLosses cpu = FixedBatchSteps(family, hp, torch::kCPU, "fp32", 1);
+    for (const char* precision : {"fp32", "bf16", "fp16"}) {
+      const std::string what = std::string(family) + " " + precision;
+      const StepLosses run = FixedBatchSteps(family, hp, gpu, precision, 8);
+      ExpectFiniteAndDecreasing(run.losses, what);
+      EXPECT_EQ(run.logits_dtype, PrecisionDtype(precision)) << what;
+      // float32: summation order and the features' float32 rounding (cuFFT vs pocketfft,
+      // features_test.cc); bf16/fp16: rounding as in the CPU test above, over
+      // up to 9 conv/linear layers (nnet1: 4 conv + 5 linear), about twice its bound.
+      const double tolerance = std::string(precision) == "fp32" ? 5e-3 : 0.05;
+      ASSERT_FALSE(cpu.losses.empty());
+      EXPECT_NEAR(run.losses[0], cpu.losses[0], tolerance) << what;
+    }
+  }
+  at::globalContext().setAllowTF32CuDNN(true);
+}
+
+// A whole fp16 trial on the GPU: pinned batches, the scaler, per-epoch speed and device
+// memory, resumable; then its best model predicts on the GPU what its export predicts on
+// the CPU.
+TEST(TrainingGpuTest, Fp16TrialOnTheGpuResumesAndExports) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  TempDir dir;
+  Json hp = Small2d(2);
+  hp["precision"] = "fp16";
+  TrainSpec spec = MakeSpec("nnet2", hp, dir.path());
+  spec.device = "cuda";
+  TrainStart start;
+  std::vector<EpochMetrics> epochs;
+  TrainCallbacks cb;
+  cb.on_start = [&](const TrainStart& s) { start = s; };
+  cb.on_epoch = [&](const EpochMetrics& m) { epochs.push_back(m); };
+  cb.should_stop = [&] { return epochs.size() == 1; };
+  TrainOutcome part = RunTraining(spec, cb);
+  EXPECT_EQ(start.device, "cuda:0");
+  EXPECT_TRUE(part.stopped);
+  TrainOutcome out = RunTraining(spec, {});
+  EXPECT_EQ(out.epochs_run, 2);
+  ASSERT_EQ(out.history.size(), 2u);
+  for (const EpochMetrics& m : out.history) {
+    EXPECT_TRUE(std::isfinite(m.train_loss) && std::isfinite(m.val_loss));
+    EXPECT_GT(m.samples_per_second, 0);
+    // At least the weights (res_channels 16 ...) and a batch of 16 clips live on the GPU.
+    EXPECT_GT(m.peak_memory_bytes, 16 * 65536 * 4);
+  }
+  ASSERT_TRUE(out.test.has_value());
+  EXPECT_TRUE(std::isfinite(out.test->loss));
+
+  Result<LoadedModel> m = LoadBestModel(spec);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_TRUE(m->device.is_cuda());
+  auto* tiny = GetTinyDataset();
+  const Track& track = tiny->index.tracks.front();
+  int64_t samples = 0;
+  const float* s = tiny->clips->Samples(track.id, &samples);
+  ASSERT_GE(samples, 65536);
+  torch::Tensor clip = torch::from_blob(const_cast<float*>(s), {1, 65536}).clone();
+  torch::Tensor gpu_logits = Forward(*m, clip);
+  EXPECT_TRUE(gpu_logits.is_cuda());
+  Result<std::string> exported = ExportBestModel(spec, dir.path() + "/export");
+  ASSERT_TRUE(exported.ok()) << exported.status().ToString();
+  Result<ExportedModel> loaded = LoadExportedModel(*exported);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  torch::NoGradGuard no_grad;
+  torch::Tensor cpu_logits = loaded->module.forward({clip}).toTensor();
+  // float32 on both (Forward ignores precision); TF32 convolutions on the GPU: ~1e-3.
+  EXPECT_LE((cpu_logits - gpu_logits.cpu()).abs().max().item<double>(), 1e-2);
 }
 
 }  // namespace

@@ -30,9 +30,9 @@ const char* const kClasses[] = {"Electronic",   "Experimental",  "Folk", "Hip-Ho
 // The protocol's field lists (docs/worker-protocol.md, "Events").
 const std::vector<std::string> kStartedFields = {
     "pid", "device", "threads", "resumed_from_epoch", "max_epochs", "train_clips", "val_clips"};
-const std::vector<std::string> kEpochFields = {"epoch",          "max_epochs", "train_loss",
-                                               "train_accuracy", "val_loss",   "val_accuracy",
-                                               "val_macro_f1",   "seconds"};
+const std::vector<std::string> kEpochFields = {
+    "epoch",        "max_epochs",   "train_loss", "train_accuracy",     "val_loss",
+    "val_accuracy", "val_macro_f1", "seconds",    "samples_per_second", "peak_memory_bytes"};
 const std::vector<std::string> kFinalFields = {"epochs_run", "best_epoch", "best_val_loss",
                                                "stopped_early"};
 
