@@ -8,9 +8,7 @@
 //
 // DIR holds data/ (mgr-make-dataset --size demo: 12.5 s tracks, enough for 2^18-sample
 // clips) and cache/; both are created on first use (default $TMPDIR/mgr-loader-bench).
-#include <sys/stat.h>
-
-#include <chrono>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -21,53 +19,15 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "trainer/data/clip_cache.h"
-#include "trainer/training/data_loader.h"
-#include "trainer/data/fma_metadata.h"
-#include "trainer/models/hparams.h"
-#include "trainer/models/model_factory.h"
+#include "bench/pipeline_bench_util.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using Json = nlohmann::json;
+using mgr::bench::Clock;
+using mgr::bench::OrDie;
+using mgr::bench::Seconds;
 constexpr int64_t kClip = 262144;
-
-double Seconds(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-template <typename T>
-T OrDie(mgr::Result<T> r) {
-  if (!r.ok()) {
-    std::fprintf(stderr, "loader_bench: %s\n", r.status().ToString().c_str());
-    std::exit(1);
-  }
-  return std::move(r).value();
-}
-
-// Clips per second of a paper training step (forward, backward, Adam).
-double StepClipsPerSecond(const std::string& family, int64_t batch, int reps) {
-  mgr::HParams hp = OrDie(mgr::ResolveHParams(family, "paper", Json::object()));
-  mgr::InputConfig input = mgr::MakeInputConfig(family, hp, kClip, 22050);
-  torch::manual_seed(0);
-  mgr::GenreNet net = OrDie(mgr::BuildModel(family, hp, input, 8));
-  net->train();
-  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(hp.lr));
-  torch::Tensor audio = input.audio ? torch::randn({batch, 1, kClip}) * 0.1 : torch::Tensor();
-  torch::Tensor feats =
-      input.features ? torch::randn({batch, 1, input.frames, input.coefficients}) : torch::Tensor();
-  torch::Tensor labels = torch::randint(0, 8, {batch}, torch::kLong);
-  auto step = [&] {
-    opt.zero_grad();
-    torch::nn::functional::cross_entropy(net->forward(audio, feats), labels).backward();
-    opt.step();
-  };
-  step();
-  auto t0 = Clock::now();
-  for (int i = 0; i < reps; ++i) step();
-  return batch * reps / Seconds(t0);
-}
 
 }  // namespace
 
@@ -85,31 +45,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   torch::set_num_threads(threads);
 
-  mgr::FmaOptions data;
-  data.metadata_csv = dir + "/data/fma_metadata/tracks.csv";
-  data.audio_dir = dir + "/data/fma_small";
-  struct stat st;
-  if (stat(data.metadata_csv.c_str(), &st) != 0) {
-    std::string cmd =
-        std::string(MGR_MAKE_DATASET) + " --size demo --seed 1 --out '" + dir + "/data' >/dev/null";
-    std::fprintf(stderr, "loader_bench: generating the demo dataset in %s\n", dir.c_str());
-    if (std::system(cmd.c_str()) != 0) {
-      std::fprintf(stderr, "loader_bench: %s failed\n", cmd.c_str());
-      return 1;
-    }
-  }
-  mgr::CacheOptions cache_options;
-  cache_options.cache_dir = dir + "/cache";
-  cache_options.min_samples = kClip;
-  cache_options.threads = threads;
-  mgr::FmaIndex index = OrDie(mgr::LoadFmaIndex(data));
-  OrDie(mgr::PrepareClipCache(data, index, cache_options));
-  std::unique_ptr<mgr::ClipCache> cache = OrDie(mgr::ClipCache::Open(data, cache_options));
-
-  std::vector<mgr::Example> train;
-  for (const mgr::Track& t : index.tracks) {
-    if (t.split == mgr::Split::kTraining && cache->Contains(t.id)) train.push_back({t.id, t.label});
-  }
+  mgr::bench::DemoCache demo = mgr::bench::OpenDemoCache(dir, MGR_MAKE_DATASET, kClip, threads);
+  const std::vector<mgr::Example>& train = demo.train;
   mgr::HParams hp2 = OrDie(mgr::ResolveHParams("nnet2", "paper", Json::object()));
   mgr::HParams hp1 = OrDie(mgr::ResolveHParams("nnet1", "paper", Json::object()));
   mgr::InputConfig input2 = mgr::MakeInputConfig("nnet2", hp2, kClip, 22050);
@@ -121,7 +58,7 @@ int main(int argc, char** argv) {
   options.augment = true;
   options.augment_options = mgr::WaveformAugment(hp1, 22050);
   options.threads = threads;
-  mgr::DataLoader loader(cache.get(), train, options);
+  mgr::DataLoader loader(demo.cache.get(), train, options);
   mgr::SpectrogramAugmentOptions spec_aug = mgr::SpectrogramAugment(hp2);
   std::mt19937_64 rng(1);
 
@@ -144,8 +81,10 @@ int main(int argc, char** argv) {
   }
   double with_features_rate = clips / Seconds(t0);
 
-  double nnet1_rate = StepClipsPerSecond("nnet1", std::min<int64_t>(batch, 4), reps);
-  double nnet2_rate = StepClipsPerSecond("nnet2", batch, reps);
+  const torch::Device cpu(torch::kCPU);
+  double nnet1_rate =
+      mgr::bench::StepClipsPerSecond("nnet1", std::min<int64_t>(batch, 4), reps, kClip, cpu);
+  double nnet2_rate = mgr::bench::StepClipsPerSecond("nnet2", batch, reps, kClip, cpu);
 
   std::printf("loader: %zu training tracks, clips of %lld samples, batch %lld, %d threads\n",
               train.size(), static_cast<long long>(kClip), static_cast<long long>(batch), threads);

@@ -39,22 +39,31 @@ class Encoder1d(nn.Module):
 
 
 class Encoder2d(nn.Module):
-    def __init__(self, coefs=20):
-        super().__init__()
-        self.c1 = nn.Conv2d(1, 256, (4, coefs))
-        self.b1 = nn.BatchNorm2d(256)
-        self.c2 = nn.Conv2d(256, 256, (4, 1), padding=(2, 0))
-        self.b2 = nn.BatchNorm2d(256)
-        self.c3 = nn.Conv2d(256, 256, (4, 1), padding=(1, 0))
-        self.b3 = nn.BatchNorm2d(256)
+    """NNET2's residual encoder (docs/models.md): stem (kernel, coefs) -> BN -> ReLU, `blocks`
+    residual blocks of two (kernel, 1) convolutions, max + avg head of 2 steps. The defaults
+    are the paper's network on 2^18-sample clips (256 frames)."""
 
-    def forward(self, x):  # (B, 1, 256, 20) -> (B, 1024)
-        a = torch.relu(self.b1(self.c1(x)))
-        y = torch.relu(self.b2(self.c2(a)))
-        y = self.b3(self.c3(y))
-        y = torch.relu(a + y)
-        return torch.cat([nn.functional.max_pool2d(y, (125, 1), (125, 1)),
-                          nn.functional.avg_pool2d(y, (125, 1), (125, 1))], 1).flatten(1)
+    def __init__(self, coefs=20, channels=256, kernel=4, blocks=1, frames=256):
+        super().__init__()
+        c, k = channels, kernel
+        self.c1 = nn.Conv2d(1, c, (k, coefs))
+        self.b1 = nn.BatchNorm2d(c)
+        self.blocks = nn.ModuleList()
+        for _ in range(blocks):
+            self.blocks.append(nn.ModuleList([
+                nn.Conv2d(c, c, (k, 1), padding=(k // 2, 0)), nn.BatchNorm2d(c),
+                nn.Conv2d(c, c, (k, 1), padding=(k - 1 - k // 2, 0)), nn.BatchNorm2d(c)]))
+        self.window = (frames - k + 1) // 2  # the head's window, as the C++ head computes it
+        self.out_features = 2 * c * 2
+
+    def forward(self, x):  # (B, 1, frames, coefs) -> (B, 4 * channels)
+        x = torch.relu(self.b1(self.c1(x)))
+        for ca, ba, cb, bb in self.blocks:
+            y = torch.relu(ba(ca(x)))
+            x = torch.relu(x + bb(cb(y)))
+        w = (self.window, 1)
+        return torch.cat([nn.functional.max_pool2d(x, w, w),
+                          nn.functional.avg_pool2d(x, w, w)], 1).flatten(1)
 
 
 def classifier(sizes, dropout):
@@ -68,15 +77,20 @@ def classifier(sizes, dropout):
 
 
 class Net(nn.Module):
-    def __init__(self, family):
+    """The paper's networks; `dense` (hidden widths), `dropout` and `encoder2d` (Encoder2d's
+    keyword arguments) override NNET2's preset, as mgr-train's hyperparameters do."""
+
+    def __init__(self, family, dense=None, dropout=None, encoder2d=None):
         super().__init__()
         self.family = family
         if family == "nnet1":
             self.e1 = Encoder1d()
             self.head = classifier([1024, 512, 128, 128, 64, 8], 0.0)
         elif family == "nnet2":
-            self.e2 = Encoder2d()
-            self.head = classifier([1024, 1024, 256, 64, 8], 0.1)
+            self.e2 = Encoder2d(**(encoder2d or {}))
+            hidden = [1024, 256, 64] if dense is None else list(dense)
+            self.head = classifier([self.e2.out_features] + hidden + [8],
+                                   0.1 if dropout is None else dropout)
         else:
             self.e1 = Encoder1d()
             self.e2 = Encoder2d()
@@ -88,6 +102,14 @@ class Net(nn.Module):
         if self.family == "nnet2":
             return self.head(self.e2(features))
         return self.head(torch.cat([self.e1(audio), self.e2(features)], 1))
+
+
+def init_xavier(net):
+    """mgr-train's initialisation: Xavier-uniform Conv/Linear weights, zero biases."""
+    for m in net.modules():
+        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
 
 
 SETUP = {"nnet1": (1e-4, 0.005), "nnet2": (5e-5, 0.005), "mixnet": (5e-5, 0.0)}
