@@ -100,7 +100,7 @@ Result<std::unique_ptr<Study>> Study::Load(std::shared_ptr<Storage> storage,
                                           std::move(sampler), std::move(pruner)));
 }
 
-Result<Trial> Study::Ask() {
+Result<Trial> Study::Ask(bool record_heartbeat) {
   MGR_ASSIGN_OR_RETURN(std::optional<int64_t> waiting, storage_->ClaimWaitingTrial(id_));
   int64_t trial_id;
   if (waiting) {
@@ -108,6 +108,7 @@ Result<Trial> Study::Ask() {
   } else {
     MGR_ASSIGN_OR_RETURN(trial_id, storage_->CreateTrial(id_));
   }
+  if (record_heartbeat) MGR_RETURN_IF_ERROR(storage_->RecordHeartbeat(trial_id));
   MGR_ASSIGN_OR_RETURN(const std::vector<FrozenTrial>* current, RefreshTrials());
   auto it = trial_index_.find(trial_id);
   if (it == trial_index_.end()) {

@@ -18,8 +18,8 @@
 
 #include "samplers/pruner.h"
 #include "samplers/sampler.h"
-#include "storage/distribution.h"
 #include "storage/base/status.h"
+#include "storage/distribution.h"
 #include "storage/storage.h"
 #include "storage/trial.h"
 
@@ -61,8 +61,11 @@ class Study {
   Pruner& pruner() { return *pruner_; }
 
   // WAITING trials first (oldest first, claimed atomically), else a new RUNNING trial;
-  // then runs the sampler's relative sampling on the study as it is now.
-  Result<Trial> Ask();
+  // then runs the sampler's relative sampling on the study as it is now. With
+  // `record_heartbeat` the trial's first heartbeat is recorded as soon as it is RUNNING,
+  // before sampling: a process killed after that leaves a trial that goes stale, where one
+  // killed before its first heartbeat would leave a RUNNING trial that never does.
+  Result<Trial> Ask(bool record_heartbeat = false);
 
   // Finishes a RUNNING trial. COMPLETE needs one non-NaN value per objective; PRUNED takes
   // no values and records the last intermediate value as its value when that is not NaN

@@ -595,6 +595,20 @@ TEST_F(StudyTest, FailStaleTrialsRetriesLikeOptunasCallback) {
   EXPECT_EQ(*s->storage().CountTrials(s->id()), 4);
 }
 
+TEST_F(StudyTest, AskCanRecordTheFirstHeartbeat) {
+  // A trial asked with record_heartbeat goes stale even if nothing else ever beats for it
+  // (its process was killed right after Ask); one asked without stays RUNNING.
+  auto s = Make();
+  Result<Trial> beating = s->Ask(/*record_heartbeat=*/true);
+  Result<Trial> silent = s->Ask();
+  ASSERT_TRUE(beating.ok() && silent.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto failed = s->FailStaleTrials(std::chrono::seconds(0), 0);
+  ASSERT_TRUE(failed.ok()) << failed.status().ToString();
+  EXPECT_THAT(*failed, ElementsAre(beating->id()));
+  EXPECT_EQ(s->GetTrial(silent->id())->state, TrialState::kRunning);
+}
+
 TEST_F(StudyTest, RetryKeepsFixedParamsAndHonoursTheLimit) {
   auto s = Make();
   ASSERT_TRUE(s->Enqueue({{"x", 0.125}}).ok());
