@@ -24,6 +24,9 @@ void RegisterTrainerCommands(CLI::App& app);
 void RegisterRunCommand(CLI::App& app, CommandRunner* run);     // tuner/run_command.cc
 void RegisterStatusCommand(CLI::App& app, CommandRunner* run);  // tuner/run_command.cc
 
+// `mgr-tune report`: a study's HTML page.
+void RegisterReportCommand(CLI::App& app, CommandRunner* run);  // tuner/report_command.cc
+
 }  // namespace mgr
 
 #endif  // MGR_TUNER_COMMANDS_H_

@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   // @register-commands
   mgr::RegisterRunCommand(app, &run);
   mgr::RegisterStatusCommand(app, &run);
+  mgr::RegisterReportCommand(app, &run);
 
   // `mgr-tune path/to/study.json ...` means `mgr-tune run path/to/study.json ...`.
   if (!args.empty() && args[0].rfind("-", 0) != 0) {

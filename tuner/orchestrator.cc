@@ -21,7 +21,9 @@
 #include "storage/base/strings.h"
 #include "studies/study.h"
 #include "trainer/protocol/worker_protocol.h"
+#include "tuner/dashboard_note.h"
 #include "tuner/live_display.h"
+#include "tuner/report.h"
 #include "tuner/run_report.h"
 #include "tuner/worker_process.h"
 
@@ -41,6 +43,8 @@ int64_t ChainRootNumber(const FrozenTrial& t) {
 namespace {
 
 constexpr char kOverBudgetKey[] = "mgr:over_budget";
+// Trial user attr: every epoch event's fields, a list in epoch order (docs/storage.md).
+constexpr char kEpochsAttr[] = "epochs";
 
 bool IsRetry(const FrozenTrial& t) { return t.system_attrs.count(kFailedTrialKey) > 0; }
 
@@ -50,6 +54,28 @@ std::chrono::milliseconds Ms(double seconds) {
 
 Status WriteJsonFile(const fs::path& path, const Json& j) {
   return WriteFileAtomically(path.string(), j.dump(2) + "\n");
+}
+
+// final_result.test.f1: per-class F1 from the worker's precision and recall (0 where both
+// are 0, as the worker's macro F1 counts it; null where either is not a number), unless the
+// worker sent it.
+void AddPerClassF1(Json* test) {
+  if (!test->is_object() || test->contains("f1")) return;
+  auto p = test->find(kTestPrecision), r = test->find(kTestRecall);
+  if (p == test->end() || r == test->end() || !p->is_array() || !r->is_array() ||
+      p->size() != r->size())
+    return;
+  Json f1 = Json::array();
+  for (size_t i = 0; i < p->size(); ++i) {
+    const Json &pi = (*p)[i], &ri = (*r)[i];
+    if (!pi.is_number() || !ri.is_number()) {
+      f1.push_back(nullptr);
+    } else {
+      const double a = pi.get<double>(), b = ri.get<double>();
+      f1.push_back(a + b > 0 ? 2 * a * b / (a + b) : 0.0);
+    }
+  }
+  (*test)["f1"] = f1;
 }
 
 std::string OneLine(const std::string& s) {
@@ -74,6 +100,7 @@ struct Job {
   Clock::time_point started, epoch_started;
   bool prune_sent = false, stop_sent = false, timed_out = false, killed = false;
   std::optional<WorkerEvent> final_event, error_event, stopped_event;  // the terminal event
+  Json epochs;  // the trial's `epochs` user attr as last written; null until the first epoch
   std::unique_ptr<asio::steady_timer> timeout, kill;
 };
 
@@ -102,6 +129,7 @@ class Orchestrator::Impl {
   Status Launch(Job* job, const Json& spec, const fs::path& dir);
   void OnEvent(Job* job, const WorkerEvent& event);
   void OnEpoch(Job* job, const WorkerEvent& event);
+  Status RecordEpoch(Job* job, const WorkerEvent& event);
   void OnExit(Job* job, const WorkerExit& exit);
   Status FinishTrial(Job* job, const WorkerExit& exit);
   void FinishExport(Job* job, const WorkerExit& exit);
@@ -113,6 +141,7 @@ class Orchestrator::Impl {
   void ArmPoll();
   void ArmDisplay();
   void UpdateStatus();
+  void RefreshReport(bool force);
   std::optional<size_t> FreeSlot() const;
   Json SpecFor(const Job& job, const std::map<std::string, Json>& hparams,
                const std::string& checkpoint_dir, bool evaluate_test, const Json& export_dir) const;
@@ -139,6 +168,8 @@ class Orchestrator::Impl {
   Status fatal_;
   Json final_result_;
   bool schedule_posted_ = false;
+  Clock::time_point report_due_{};  // RefreshReport skips unforced writes before this
+  bool report_failed_ = false;      // warned once
 };
 
 Orchestrator::Orchestrator(StudyFile study, std::shared_ptr<Storage> storage,
@@ -244,6 +275,7 @@ Result<RunReport> Orchestrator::Impl::Run() {
   io_.run();
   display_.Finish();
   if (!fatal_.ok()) return fatal_;
+  RefreshReport(/*force=*/true);
 
   RunReport report;
   report.interrupted = stopping_;
@@ -253,6 +285,7 @@ Result<RunReport> Orchestrator::Impl::Run() {
   if (!stopping_) {
     for (const std::string& line : FinalReportLines(study_, decisions_, incumbent_, final_result_))
       display_.Log(line);
+    display_.Log("report: " + (fs::path(study_.run_dir) / "report.html").string());
   } else {
     display_.Log("stopped: run the same command again to resume");
   }
@@ -375,7 +408,7 @@ Status Orchestrator::Impl::ScheduleStage() {
     for (auto& j : jobs_) local = local || (j && !j->is_export && j->stage == current_);
     std::optional<size_t> slot;
     while ((waiting > 0 || roots < budget) && (slot = FreeSlot())) {
-      MGR_ASSIGN_OR_RETURN(Trial trial, st.Ask());
+      MGR_ASSIGN_OR_RETURN(Trial trial, st.Ask(/*record_heartbeat=*/true));
       MGR_ASSIGN_OR_RETURN(FrozenTrial frozen, st.GetTrial(trial.id()));
       const bool claimed = waiting > 0 && frozen.datetime_start &&
                            (IsRetry(frozen) || frozen.system_attrs.count(kFixedParamsKey));
@@ -433,6 +466,11 @@ Status Orchestrator::Impl::DecideStage() {
     d = playbook_.Decide(current_, incumbent_, best.ok() ? &*best : nullptr, hparams, &next);
     MGR_RETURN_IF_ERROR(st.SetUserAttr("incumbent", next.ToJson()));
     MGR_RETURN_IF_ERROR(st.SetUserAttr("decision", d.ToJson()));
+    // The decision as the stage study's optuna-dashboard note.
+    Status note = SaveDashboardNote(*storage_, st.id(),
+                                    StageDecisionNote(study_, current_, d, incumbent_, next));
+    if (!note.ok())
+      display_.Log("warning: dashboard note of stage " + d.stage + ": " + note.ToString());
   }
   display_.Log("stage " + std::to_string(current_) + " decided: " + d.summary);
   decisions_.push_back(d);
@@ -518,6 +556,8 @@ Status Orchestrator::Impl::StartTrial(size_t slot, Trial trial) {
   for (const auto& n : playbook_.SearchedNames(current_, hparams)) {
     desc += (desc.empty() ? "" : " ") + n + "=" + hparams[n].dump();
   }
+  // Which worker ran it: the report's timeline of trials per GPU.
+  MGR_RETURN_IF_ERROR(storage_->SetTrialSystemAttr(raw->trial_id, "worker", slots_[slot].Label()));
   display_.Log("[" + slots_[slot].Label() + "] start " + raw->label +
                (IsRetry(frozen) ? " (resumed)" : "") + ": " + desc);
   return Status::Ok();
@@ -620,6 +660,8 @@ void Orchestrator::Impl::OnEpoch(Job* job, const WorkerEvent& e) {
                  study_.objective_metric + " " + FormatValue(value));
   }
   if (job->is_export) return;
+  Status recorded = RecordEpoch(job, e);
+  if (!recorded.ok()) display_.Log("warning: epochs of " + job->label + ": " + recorded.ToString());
   Study& st = *studies_[job->stage];
   Status s = st.Report(job->trial_id, job->epoch, value);
   if (!s.ok()) {
@@ -635,6 +677,48 @@ void Orchestrator::Impl::OnEpoch(Job* job, const WorkerEvent& e) {
       job->proc->Send(kCommandPrune);
     }
   }
+}
+
+// Appends the event's fields (all but `event`, plus `t`: seconds since the worker started)
+// to the trial's `epochs` and rewrites the whole list, so that a reader always sees a valid
+// one. A resumed trial starts from the list of the attempt it replaces; an epoch already
+// in the list (run again after a resume) replaces its entry.
+Status Orchestrator::Impl::RecordEpoch(Job* job, const WorkerEvent& e) {
+  if (!job->epochs.is_array()) {
+    job->epochs = Json::array();
+    Study& st = *studies_[job->stage];
+    MGR_ASSIGN_OR_RETURN(FrozenTrial t, st.GetTrial(job->trial_id));
+    auto own = t.user_attrs.find(kEpochsAttr);
+    auto hist = t.system_attrs.find(kRetryHistoryKey);
+    if (own != t.user_attrs.end() && own->second.is_array()) {
+      job->epochs = own->second;
+    } else if (hist != t.system_attrs.end() && hist->second.is_array() && !hist->second.empty() &&
+               hist->second.back().is_number_integer()) {
+      MGR_ASSIGN_OR_RETURN(FrozenTrial prev,
+                           st.GetTrialByNumber(hist->second.back().get<int64_t>()));
+      auto theirs = prev.user_attrs.find(kEpochsAttr);
+      if (theirs != prev.user_attrs.end() && theirs->second.is_array())
+        job->epochs = theirs->second;
+    }
+  }
+  Json entry = e.fields;
+  entry.erase(kEventKey);
+  entry[kFieldEpoch] = job->epoch;
+  entry["t"] = std::chrono::duration<double>(Clock::now() - job->started).count();
+  auto epoch_of = [](const Json& j) {
+    return j.is_object() && j.contains(kFieldEpoch) && j[kFieldEpoch].is_number_integer()
+               ? j[kFieldEpoch].get<int64_t>()
+               : int64_t{0};
+  };
+  Json& list = job->epochs;
+  auto at = list.begin();
+  while (at != list.end() && epoch_of(*at) < job->epoch) ++at;
+  if (at != list.end() && epoch_of(*at) == job->epoch) {
+    *at = std::move(entry);
+  } else {
+    list.insert(at, std::move(entry));
+  }
+  return storage_->SetTrialUserAttr(job->trial_id, kEpochsAttr, list);
 }
 
 Status Orchestrator::Impl::FinishTrial(Job* job, const WorkerExit& exit) {
@@ -716,12 +800,27 @@ void Orchestrator::Impl::OnExit(Job* job, const WorkerExit& exit) {
     Status s = FinishTrial(job, exit);
     if (!s.ok()) display_.Log("error: recording " + job->label + ": " + s.ToString());
   }
+  RefreshReport(/*force=*/false);
   // Destroying the job (and its WorkerProcess) from inside its own callback is not safe.
   const size_t slot = job->slot;
   asio::post(io_, [this, slot] {
     jobs_[slot].reset();
     Schedule();
   });
+}
+
+// Rewrites <run_dir>/report.html (tuner/report.h) so that reloading the page shows the
+// study so far. A write rereads the whole store, so unforced writes are spaced by ten times
+// the last one's duration: at most a tenth of the orchestrator's time, whatever the size.
+void Orchestrator::Impl::RefreshReport(bool force) {
+  const Clock::time_point start = Clock::now();
+  if (!force && start < report_due_) return;
+  Result<std::string> written = WriteStudyReport(*storage_, study_);
+  report_due_ = Clock::now() + 10 * (Clock::now() - start);
+  if (!written.ok() && written.status().code() != StatusCode::kNotFound && !report_failed_) {
+    report_failed_ = true;
+    display_.Log("warning: report.html: " + written.status().ToString());
+  }
 }
 
 void Orchestrator::Impl::OnSignal(int signo) {
@@ -792,6 +891,7 @@ void Orchestrator::Impl::FinishExport(Job* job, const WorkerExit& exit) {
     for (const char* field : {kFieldTest, kFieldModelPath, kFieldBestValLoss}) {
       r[field] = job->final_event->Field(field);
     }
+    AddPerClassF1(&r[kFieldTest]);
     final_result_ = r;
     Status s = WriteJsonFile(fs::path(study_.run_dir) / "final" / "result.json", r);
     if (s.ok()) s = studies_.back()->SetUserAttr("final_result", r);

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <memory>
 #include <random>
+#include <set>
 
 #include "samplers/pruner.h"
 #include "samplers/sampler.h"
@@ -25,6 +26,7 @@ struct Common {
   std::string format = "table";
   bool flatten = false;
   std::string study_name;
+  bool epochs = false;  // trials listings: one row per epoch (the `epochs` user attr)
 };
 
 struct Io {
@@ -108,6 +110,50 @@ void AddCommon(CLI::App* sub, Common* c, bool format, bool study,
 
 enum class Which { kAll, kBest, kPareto };
 
+// --epochs: one record per entry of each trial's `epochs` user attr (docs/storage.md):
+// number, state, epoch, then the metrics any entry has, the worker's usual ones first.
+void WriteEpochs(const std::vector<const FrozenTrial*>& trials, OutputFormat format,
+                 std::ostream* out) {
+  static const char* const kFirst[] = {
+      "train_loss", "train_accuracy", "val_loss", "val_accuracy", "val_macro_f1",
+      "lr",         "seconds",        "t"};
+  auto entries = [](const FrozenTrial& t) {
+    auto it = t.user_attrs.find("epochs");
+    return it != t.user_attrs.end() && it->second.is_array() ? it->second : Json::array();
+  };
+  std::set<std::string> keys;
+  for (const FrozenTrial* t : trials) {
+    for (const Json& e : entries(*t)) {
+      if (!e.is_object()) continue;
+      for (const auto& [k, v] : e.items()) keys.insert(k);
+    }
+  }
+  keys.erase("epoch");
+  std::vector<std::string> columns;
+  for (const char* k : kFirst) {
+    if (keys.erase(k)) columns.push_back(k);
+  }
+  columns.insert(columns.end(), keys.begin(), keys.end());
+  std::vector<ColumnGroup> groups;
+  for (const std::string& k : {std::string("number"), std::string("state"), std::string("epoch")})
+    groups.emplace_back().name = k;
+  for (const std::string& k : columns) groups.emplace_back().name = k;
+  // Flat: a metric an epoch lacks is left out (nested output would print it as {}).
+  RecordWriter writer(out, format, /*flatten=*/true, groups);
+  for (const FrozenTrial* t : trials) {
+    for (const Json& e : entries(*t)) {
+      if (!e.is_object()) continue;
+      Record r = {Json(t->number), Json(TrialStateName(t->state)),
+                  e.contains("epoch") ? std::optional<Json>(e["epoch"]) : std::nullopt};
+      for (const std::string& k : columns) {
+        r.push_back(e.contains(k) ? std::optional<Json>(e[k]) : std::nullopt);
+      }
+      writer.Add(r);
+    }
+  }
+  writer.Finish();
+}
+
 int RunTrials(const Common& c, Which which, const Io& io, const char* command) {
   auto fail = [&](const Status& s) { return Fail(io, command, s); };
   Result<OutputFormat> format = ParseOutputFormat(c.format);
@@ -131,6 +177,20 @@ int RunTrials(const Common& c, Which which, const Io& io, const char* command) {
     Result<std::vector<FrozenTrial>> front = (*study)->BestTrials(*trials);
     if (!front.ok()) return fail(front.status());
     for (const FrozenTrial& t : *front) keep.push_back(t.number);
+  }
+
+  if (c.epochs) {
+    std::vector<const FrozenTrial*> chosen;
+    size_t k = 0;
+    for (const FrozenTrial& t : *trials) {
+      if (which != Which::kAll) {
+        if (k >= keep.size() || keep[k] != t.number) continue;
+        ++k;
+      }
+      chosen.push_back(&t);
+    }
+    WriteEpochs(chosen, *format, io.out);
+    return 0;
   }
 
   TrialListingOptions options;
@@ -597,6 +657,9 @@ void RegisterTrialListings(CLI::App& app, CommandRunner* run, const Io& io) {
     CLI::App* sub = app.add_subcommand(l.name, l.help);
     sub->group(kGroup);
     AddCommon(sub, c.get(), true, true, "table");
+    sub->add_flag("--epochs", c->epochs,
+                  "One row per epoch of each trial (the `epochs` user attr that mgr-tune run "
+                  "writes): number, state, epoch and the epoch's metrics");
     sub->footer(std::string("Example: mgr-tune ") + l.name +
                 " --storage sqlite:///runs/demo.db --study-name demo -f json");
     Which which = l.which;

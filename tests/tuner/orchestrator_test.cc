@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "studies/study.h"
+#include "tuner/dashboard_note.h"
 #include "tuner/run_command.h"
 
 namespace mgr {
@@ -117,6 +119,19 @@ class OrchestratorTest : public ::testing::Test {
     return out;
   }
 
+  // Runs `script` with Debian's Python on the store `url`: its stdout and stderr; *rc its
+  // exit status.
+  static std::string RunPython(const std::string& script, const std::string& url, int* rc) {
+    const std::string cmd = std::string(MGR_PYTHON) + " " + script + " '" + url + "' 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string text;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) text.append(buf, n);
+    *rc = pclose(p);
+    return text;
+  }
+
   // What Python Optuna reads from the database: per study, states and values by number.
   Json ReadWithOptuna(const std::string& url) {
     const std::string script = (dir_ / "read.py").string();
@@ -135,13 +150,9 @@ for s in optuna.get_all_study_summaries(storage):
     }
 print(json.dumps(out))
 )";
-    const std::string cmd = std::string(MGR_PYTHON) + " " + script + " '" + url + "' 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string text;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) text.append(buf, n);
-    EXPECT_EQ(pclose(p), 0) << text;
+    int rc = 0;
+    const std::string text = RunPython(script, url, &rc);
+    EXPECT_EQ(rc, 0) << text;
     Json j = Json::parse(text, nullptr, false);
     EXPECT_FALSE(j.is_discarded()) << text;
     return j;
@@ -395,6 +406,13 @@ TEST_F(OrchestratorTest, TwoTrialsPerGpuShareOneGpu) {
     for (size_t j = 0; j < i; ++j) running += spans[j].second > spans[i].first;
     EXPECT_LE(running, 1) << "three trials at once on a GPU with trials_per_gpu 2";
   }
+  // Each trial names its worker (the report's timeline), and the run ends with the report.
+  for (const auto& t : Trials(*Open(s), "t/base")) {
+    EXPECT_EQ(t.system_attrs.at("worker"), "GPU-8f1c2d3e");
+  }
+  const fs::path report = fs::path(s.run_dir) / "report.html";
+  EXPECT_TRUE(fs::is_regular_file(report));
+  EXPECT_THAT(out_.str(), HasSubstr("report: " + report.string()));
 }
 
 TEST_F(OrchestratorTest, SigkillMidStudyThenRerunFinishesTheExactBudget) {
@@ -533,6 +551,126 @@ TEST_F(OrchestratorTest, TwoOrchestratorsShareTheBudget) {
         EXPECT_THAT(t.user_attrs.at("fail_reason").get<std::string>(), HasSubstr("over budget"));
       }
     }
+  }
+}
+
+// Each `epochs` entry is the fake worker's epoch event (tests/tuner/fake_worker.cc:
+// val_loss = 0.5 + quality + 1 / epoch, train_loss = val_loss - 0.1, ...) without `event`,
+// with `t` (seconds since the worker started).
+double Num(const Json& j, const char* key) {
+  return j.contains(key) && j[key].is_number() ? j[key].get<double>() : NAN;
+}
+
+void ExpectFakeEpoch(const Json& e, int epoch, double val_loss, int max_epochs, double sleep) {
+  SCOPED_TRACE(e.dump());
+  EXPECT_FALSE(e.contains("event"));
+  EXPECT_EQ(e.value("epoch", -1), epoch);
+  EXPECT_EQ(e.value("max_epochs", -1), max_epochs);
+  EXPECT_DOUBLE_EQ(Num(e, "val_loss"), val_loss);
+  EXPECT_DOUBLE_EQ(Num(e, "train_loss"), val_loss - 0.1);
+  EXPECT_DOUBLE_EQ(Num(e, "train_accuracy"), 0.5);
+  EXPECT_DOUBLE_EQ(Num(e, "val_accuracy"), 1.0 / (1.0 + val_loss));
+  EXPECT_DOUBLE_EQ(Num(e, "val_macro_f1"), 0.9 / (1.0 + val_loss));
+  EXPECT_DOUBLE_EQ(Num(e, "seconds"), sleep);
+  EXPECT_GT(e.value("t", 0.0), 0.0);
+}
+
+TEST_F(OrchestratorTest, EveryEpochOfCompleteAndPrunedTrialsIsStoredAndOptunaReadsIt) {
+  StudyFile s =
+      MakeStudy({{"pruner", {{"type", "median"}, {"n_startup_trials", 1}, {"n_warmup_steps", 0}}},
+                 {"fixed", {{"max_epochs", 4}, {"sleep_per_epoch", 0.05}}},
+                 {"workers", {{"gpus", Json::array()}, {"cpu_workers", 1}}},
+                 {"stages", {{{"name", "base"}, {"trials", 6}}}}});
+  auto r = RunStudy(s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString() << "\n" << out_.str();
+  auto st = Open(s);
+  auto trials = Trials(*st, "t/base");
+  ASSERT_EQ(trials.size(), 6u) << out_.str();
+  EXPECT_GE(CountState(trials, TrialState::kPruned), 1) << out_.str();
+  EXPECT_GE(CountState(trials, TrialState::kComplete), 1) << out_.str();
+  for (const auto& t : trials) {
+    SCOPED_TRACE("trial " + std::to_string(t.number));
+    ASSERT_TRUE(t.user_attrs.count("epochs"));
+    const Json& epochs = t.user_attrs.at("epochs");
+    ASSERT_TRUE(epochs.is_array());
+    // One entry per reported epoch, in order: all 4 when complete, fewer when pruned.
+    ASSERT_EQ(epochs.size(), t.intermediate_values.size());
+    EXPECT_EQ(epochs.size() == 4u, t.state == TrialState::kComplete);
+    double last_t = 0;
+    int epoch = 0;
+    for (const auto& [step, value] : t.intermediate_values) {
+      const Json& e = epochs[epoch];
+      ++epoch;
+      EXPECT_EQ(step, epoch);
+      ExpectFakeEpoch(e, epoch, value, 4, 0.05);
+      EXPECT_GE(e.value("t", 0.0), last_t);
+      last_t = e.value("t", 0.0);
+    }
+  }
+
+  // Debian's Python Optuna reads the same lists from the file.
+  const std::string script = (dir_ / "epochs.py").string();
+  std::ofstream(script) << R"(import json, sys
+import optuna
+# Debian's Optuna 3.1 predates the v3.2.0.a schema it reads: skip its version check.
+storage = optuna.storages.RDBStorage(sys.argv[1], skip_compatibility_check=True)
+study = optuna.load_study(study_name="t/base", storage=storage)
+print(json.dumps({t.number: t.user_attrs["epochs"] for t in study.trials}))
+)";
+  int rc = 0;
+  const std::string text = RunPython(script, s.storage_url, &rc);
+  ASSERT_EQ(rc, 0) << text;
+  Json optuna = Json::parse(text, nullptr, false);
+  ASSERT_TRUE(optuna.is_object()) << text;
+  ASSERT_EQ(optuna.size(), trials.size());
+  for (const auto& t : trials) {
+    EXPECT_EQ(optuna[std::to_string(t.number)], t.user_attrs.at("epochs")) << t.number;
+  }
+
+  // The final test evaluation, with per-class F1 from the fake's precision and recall.
+  ASSERT_TRUE(r->final_result.is_object()) << out_.str();
+  const Json& test = r->final_result["test"];
+  ASSERT_TRUE(test.contains("f1")) << test.dump();
+  ASSERT_EQ(test["f1"].size(), 2u);
+  EXPECT_DOUBLE_EQ(test["f1"][0].get<double>(), 2 * 0.8 * 0.75 / (0.8 + 0.75));
+  EXPECT_DOUBLE_EQ(test["f1"][1].get<double>(), 2 * 0.7 * 0.65 / (0.7 + 0.65));
+  EXPECT_EQ(test["classes"], Json({"Rock", "Pop"}));
+  EXPECT_EQ(test["confusion"], Json({{3, 1}, {1, 3}}));
+  auto attrs = st->GetStudyUserAttrs(*st->GetStudyId("t/base"));
+  ASSERT_TRUE(attrs.ok());
+  EXPECT_EQ(attrs->at("final_result"), r->final_result);
+
+  // The stage's decision is its optuna-dashboard note.
+  auto note = LoadDashboardNote(*st, *st->GetStudyId("t/base"));
+  ASSERT_TRUE(note.ok()) << note.status().ToString();
+  EXPECT_THAT(*note, HasSubstr("## Stage 1 of 1: base — kept"));
+  EXPECT_THAT(*note, HasSubstr(r->decisions[0].summary));
+}
+
+TEST_F(OrchestratorTest, AResumedTrialsEpochsContinueTheListOfTheAttemptItReplaces) {
+  StudyFile s = MakeStudy({{"fixed", {{"max_epochs", 3}, {"crash_at_epoch", 2}}},
+                           {"stages", {{{"name", "base"}, {"trials", 1}}}},
+                           {"retries", 1},
+                           {"export", false}});
+  auto r = RunStudy(s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto trials = Trials(*Open(s), "t/base");
+  ASSERT_EQ(trials.size(), 2u) << out_.str();
+  const FrozenTrial &crashed = trials[0], &resumed = trials[1];
+  ASSERT_EQ(crashed.state, TrialState::kFail);
+  ASSERT_EQ(resumed.state, TrialState::kComplete);
+  const double lr = crashed.user_attrs.at("hparams").at("lr").get<double>();
+  const double quality = std::fabs(std::log10(lr) + 2.5);  // the fake's default
+  // The crashed attempt ended its first epoch, then died in the second.
+  const Json& before = crashed.user_attrs.at("epochs");
+  ASSERT_EQ(before.size(), 1u);
+  ExpectFakeEpoch(before[0], 1, 0.5 + quality + 1.0, 3, 0.02);
+  // Its retry resumed from the checkpoint: epoch 1 carried over as it was, 2 and 3 its own.
+  const Json& after = resumed.user_attrs.at("epochs");
+  ASSERT_EQ(after.size(), 3u);
+  EXPECT_EQ(after[0], before[0]);
+  for (int epoch = 2; epoch <= 3; ++epoch) {
+    ExpectFakeEpoch(after[epoch - 1], epoch, 0.5 + quality + 1.0 / epoch, 3, 0.02);
   }
 }
 

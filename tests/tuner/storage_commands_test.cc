@@ -3,7 +3,12 @@
 // by storage/storage.cc (tests/storage/storage_test.cc).
 #include "tuner/storage_commands.h"
 
+#include <sstream>
+
 #include <gtest/gtest.h>
+
+#include "storage/storage.h"
+#include "tests/test_util.h"
 
 namespace mgr {
 namespace {
@@ -49,6 +54,47 @@ TEST(ParseDirectionArgsTest, OneOrTheOther) {
   EXPECT_TRUE(ParseDirectionArgs("", {})->empty());
   EXPECT_FALSE(ParseDirectionArgs("maximize", {"minimize"}).ok());
   EXPECT_FALSE(ParseDirectionArgs("up", {}).ok());
+}
+
+// `trials --epochs`: one record per entry of the `epochs` user attr the orchestrator
+// writes (docs/storage.md), usual metrics first, other keys by name, any format.
+TEST(TrialsEpochsTest, OneRowPerEpochWithTheUsualMetricsFirst) {
+  testing_util::TempDir dir;
+  const std::string url = "sqlite:///" + dir.path() + "/e.db";
+  {
+    auto st = OpenStorage(url);
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    Storage& s = **st;
+    const int64_t study = *s.CreateStudy("demo/base", {StudyDirection::kMinimize});
+    const int64_t a = *s.CreateTrial(study), b = *s.CreateTrial(study);
+    *s.CreateTrial(study);  // no epochs: no row
+    ASSERT_TRUE(
+        s.SetTrialUserAttr(a, "epochs", Json::parse(R"([{"epoch": 1, "zeta": 7, "val_loss": 2.5,
+                                     "train_loss": 3, "t": 0.5},
+                                    {"epoch": 2, "val_loss": 1.5, "train_loss": 2, "t": 1}])"))
+            .ok());
+    ASSERT_TRUE(s.SetTrialStateValues(a, TrialState::kComplete, {1.5}).ok());
+    ASSERT_TRUE(
+        s.SetTrialUserAttr(b, "epochs", Json::parse(R"([{"epoch": 1, "val_loss": null}])")).ok());
+    ASSERT_TRUE(s.SetTrialStateValues(b, TrialState::kPruned).ok());
+  }
+  auto run = [&](const std::string& format) {
+    CLI::App app;
+    CommandRunner runner;
+    std::ostringstream out, err;
+    RegisterStorageCommands(app, &runner, &out, &err);
+    app.parse("trials --storage " + url + " --study-name demo/base -f " + format + " --epochs",
+              /*program_name_included=*/false);
+    EXPECT_EQ(runner(), 0) << err.str();
+    return out.str();
+  };
+  EXPECT_EQ(Json::parse(run("json")), Json::parse(R"([
+    {"number": 0, "state": "COMPLETE", "epoch": 1, "train_loss": 3, "val_loss": 2.5, "t": 0.5,
+     "zeta": 7},
+    {"number": 0, "state": "COMPLETE", "epoch": 2, "train_loss": 2, "val_loss": 1.5, "t": 1},
+    {"number": 1, "state": "PRUNED", "epoch": 1, "val_loss": null}])"));
+  const std::string csv = run("csv");
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "number,state,epoch,train_loss,val_loss,t,zeta");
 }
 
 }  // namespace
