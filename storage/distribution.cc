@@ -2,17 +2,23 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <sstream>
 
 namespace mgr {
 namespace {
 
+// The shortest of 15 or 17 significant digits that reads back as `v` (0.03, not
+// 0.029999999999999999), as Python's repr shows it.
 std::string Num(double v) {
-  std::ostringstream s;
-  s.precision(17);
-  s << v;
-  return s.str();
+  for (int digits : {15, 17}) {
+    std::ostringstream s;
+    s.precision(digits);
+    s << v;
+    if (digits == 17 || std::strtod(s.str().c_str(), nullptr) == v) return s.str();
+  }
+  return "";  // not reached
 }
 
 // Optuna's _adjust_discrete_uniform_high, which works in decimal arithmetic; a relative
@@ -39,9 +45,7 @@ Json::value_t PythonType(const Json& v) {
 }
 
 // True if `v` converts to int64_t without overflow (-2^63 <= v < 2^63; false for NaN).
-bool FitsInt64(double v) {
-  return v >= -9223372036854775808.0 && v < 9223372036854775808.0;
-}
+bool FitsInt64(double v) { return v >= -9223372036854775808.0 && v < 9223372036854775808.0; }
 
 }  // namespace
 
@@ -69,22 +73,22 @@ Status ValidateDistribution(const std::string& name, const Distribution& dist) {
   }
   if (auto* i = std::get_if<IntDistribution>(&dist)) {
     if (i->low > i->high) {
-      return Status::InvalidArgument(name + ": low must be <= high (got " +
-                                     std::to_string(i->low) + " > " + std::to_string(i->high) +
-                                     ")");
+      return Status::InvalidArgument(name + ": low must be <= high (got " + std::to_string(i->low) +
+                                     " > " + std::to_string(i->high) + ")");
     }
     int64_t width;
     if (__builtin_sub_overflow(i->high, i->low, &width)) {
-      return Status::InvalidArgument(name + ": high - low must fit in a 64-bit integer (got low=" +
-                                     std::to_string(i->low) + ", high=" + std::to_string(i->high) +
-                                     ")");
+      return Status::InvalidArgument(
+          name + ": high - low must fit in a 64-bit integer (got low=" + std::to_string(i->low) +
+          ", high=" + std::to_string(i->high) + ")");
     }
     if (i->step <= 0) {
       return Status::InvalidArgument(name + ": step must be > 0 (got " + std::to_string(i->step) +
                                      ")");
     }
     if (i->log && i->step != 1) {
-      return Status::InvalidArgument(name + ": log and step cannot be used together (step must be 1)");
+      return Status::InvalidArgument(name +
+                                     ": log and step cannot be used together (step must be 1)");
     }
     if (i->log && i->low < 1) {
       return Status::InvalidArgument(name + ": low must be >= 1 for a log distribution (got " +
@@ -190,8 +194,8 @@ Json DistributionToJson(const Distribution& dist) {
 Result<Distribution> DistributionFromJson(const Json& json) {
   if (!json.is_object() || !json.contains("name") || !json["name"].is_string() ||
       !json.contains("attributes") || !json["attributes"].is_object()) {
-    return Status::InvalidArgument("distribution_json must be {\"name\": ..., \"attributes\": {...}}, got " +
-                                   json.dump());
+    return Status::InvalidArgument(
+        "distribution_json must be {\"name\": ..., \"attributes\": {...}}, got " + json.dump());
   }
   const std::string name = json["name"];
   const Json& a = json["attributes"];
@@ -226,7 +230,9 @@ Result<Distribution> DistributionFromJson(const Json& json) {
     }
     return Status::Ok();
   };
-  auto flag = [&](const char* key) { return a.contains(key) && a[key].is_boolean() && a[key].get<bool>(); };
+  auto flag = [&](const char* key) {
+    return a.contains(key) && a[key].is_boolean() && a[key].get<bool>();
+  };
   Distribution d;
   if (name == "FloatDistribution" || name == "UniformDistribution" ||
       name == "LogUniformDistribution" || name == "DiscreteUniformDistribution") {
@@ -237,8 +243,10 @@ Result<Distribution> DistributionFromJson(const Json& json) {
     if ((name == "FloatDistribution" || name == "DiscreteUniformDistribution") &&
         a.contains(name == "FloatDistribution" ? "step" : "q")) {
       const Json& s = a[name == "FloatDistribution" ? "step" : "q"];
-      if (s.is_number()) f.step = s.get<double>();
-      else if (!s.is_null()) return Status::InvalidArgument(name + ".attributes.step: expected a number or null");
+      if (s.is_number())
+        f.step = s.get<double>();
+      else if (!s.is_null())
+        return Status::InvalidArgument(name + ".attributes.step: expected a number or null");
     }
     d = f;
   } else if (name == "IntDistribution" || name == "IntUniformDistribution" ||
@@ -251,7 +259,8 @@ Result<Distribution> DistributionFromJson(const Json& json) {
     d = i;
   } else if (name == "CategoricalDistribution") {
     if (!a.contains("choices") || !a["choices"].is_array()) {
-      return Status::InvalidArgument("CategoricalDistribution.attributes.choices: expected an array");
+      return Status::InvalidArgument(
+          "CategoricalDistribution.attributes.choices: expected an array");
     }
     CategoricalDistribution c;
     for (const auto& v : a["choices"]) c.choices.push_back(v);
@@ -265,7 +274,8 @@ Result<Distribution> DistributionFromJson(const Json& json) {
 
 Result<Distribution> DistributionFromJsonString(const std::string& text) {
   Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status::InvalidArgument("distribution_json is not valid JSON: " + text);
+  if (j.is_discarded())
+    return Status::InvalidArgument("distribution_json is not valid JSON: " + text);
   return DistributionFromJson(j);
 }
 

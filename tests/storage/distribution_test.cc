@@ -29,6 +29,14 @@ TEST(DistributionTest, JsonRoundTrips) {
   }
 }
 
+TEST(DistributionTest, ToStringShowsTheShortestExactNumbers) {
+  // As Python's repr: 0.03, not 0.029999999999999999; 17 digits only where 15 lose bits.
+  EXPECT_EQ(DistributionToString(*MakeFloatDistribution("lr", 1e-4, 3e-2, true)),
+            "float[0.0001, 0.03] log");
+  EXPECT_EQ(DistributionToString(*MakeFloatDistribution("x", 0.1 + 0.2, 1)),
+            "float[0.30000000000000004, 1]");
+}
+
 TEST(DistributionTest, ReadsOptunaLegacyNames) {
   auto u = DistributionFromJsonString(
       R"({"name": "LogUniformDistribution", "attributes": {"low": 0.001, "high": 1.0}})");
