@@ -100,7 +100,7 @@ struct Job {
   Clock::time_point started, epoch_started;
   bool prune_sent = false, stop_sent = false, timed_out = false, killed = false;
   std::optional<WorkerEvent> final_event, error_event, stopped_event;  // the terminal event
-  Json epochs;  // the trial's `epochs` user attr as last written; null until the first epoch
+  Json epochs = Json::array();  // the trial's `epochs` user attr as last written
   std::unique_ptr<asio::steady_timer> timeout, kill;
 };
 
@@ -539,6 +539,10 @@ Status Orchestrator::Impl::StartTrial(size_t slot, Trial trial) {
       }
     }
   }
+  // The epochs recorded so far: a retry's user attrs carry those of the attempt it replaces.
+  auto epochs = frozen.user_attrs.find(kEpochsAttr);
+  job->epochs = epochs != frozen.user_attrs.end() && epochs->second.is_array() ? epochs->second
+                                                                               : Json::array();
   MGR_RETURN_IF_ERROR(st.Heartbeat(trial.id()));
   const fs::path dir = fs::path(study_.run_dir) / "trials" / study_.stages[current_].name /
                        std::to_string(ChainRootNumber(frozen));
@@ -681,26 +685,9 @@ void Orchestrator::Impl::OnEpoch(Job* job, const WorkerEvent& e) {
 
 // Appends the event's fields (all but `event`, plus `t`: seconds since the worker started)
 // to the trial's `epochs` and rewrites the whole list, so that a reader always sees a valid
-// one. A resumed trial starts from the list of the attempt it replaces; an epoch already
-// in the list (run again after a resume) replaces its entry.
+// one. A resumed trial starts from the list of the attempt it replaces (StartTrial seeds
+// it: Study::Retry copies the user attrs); an epoch already in the list replaces its entry.
 Status Orchestrator::Impl::RecordEpoch(Job* job, const WorkerEvent& e) {
-  if (!job->epochs.is_array()) {
-    job->epochs = Json::array();
-    Study& st = *studies_[job->stage];
-    MGR_ASSIGN_OR_RETURN(FrozenTrial t, st.GetTrial(job->trial_id));
-    auto own = t.user_attrs.find(kEpochsAttr);
-    auto hist = t.system_attrs.find(kRetryHistoryKey);
-    if (own != t.user_attrs.end() && own->second.is_array()) {
-      job->epochs = own->second;
-    } else if (hist != t.system_attrs.end() && hist->second.is_array() && !hist->second.empty() &&
-               hist->second.back().is_number_integer()) {
-      MGR_ASSIGN_OR_RETURN(FrozenTrial prev,
-                           st.GetTrialByNumber(hist->second.back().get<int64_t>()));
-      auto theirs = prev.user_attrs.find(kEpochsAttr);
-      if (theirs != prev.user_attrs.end() && theirs->second.is_array())
-        job->epochs = theirs->second;
-    }
-  }
   Json entry = e.fields;
   entry.erase(kEventKey);
   entry[kFieldEpoch] = job->epoch;
