@@ -5,9 +5,27 @@
 # every fuzz target for a bounded time.
 # Usage: tools/test.sh [ctest args...]     e.g. tools/test.sh -R storage
 # MGR_TORCH=pip builds the main stage against LibTorch 2.x instead of Debian's 1.13.
+# MGR_DROP_BUILDS=1 (set by .ci/run) removes each stage's build folder once its tests pass:
+# the stages together need about 20 GB of disk, one at a time about 13 GB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install_deps.sh
+
+# report_disk STAGE: free space before a stage, so a full disk is seen for what it is.
+report_disk() {
+  local free_gb
+  free_gb=$(df -Pk . | awk 'NR == 2 { printf "%d", $4 / 1048576 }')
+  echo "=== $1: ${free_gb} GB free on $(df -P . | awk 'NR == 2 { print $6 }')"
+  if ((free_gb < 8)); then
+    echo "test.sh: warning: under 8 GB free; a build stage needs up to 8 GB (LibTorch 2.x's" \
+      "venv alone is 4.6 GB); MGR_DROP_BUILDS=1 frees each stage's folder when it passes" >&2
+  fi
+}
+
+# drop_build DIR: with MGR_DROP_BUILDS=1, the passed stage's folder goes.
+drop_build() {
+  if [[ "${MGR_DROP_BUILDS:-0}" == 1 ]]; then rm -rf "$1"; fi
+}
 case "${MGR_TORCH:-debian}" in
   debian | pip) ;;
   *) echo "$0: MGR_TORCH must be debian (Debian's LibTorch 1.13, the default) or pip" \
@@ -20,11 +38,13 @@ esac
 configure_and_test() {
   local dir=$1 args=$2
   shift 2
+  report_disk "$dir"
   # shellcheck disable=SC2086  # args is a list of words
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMGR_BUILD_BENCH=OFF \
     -DMGR_WERROR=ON $args ${MGR_CMAKE_ARGS:-}
   cmake --build "$dir" -j "$(nproc)"
   (cd "$dir" && ctest --output-on-failure -j "$(nproc)" "$@")
+  drop_build "$dir"
 }
 
 if [[ "${MGR_TORCH:-debian}" == pip ]]; then
@@ -36,6 +56,7 @@ else
   # MGR_SKIP_TORCH2=1 skips this stage.
   if [[ "${MGR_SKIP_TORCH2:-0}" != 1 ]]; then
     echo "=== the trainer tests against LibTorch 2.x (PyPI's torch wheel)"
+    report_disk "LibTorch 2.x's venv"
     configure_and_test build-torch2 "$(bash tools/torch_pip.sh build-torch2)" -L trainer "$@"
   fi
 fi
@@ -46,11 +67,13 @@ fi
 # adds false-positive warnings. MGR_SKIP_SANITIZE=1 skips this stage.
 if [[ "${MGR_SKIP_SANITIZE:-0}" != 1 ]]; then
   ASAN_BUILD_DIR=${MGR_ASAN_BUILD_DIR:-build-asan}
+  report_disk "$ASAN_BUILD_DIR"
   cmake -S . -B "$ASAN_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMGR_BUILD_BENCH=OFF \
     -DMGR_BUILD_TRAINER=OFF -DMGR_SANITIZE=ON
   cmake --build "$ASAN_BUILD_DIR" -j "$(nproc)"
   (cd "$ASAN_BUILD_DIR" && UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --output-on-failure -j "$(nproc)" "$@")
+  drop_build "$ASAN_BUILD_DIR"
 fi
 
 # Every fuzz target under libFuzzer (clang, ASan + UBSan) for a bounded time, from its seed

@@ -21,9 +21,10 @@ if ! "$PY" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$
     exit 1
   }
   echo "torch_pip: installing torch==$TORCH_VERSION into $VENV (about 4.5 GB with its CUDA" \
-    "libraries; pip's cache makes later installs fast)" >&2
+    "libraries)" >&2
   /usr/bin/python3 -m venv "$VENV"
-  "$PY" -m pip install -q --disable-pip-version-check "torch==$TORCH_VERSION" >&2
+  # No pip cache: it would hold another 3 GB of wheels, and the venv is what gets reused.
+  "$PY" -m pip install -q --no-cache-dir --disable-pip-version-check "torch==$TORCH_VERSION" >&2
 fi
 TORCH_ROOT=$("$PY" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null)
 # CMAKE_PREFIX_PATH first, so that libtorch.so is found in the wheel and not in /usr/lib.
