@@ -215,6 +215,13 @@ Json Axis(const std::string& title, const char* type = "linear") {
   return Json{{"type", type}, {"title", {{"display", true}, {"text", title}}}};
 }
 
+// An axis of whole numbers (trial numbers, epochs): no ticks between them.
+Json CountAxis(const std::string& title) {
+  Json axis = Axis(title);
+  axis["ticks"] = {{"precision", 0}};
+  return axis;
+}
+
 // The value a trial reached: its objective, else its last intermediate value.
 double ReachedValue(const ReportTrial& t) {
   if (std::isfinite(t.value)) return t.value;
@@ -306,7 +313,8 @@ std::string DecisionHtml(const ReportStage& s) {
   if (std::isfinite(req)) h += ", required improvement " + Num(req);
   if (d.contains("changes") && d["changes"].is_object() && !d["changes"].empty()) {
     h += "; changes:";
-    for (const auto& [k, v] : d["changes"].items()) h += " " + Escape(k) + "=" + Escape(Dump(v));
+    for (const auto& [k, v] : d["changes"].items())
+      h += " " + Escape(k) + "=" + Escape(v.is_number_float() ? Num(v.get<double>()) : Dump(v));
   }
   h += "</p>\n";
   if (d.contains("summary") && d["summary"].is_string())
@@ -356,7 +364,7 @@ std::string HistoryChart(Page& page, const ReportStage& s, const std::string& ob
   }
   Json config = {{"type", "scatter"},
                  {"data", {{"datasets", datasets}}},
-                 {"options", {{"scales", {{"x", Axis("trial")}, {"y", Axis(objective)}}}}}};
+                 {"options", {{"scales", {{"x", CountAxis("trial")}, {"y", Axis(objective)}}}}}};
   return page.Chart(config, s.stage + ": optimization history");
 }
 
@@ -429,7 +437,7 @@ std::string CurveCharts(Page& page, const ReportStage& s, const std::string& obj
                    {"options",
                     {{"parsing", true},
                      {"plugins", {{"legend", {{"display", false}}}}},
-                     {"scales", {{"x", Axis("epoch")}, {"y", Axis(y)}}}}}};
+                     {"scales", {{"x", CountAxis("epoch")}, {"y", Axis(y)}}}}}};
     html +=
         page.Chart(config, s.stage + ": learning curves, " +
                                (k.title ? std::string("train (dashed) and validation ") + k.title
@@ -575,7 +583,7 @@ std::string EpochCheck(Page& page, const ReportStage& s, const std::string& obje
   }
   Json config = {{"type", "scatter"},
                  {"data", {{"datasets", datasets}}},
-                 {"options", {{"scales", {{"x", Axis("trial")}, {"y", Axis("epoch")}}}}}};
+                 {"options", {{"scales", {{"x", CountAxis("trial")}, {"y", CountAxis("epoch")}}}}}};
   std::string html = page.Chart(config, s.stage + ": best epoch vs max_epochs", 240);
   html += "<p class=\"check\">Best epoch in the last 10% of the epochs: " + std::to_string(late) +
           " of " + std::to_string(counted) + " complete trials";
