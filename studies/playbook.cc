@@ -1,8 +1,13 @@
 #include "studies/playbook.h"
 
+#include <charconv>
 #include <cmath>
+#include <random>
 #include <regex>
 #include <sstream>
+
+#include "samplers/random_sampler.h"
+#include "storage/base/strings.h"
 
 namespace mgr {
 namespace {
@@ -123,6 +128,38 @@ Result<std::map<std::string, Json>> Playbook::TrialHparams(size_t stage_index,
   return h;
 }
 
+Result<TrialDraw> Playbook::DrawTrialHparams(
+    size_t stage_index, const Incumbent& incumbent, const SuggestFn& propose,
+    const std::vector<std::map<std::string, Json>>& measured, int64_t trial_number,
+    int max_redraws) const {
+  const uint64_t seed = static_cast<uint64_t>(study_->seed);
+  const uint64_t number = static_cast<uint64_t>(trial_number);
+  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
+                    static_cast<uint32_t>(stage_index), static_cast<uint32_t>(number),
+                    static_cast<uint32_t>(number >> 32)};
+  std::mt19937_64 rng(seq);
+  TrialDraw draw;
+  for (int attempt = 0;; ++attempt) {
+    draw.searched.clear();
+    auto suggest = [&](const std::string& name, const Distribution& dist) -> Result<Json> {
+      draw.searched[name] = dist;
+      if (attempt == 0) return propose(name, dist);
+      return ToExternal(dist, RandomSampler::Sample(dist, rng));
+    };
+    MGR_ASSIGN_OR_RETURN(draw.hparams, TrialHparams(stage_index, incumbent, suggest));
+    draw.redraws = attempt;
+    draw.duplicate_of = -1;
+    for (size_t i = 0; i < measured.size() && draw.duplicate_of < 0; ++i) {
+      if (measured[i] == draw.hparams) draw.duplicate_of = static_cast<int>(i);
+    }
+    if (draw.duplicate_of < 0 || attempt >= max_redraws) return draw;
+  }
+}
+
+std::string Playbook::ReuseRef(size_t stage, int64_t number) const {
+  return study_->StageStudyName(stage) + "#" + std::to_string(number);
+}
+
 std::vector<std::string> Playbook::SearchedNames(size_t stage_index,
                                                  const std::map<std::string, Json>& hparams) const {
   std::vector<std::string> names;
@@ -205,6 +242,20 @@ StageDecision Playbook::Decide(size_t stage_index, const Incumbent& incumbent,
   next->value = d.best_value;
   next->stage = stage.name;
   next->trial_number = best->number;
+  auto reused = best->user_attrs.find(kReusedFromAttr);
+  if (reused != best->user_attrs.end() && reused->second.is_string()) {
+    const std::string& ref = reused->second.get_ref<const std::string&>();
+    for (size_t i = 0; i < study_->stages.size(); ++i) {
+      const std::string prefix = study_->StageStudyName(i) + "#";
+      int64_t number = -1;
+      const char* end = ref.data() + ref.size();
+      if (StartsWith(ref, prefix) &&
+          std::from_chars(ref.data() + prefix.size(), end, number).ptr == end && number >= 0) {
+        next->stage = study_->stages[i].name;
+        next->trial_number = number;
+      }
+    }
+  }
   return d;
 }
 

@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "storage/base/status.h"
 #include "storage/trial.h"
@@ -52,6 +53,18 @@ struct StageDecision {
 // Draws one parameter value (external representation), e.g. Trial::Suggest.
 using SuggestFn = std::function<Result<Json>(const std::string& name, const Distribution& dist)>;
 
+// A new trial's configuration as DrawTrialHparams chose it.
+struct TrialDraw {
+  std::map<std::string, Json> hparams;           // every hyperparameter
+  std::map<std::string, Distribution> searched;  // the searched ones, to record in the trial
+  int redraws = 0;                               // how many times the configuration was drawn again
+  int duplicate_of = -1;  // index into `measured` that `hparams` still equals; -1: none
+};
+
+// Trial user attr naming the trial whose result a trial copies instead of training:
+// "<stage study name>#<trial number>".
+inline constexpr char kReusedFromAttr[] = "reused_from";
+
 class Playbook {
  public:
   // `study` must outlive the playbook.
@@ -66,6 +79,24 @@ class Playbook {
   Result<std::map<std::string, Json>> TrialHparams(size_t stage, const Incumbent& incumbent,
                                                    const SuggestFn& suggest) const;
 
+  // Redraws DrawTrialHparams allows before it settles for a measured configuration.
+  static constexpr int kMaxRedraws = 100;
+
+  // TrialHparams that avoids spending a trial on a configuration already measured.
+  // `measured` holds the full hyperparameters of trials already measured. The first
+  // configuration comes from `propose` (the sampler's choice, e.g. Trial::Propose, which
+  // records nothing); while it equals one of `measured`, up to `max_redraws` more are drawn
+  // with every searched parameter uniform from a stream of its own, seeded by the study's
+  // seed, the stage and `trial_number` (so a resumed study draws the same). Equality is
+  // exact, floats included: a repeated suggestion repeats the same stored value.
+  Result<TrialDraw> DrawTrialHparams(size_t stage, const Incumbent& incumbent,
+                                     const SuggestFn& propose,
+                                     const std::vector<std::map<std::string, Json>>& measured,
+                                     int64_t trial_number, int max_redraws = kMaxRedraws) const;
+
+  // The kReusedFromAttr value of trial `number` of `stage`.
+  std::string ReuseRef(size_t stage, int64_t number) const;
+
   // The names a trial of `stage` searched: its params, the re-tuned ones and the per-layer
   // expansions present in `hparams`.
   std::vector<std::string> SearchedNames(size_t stage,
@@ -73,7 +104,8 @@ class Playbook {
 
   // Ends `stage`. `best` is its best COMPLETE trial (nullptr if none) and `best_hparams`
   // that trial's full hyperparameters. Returns the decision and sets `*next` to the
-  // incumbent later stages build on.
+  // incumbent later stages build on. When `best` copied its result (kReusedFromAttr),
+  // the incumbent names the trial that trained, whose checkpoint the export needs.
   StageDecision Decide(size_t stage, const Incumbent& incumbent, const FrozenTrial* best,
                        const std::map<std::string, Json>& best_hparams, Incumbent* next) const;
 

@@ -390,6 +390,39 @@ Trial::Trial(Study* study, FrozenTrial frozen, std::shared_ptr<std::vector<Froze
 }
 
 Result<Json> Trial::Suggest(const std::string& name, const Distribution& dist) {
+  const bool known = frozen_.distributions.count(name) > 0;
+  MGR_ASSIGN_OR_RETURN(double internal, Draw(name, dist));
+  if (known) return ToExternal(frozen_.distributions.at(name), internal);
+  MGR_RETURN_IF_ERROR(Record(name, internal, dist));
+  return ToExternal(dist, internal);
+}
+
+Result<Json> Trial::Propose(const std::string& name, const Distribution& dist) {
+  MGR_ASSIGN_OR_RETURN(double internal, Draw(name, dist));
+  auto old = frozen_.distributions.find(name);
+  return ToExternal(old != frozen_.distributions.end() ? old->second : dist, internal);
+}
+
+Status Trial::SetParam(const std::string& name, const Distribution& dist, const Json& value) {
+  MGR_RETURN_IF_ERROR(ValidateDistribution(name, dist));
+  const std::string label = "parameter '" + name + "' of trial " + std::to_string(number());
+  Result<double> internal = ToInternal(dist, value);
+  if (!internal.ok()) return internal.status().WithContext(label + ": value " + value.dump());
+  if (!Contains(dist, *internal)) {
+    return Status::InvalidArgument(label + ": value " + value.dump() + " is outside " +
+                                   DistributionToString(dist));
+  }
+  auto old = frozen_.distributions.find(name);
+  if (old != frozen_.distributions.end()) {
+    if (Compatible(old->second, dist) && frozen_.params.at(name) == *internal) return Status::Ok();
+    return Status::FailedPrecondition(label + " already has the value " +
+                                      ToExternal(old->second, frozen_.params.at(name)).dump() +
+                                      ", not " + value.dump());
+  }
+  return Record(name, *internal, dist);
+}
+
+Result<double> Trial::Draw(const std::string& name, const Distribution& dist) {
   MGR_RETURN_IF_ERROR(ValidateDistribution(name, dist));
   std::string label = "parameter '" + name + "' of trial " + std::to_string(number());
   auto old = frozen_.distributions.find(name);
@@ -399,10 +432,9 @@ Result<Json> Trial::Suggest(const std::string& name, const Distribution& dist) {
                                      " is not compatible with its earlier " +
                                      DistributionToString(old->second));
     }
-    return ToExternal(old->second, frozen_.params.at(name));
+    return frozen_.params.at(name);
   }
 
-  double internal;
   auto fixed_attr = frozen_.system_attrs.find(kFixedParamsKey);
   const Json* fixed = nullptr;
   if (fixed_attr != frozen_.system_attrs.end() && fixed_attr->second.is_object()) {
@@ -417,9 +449,10 @@ Result<Json> Trial::Suggest(const std::string& name, const Distribution& dist) {
       return Status::InvalidArgument(label + ": enqueued value " + fixed->dump() + " is outside " +
                                      DistributionToString(dist));
     }
-    internal = *v;
-  } else if (IsSingle(dist)) {
-    internal = std::visit(
+    return *v;
+  }
+  if (IsSingle(dist)) {
+    return std::visit(
         [](const auto& d) -> double {
           using D = std::decay_t<decltype(d)>;
           if constexpr (std::is_same_v<D, CategoricalDistribution>) {
@@ -429,22 +462,24 @@ Result<Json> Trial::Suggest(const std::string& name, const Distribution& dist) {
           }
         },
         dist);
-  } else if (rel != relative_params_.end() && relative_space_.count(name) &&
-             Compatible(relative_space_.at(name), dist) && Contains(dist, rel->second)) {
-    internal = rel->second;
-  } else {
-    StudyView view{study_->directions_, *snapshot_};
-    internal = study_->sampler_->SampleIndependent(view, (*snapshot_)[self_index_], name, dist);
   }
+  if (rel != relative_params_.end() && relative_space_.count(name) &&
+      Compatible(relative_space_.at(name), dist) && Contains(dist, rel->second)) {
+    return rel->second;
+  }
+  StudyView view{study_->directions_, *snapshot_};
+  return study_->sampler_->SampleIndependent(view, (*snapshot_)[self_index_], name, dist);
+}
+
+Status Trial::Record(const std::string& name, double internal, const Distribution& dist) {
   MGR_RETURN_IF_ERROR(study_->storage_->SetTrialParam(id(), name, internal, dist));
   frozen_.params[name] = internal;
   frozen_.distributions[name] = dist;
   FrozenTrial& self = (*snapshot_)[self_index_];
   self.params[name] = internal;
   self.distributions[name] = dist;
-  Json external = ToExternal(dist, internal);
-  params_[name] = external;
-  return external;
+  params_[name] = ToExternal(dist, internal);
+  return Status::Ok();
 }
 
 Result<double> Trial::SuggestFloat(const std::string& name, double low, double high, bool log,

@@ -163,6 +163,14 @@ class Trial {
                              int64_t step = 1);
   Result<Json> SuggestCategorical(const std::string& name, std::vector<Json> choices);
 
+  // Suggest in two steps, so that a caller can look at a whole configuration before the
+  // trial commits to it. Propose returns what Suggest would, without recording it (the
+  // sampler still draws: its random state advances). SetParam records `value` (external)
+  // as the trial's value of `name`: InvalidArgument if the distribution is invalid or
+  // does not contain it, FailedPrecondition if the name already has another value.
+  Result<Json> Propose(const std::string& name, const Distribution& dist);
+  Status SetParam(const std::string& name, const Distribution& dist, const Json& value);
+
   Status Report(double value, int64_t step);
   Result<bool> ShouldPrune();
   Status SetUserAttr(const std::string& key, const Json& value);
@@ -177,6 +185,10 @@ class Trial {
   friend class Study;
   Trial(Study* study, FrozenTrial frozen, std::shared_ptr<std::vector<FrozenTrial>> snapshot,
         size_t self_index, SearchSpace relative_space, std::map<std::string, double> relative);
+  // The internal value Suggest gives `name` (its recorded one if it has one).
+  Result<double> Draw(const std::string& name, const Distribution& dist);
+  // Stores and remembers a new parameter value.
+  Status Record(const std::string& name, double internal, const Distribution& dist);
 
   Study* study_;
   FrozenTrial frozen_;

@@ -19,7 +19,7 @@ const std::map<std::string, std::vector<std::string>>& KeyTable() {
       {"study",
        {"$schema",       "name",       "description", "storage", "run_dir",   "dataset", "model",
         "fixed",         "objective",  "sampler",     "pruner",  "retune",    "stages",  "workers",
-        "trial_timeout", "kill_grace", "retries",     "seed",    "heartbeat", "export"}},
+        "trial_timeout", "kill_grace", "retries",     "seed",    "heartbeat", "export",  "final"}},
       {"dataset",
        {"metadata", "audio_dir", "subset", "sample_rate", "clip_samples", "cache_dir", "prepare"}},
       {"model", {"family", "preset"}},
@@ -30,6 +30,7 @@ const std::map<std::string, std::vector<std::string>>& KeyTable() {
       {"param", {"type", "low", "high", "log", "step", "choices", "per_layer_of"}},
       {"workers", {"gpus", "trials_per_gpu", "cpu_workers", "threads_per_worker"}},
       {"heartbeat", {"interval", "grace"}},
+      {"final", {"max_epochs", "patience", "seeds"}},
   };
   return *table;
 }
@@ -667,6 +668,57 @@ void ParseHeartbeat(const Json& json, StudyFile* study, Errors* errors) {
   }
 }
 
+// "final": the final runs' budget and seeds. Needs study->seed and study->export_model.
+// `seeds` is a count N (the seeds seed, seed + 1, ..., seed + N - 1: the first is the one
+// every trial trained with) or a list of distinct seeds.
+void ParseFinal(const Json& json, StudyFile* study, Errors* errors) {
+  if (!json.contains("final") || !IsObject(json["final"], "final", errors)) return;
+  const Json& f = json["final"];
+  CheckKeys(f, "final", "final", errors);
+  FinalSpec spec;
+  // The bounds of the worker's max_epochs and patience hyperparameters.
+  spec.max_epochs =
+      static_cast<int>(GetInt(f, "max_epochs", "final", errors, 1, 100000).value_or(100));
+  spec.patience = static_cast<int>(GetInt(f, "patience", "final", errors, 1, 100000).value_or(20));
+  constexpr int64_t kMaxSeeds = 1000;
+  auto it = f.find("seeds");
+  if (it == f.end()) {
+    errors->Add("final.seeds", "required (a number of seeds >= 1, or a list of seeds)");
+  } else if (it->is_array()) {
+    if (it->empty()) errors->Add("final.seeds", "expected at least one seed, got []");
+    if (it->size() > static_cast<size_t>(kMaxSeeds)) {
+      errors->Add("final.seeds", "at most " + std::to_string(kMaxSeeds) + " seeds (got " +
+                                     std::to_string(it->size()) + ")");
+    }
+    std::set<int64_t> seen;
+    for (size_t k = 0; k < it->size(); ++k) {
+      const std::string path = "final.seeds[" + std::to_string(k) + "]";
+      const Json& v = (*it)[k];
+      const auto seed = AsInt64(v);
+      if (!v.is_number_integer() || !seed || *seed < 0) {
+        errors->Add(path, "expected a seed " + RangeText(0, INT64_MAX) + ", got " + v.dump());
+      } else if (!seen.insert(*seed).second) {
+        errors->Add(path, "seed " + v.dump() + " is listed twice");
+      } else {
+        spec.seeds.push_back(*seed);
+      }
+    }
+  } else if (auto n = GetInt(f, "seeds", "final", errors, 1, kMaxSeeds)) {
+    if (study->seed > INT64_MAX - (*n - 1)) {
+      errors->Add("final.seeds", "seed + " + std::to_string(*n - 1) + " exceeds " +
+                                     std::to_string(INT64_MAX) + ": list the seeds instead");
+    } else {
+      for (int64_t k = 0; k < *n; ++k) spec.seeds.push_back(study->seed + k);
+    }
+  }
+  if (!study->export_model) {
+    errors->Add("final",
+                "the final runs evaluate and export the model: remove it or set "
+                "export to true");
+  }
+  study->final_training = spec;
+}
+
 }  // namespace
 
 const std::vector<std::string>& StudyFileKeys(const std::string& object) {
@@ -698,6 +750,7 @@ Result<StudyFile> ParseStudyJson(const Json& json, const std::string& file_path)
   ParseWorkers(json, &study.workers, &errors);
   ParseRunOptions(json, &study, &errors);
   ParseHeartbeat(json, &study, &errors);
+  ParseFinal(json, &study, &errors);
   if (!errors.empty()) return Status::InvalidArgument(errors.Join(file_path));
   return study;
 }

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "storage/distribution.h"
 #include "storage/base/status.h"
+#include "storage/distribution.h"
 #include "storage/trial.h"
 
 namespace mgr {
@@ -48,6 +48,14 @@ struct WorkersSpec {
   int threads_per_worker = 1;
 };
 
+// "final": after the last stage, the incumbent's configuration is trained again from
+// scratch with a longer budget, once per seed (docs/playbook.md "Final training").
+struct FinalSpec {
+  int max_epochs = 100;        // the paper's final budget
+  int patience = 20;           // early stopping, epochs without improvement
+  std::vector<int64_t> seeds;  // the workers' seeds, distinct, one final run each
+};
+
 struct StudyFile {
   std::string path;  // absolute path of the file
   std::string dir;   // its folder
@@ -71,6 +79,8 @@ struct StudyFile {
   double heartbeat_interval_seconds = 10;
   double heartbeat_grace_seconds = 60;
   bool export_model = true;  // run the final evaluation and export
+  // With a value: the final runs of FinalSpec instead of evaluating the incumbent's checkpoint.
+  std::optional<FinalSpec> final_training;
 
   // The Optuna study name of a stage: "<name>/<stage>".
   std::string StageStudyName(size_t stage) const { return name + "/" + stages[stage].name; }

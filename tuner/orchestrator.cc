@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cmath>
@@ -92,6 +93,7 @@ struct Job {
   size_t slot = 0;
   size_t stage = 0;
   bool is_export = false;
+  int64_t final_seed = -1;  // a final run (is_export too): its seed
   int64_t trial_id = -1, number = -1;
   std::string label;  // "base #3"
   std::unique_ptr<WorkerProcess> proc;
@@ -126,6 +128,11 @@ class Orchestrator::Impl {
   Status ScheduleStage();
   Status StartTrial(size_t slot, Trial trial);
   Status StartExport(size_t slot);
+  Status ScheduleFinal();
+  Json FinalRunConfig(int64_t seed) const;
+  Status StartFinalSeed(size_t slot, int64_t seed);
+  void FinishFinalSeed(Job* job, const WorkerExit& exit);
+  void FinishFinal();
   Status Launch(Job* job, const Json& spec, const fs::path& dir);
   void OnEvent(Job* job, const WorkerEvent& event);
   void OnEpoch(Job* job, const WorkerEvent& event);
@@ -167,6 +174,10 @@ class Orchestrator::Impl {
   bool export_started_ = false;
   Status fatal_;
   Json final_result_;
+  // Final training (study_.final_training): each seed's result once known, from this run or
+  // an earlier one (run_dir/final/seed-<s>/result.json), or {seed, error} when it failed.
+  std::map<int64_t, Json> final_seeds_;
+  bool final_loaded_ = false, final_done_ = false;
   bool schedule_posted_ = false;
   Clock::time_point report_due_{};  // RefreshReport skips unforced writes before this
   bool report_failed_ = false;      // warned once
@@ -371,11 +382,22 @@ void Orchestrator::Impl::Schedule() {
     if (!s.ok()) Fatal(s);
     return;
   }
-  // Every stage is decided: export the incumbent, then stop.
-  if (!export_started_) {
+  // Every stage is decided: the final runs of the incumbent (study file `final`), or the
+  // export of its checkpoint, then stop.
+  const bool exporting =
+      options_.export_model && study_.export_model && incumbent_.trial_number >= 0;
+  if (exporting && study_.final_training) {
+    Status st = ScheduleFinal();
+    if (!st.ok()) {
+      Fatal(st);
+      return;
+    }
+    any_job = false;
+    for (auto& j : jobs_) any_job = any_job || j;
+  } else if (!export_started_) {
     export_started_ = true;
     fs::path result = fs::path(study_.run_dir) / "final" / "result.json";
-    if (options_.export_model && study_.export_model && incumbent_.trial_number >= 0) {
+    if (exporting) {
       std::ifstream in(result);
       Json r = in ? Json::parse(in, nullptr, false) : Json();
       if (in && !r.is_discarded()) {
@@ -433,7 +455,8 @@ Status Orchestrator::Impl::ScheduleStage() {
         ++roots;
       }
       MGR_RETURN_IF_ERROR(StartTrial(*slot, std::move(trial)));
-      local = true;
+      // A trial that copied a known result (or failed at once) left the slot free.
+      if (jobs_[*slot]) local = true;
     }
     if (local || roots < budget || waiting > 0 || active > 0) return Status::Ok();
     // Every trial of the stage has finished (in every process): decide and move on.
@@ -499,6 +522,55 @@ Json Orchestrator::Impl::SpecFor(const Job& job, const std::map<std::string, Jso
       {"hparams", hparams}};
 }
 
+namespace {
+
+// A COMPLETE or PRUNED trial that trained, with its configuration (`hparams` user attr).
+struct MeasuredTrial {
+  size_t stage = 0;
+  FrozenTrial trial;
+  std::map<std::string, Json> hparams;
+};
+
+// The trained COMPLETE and PRUNED trials of stages 0..last: the current stage's and the
+// earlier ones' (the incumbent among them). Each worker trains with the study's seed, so
+// the same configuration gives the same curve in any stage.
+Result<std::vector<MeasuredTrial>> MeasuredTrials(
+    const std::vector<std::unique_ptr<Study>>& studies, size_t last) {
+  std::vector<MeasuredTrial> out;
+  for (size_t i = 0; i <= last && i < studies.size(); ++i) {
+    MGR_ASSIGN_OR_RETURN(auto trials,
+                         studies[i]->Trials({TrialState::kComplete, TrialState::kPruned}));
+    for (FrozenTrial& t : trials) {
+      auto h = t.user_attrs.find("hparams");
+      if (h == t.user_attrs.end() || !h->second.is_object() || t.user_attrs.count(kReusedFromAttr))
+        continue;
+      auto hparams = h->second.get<std::map<std::string, Json>>();
+      out.push_back({i, std::move(t), std::move(hparams)});
+    }
+  }
+  // COMPLETE first: a configuration measured both ways is matched to the result it can copy.
+  std::stable_partition(out.begin(), out.end(), [](const MeasuredTrial& m) {
+    return m.trial.state == TrialState::kComplete;
+  });
+  return out;
+}
+
+// Completes `trial` with the result of `source` (same configuration) without training:
+// its value, intermediate values and epochs, and kReusedFromAttr = `ref`.
+Status CopyResult(Study& st, Trial& trial, const FrozenTrial& source, const std::string& ref) {
+  for (const auto& [step, v] : source.intermediate_values) {
+    MGR_RETURN_IF_ERROR(st.Report(trial.id(), step, v));
+  }
+  auto epochs = source.user_attrs.find(kEpochsAttr);
+  if (epochs != source.user_attrs.end()) {
+    MGR_RETURN_IF_ERROR(trial.SetUserAttr(kEpochsAttr, epochs->second));
+  }
+  MGR_RETURN_IF_ERROR(trial.SetUserAttr(kReusedFromAttr, ref));
+  return st.Tell(trial.id(), TrialState::kComplete, source.values);
+}
+
+}  // namespace
+
 Status Orchestrator::Impl::StartTrial(size_t slot, Trial trial) {
   Study& st = *studies_[current_];
   MGR_ASSIGN_OR_RETURN(FrozenTrial frozen, st.GetTrial(trial.id()));
@@ -513,19 +585,49 @@ Status Orchestrator::Impl::StartTrial(size_t slot, Trial trial) {
   if (saved != frozen.user_attrs.end() && saved->second.is_object()) {
     hparams = saved->second.get<std::map<std::string, Json>>();  // a retry: same configuration
   } else {
-    auto h = playbook_.TrialHparams(
+    // Never train a configuration already measured: the sampler's proposal is drawn again
+    // while it equals one; an enqueued one (deliberate), or one left after every redraw,
+    // copies the known result instead (docs/playbook.md).
+    MGR_ASSIGN_OR_RETURN(std::vector<MeasuredTrial> measured, MeasuredTrials(studies_, current_));
+    std::vector<std::map<std::string, Json>> configs;
+    for (const MeasuredTrial& m : measured) configs.push_back(m.hparams);
+    const bool enqueued = frozen.system_attrs.count(kFixedParamsKey) > 0;
+    auto draw = playbook_.DrawTrialHparams(
         current_, incumbent_,
-        [&](const std::string& name, const Distribution& d) { return trial.Suggest(name, d); });
-    if (!h.ok()) {
+        [&](const std::string& name, const Distribution& d) { return trial.Propose(name, d); },
+        configs, trial.number(), enqueued ? 0 : Playbook::kMaxRedraws);
+    Status recorded = draw.status();
+    if (recorded.ok()) {
+      for (const auto& [name, dist] : draw->searched) {
+        recorded = trial.SetParam(name, dist, draw->hparams.at(name));
+        if (!recorded.ok()) break;
+      }
+    }
+    if (!recorded.ok()) {
       MGR_RETURN_IF_ERROR(
-          storage_->SetTrialUserAttr(trial.id(), "fail_reason", h.status().message()));
+          storage_->SetTrialUserAttr(trial.id(), "fail_reason", recorded.message()));
       MGR_RETURN_IF_ERROR(st.Tell(trial.id(), TrialState::kFail));
-      display_.Log("trial " + job->label + " failed: " + h.status().message());
+      display_.Log("trial " + job->label + " failed: " + recorded.message());
       return Status::Ok();
     }
-    hparams = *h;
+    hparams = draw->hparams;
     MGR_RETURN_IF_ERROR(trial.SetUserAttr("hparams", hparams));
     MGR_RETURN_IF_ERROR(trial.SetUserAttr("stage", study_.stages[current_].name));
+    if (draw->redraws > 0 && draw->duplicate_of < 0) {
+      display_.Log(job->label + ": the sampler proposed a configuration already measured; drawn " +
+                   std::to_string(draw->redraws) + " more time(s)");
+    }
+    // Only a COMPLETE result can be copied; a PRUNED one's configuration trains again.
+    if (draw->duplicate_of >= 0 &&
+        measured[draw->duplicate_of].trial.state == TrialState::kComplete) {
+      const MeasuredTrial& source = measured[draw->duplicate_of];
+      const std::string ref = playbook_.ReuseRef(source.stage, source.trial.number);
+      MGR_RETURN_IF_ERROR(CopyResult(st, trial, source.trial, ref));
+      display_.Log(job->label + " has the configuration of " + ref + ": its " +
+                   study_.objective_metric + " " + FormatValue(source.trial.value()) +
+                   " is copied, not trained again");
+      return Status::Ok();
+    }
   }
   if (IsRetry(frozen)) {
     // Carry the replaced trial's epochs over: the worker resumes after them.
@@ -833,6 +935,69 @@ void Orchestrator::Impl::OnSignal(int signo) {
   });
 }
 
+namespace {
+
+// Replaces the folder `dest` by a copy of `source`, through dest.tmp so that `dest` is
+// never half copied.
+Status ReplaceWithCopy(const fs::path& source, const fs::path& dest) {
+  const fs::path tmp = dest.string() + ".tmp";
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  if (!ec) fs::copy(source, tmp, fs::copy_options::recursive, ec);
+  if (!ec) fs::remove_all(dest, ec);
+  if (!ec) fs::rename(tmp, dest, ec);
+  if (ec) {
+    return Status::IoError("cannot copy " + source.string() + " to " + dest.string() + ": " +
+                           ec.message());
+  }
+  return Status::Ok();
+}
+
+// The object in a JSON file; null when the file is missing or holds something else.
+Json ReadJsonObject(const fs::path& path) {
+  std::ifstream in(path);
+  Json j = in ? Json::parse(in, nullptr, false) : Json();
+  return j.is_object() ? j : Json();
+}
+
+// Why an export or final run did not complete: the worker's error message and its exit.
+std::string FailureReason(const Job& job, const WorkerExit& exit) {
+  if (!job.error_event) return exit.Describe();
+  return job.error_event->String(kFieldMessage).value_or("") + " (" + exit.Describe() + ")";
+}
+
+fs::path FinalSeedDir(const StudyFile& study, int64_t seed) {
+  return fs::path(study.run_dir) / "final" / ("seed-" + std::to_string(seed));
+}
+
+// {n, mean, std, min, max} of `v` (not empty); std is the sample standard deviation (n - 1
+// in the denominator), null for a single value.
+Json Spread(const std::vector<double>& v) {
+  double sum = 0, lo = v[0], hi = v[0];
+  for (double x : v) {
+    sum += x;
+    lo = std::min(lo, x);
+    hi = std::max(hi, x);
+  }
+  const double mean = sum / static_cast<double>(v.size());
+  Json std_dev = nullptr;
+  if (v.size() > 1) {
+    double squares = 0;
+    for (double x : v) squares += (x - mean) * (x - mean);
+    std_dev = std::sqrt(squares / static_cast<double>(v.size() - 1));
+  }
+  return Json{{"n", v.size()}, {"mean", mean}, {"std", std_dev}, {"min", lo}, {"max", hi}};
+}
+
+// A finite number field of `object`; +infinity otherwise (ranks last as a loss).
+double LossOr(const Json& object, const char* key) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_number() || !std::isfinite(it->get<double>())) return INFINITY;
+  return it->get<double>();
+}
+
+}  // namespace
+
 Status Orchestrator::Impl::StartExport(size_t slot) {
   // The incumbent's trial and the checkpoint folder of its chain.
   size_t stage = 0;
@@ -849,10 +1014,7 @@ Status Orchestrator::Impl::StartExport(size_t slot) {
   if (!fs::exists(dir / "checkpoint") && fs::exists(source)) {
     // Start from the incumbent's own weights: the worker then only evaluates and exports
     // (or finishes the remaining epochs when the trial stopped early).
-    fs::copy(source, dir / "checkpoint.tmp",
-             fs::copy_options::recursive | fs::copy_options::overwrite_existing, ec);
-    if (!ec) fs::rename(dir / "checkpoint.tmp", dir / "checkpoint", ec);
-    if (ec) return Status::IoError("cannot copy " + source.string() + ": " + ec.message());
+    MGR_RETURN_IF_ERROR(ReplaceWithCopy(source, dir / "checkpoint"));
   }
   std::map<std::string, Json> hparams = study_.fixed;
   for (const auto& [k, v] : incumbent_.hparams) hparams[k] = v;
@@ -872,6 +1034,10 @@ Status Orchestrator::Impl::StartExport(size_t slot) {
 }
 
 void Orchestrator::Impl::FinishExport(Job* job, const WorkerExit& exit) {
+  if (job->final_seed >= 0) {
+    FinishFinalSeed(job, exit);
+    return;
+  }
   if (exit.exit_code == kExitComplete && job->final_event) {
     // result.json: the incumbent, then the final event's test metrics, model and loss.
     Json r = {{"incumbent", incumbent_.ToJson()}};
@@ -884,12 +1050,189 @@ void Orchestrator::Impl::FinishExport(Job* job, const WorkerExit& exit) {
     if (s.ok()) s = studies_.back()->SetUserAttr("final_result", r);
     if (!s.ok()) display_.Log("warning: " + s.ToString());
   } else if (!stopping_) {
-    std::string reason = job->error_event ? job->error_event->String(kFieldMessage).value_or("") +
-                                                " (" + exit.Describe() + ")"
-                                          : exit.Describe();
+    const std::string reason = FailureReason(*job, exit);
     display_.Log("export failed: " + OneLine(reason) + "; run the command again to retry it");
     final_result_ = Json{{"error", reason}};
   }
+}
+
+// The final runs (study file `final`): each seed trains the incumbent's configuration from
+// scratch in run_dir/final/seed-<s>/ on a free slot, several at once. A seed whose
+// result.json an earlier run wrote for the same configuration (config.json) is done; an
+// unfinished one resumes from its checkpoint. Once every seed has a result (or failed in
+// this run), FinishFinal writes final/result.json.
+Status Orchestrator::Impl::ScheduleFinal() {
+  const FinalSpec& final = *study_.final_training;
+  if (final_done_) return Status::Ok();
+  if (!final_loaded_) {
+    final_loaded_ = true;
+    for (int64_t seed : final.seeds) {
+      const fs::path dir = FinalSeedDir(study_, seed);
+      Json result = ReadJsonObject(dir / "result.json");
+      if (!result.is_null() && ReadJsonObject(dir / "config.json") == FinalRunConfig(seed))
+        final_seeds_[seed] = std::move(result);
+    }
+    display_.Log("final training of the incumbent (" + incumbent_.stage + " #" +
+                 std::to_string(incumbent_.trial_number) +
+                 "): " + std::to_string(final.seeds.size()) + " seeds, max_epochs " +
+                 std::to_string(final.max_epochs) + ", patience " + std::to_string(final.patience) +
+                 (final_seeds_.empty()
+                      ? std::string()
+                      : ", " + std::to_string(final_seeds_.size()) + " done by an earlier run"));
+  }
+  for (int64_t seed : final.seeds) {
+    bool running = false;
+    for (const auto& j : jobs_) running = running || (j && j->final_seed == seed);
+    if (running || final_seeds_.count(seed)) continue;
+    auto slot = FreeSlot();
+    if (!slot) break;
+    MGR_RETURN_IF_ERROR(StartFinalSeed(*slot, seed));
+  }
+  if (final_seeds_.size() < final.seeds.size()) return Status::Ok();
+  final_done_ = true;
+  FinishFinal();
+  return Status::Ok();
+}
+
+// What a final run trains: the incumbent's whole configuration with the final budget, and
+// the seed. A seed's results count only for the configuration they were trained with.
+Json Orchestrator::Impl::FinalRunConfig(int64_t seed) const {
+  std::map<std::string, Json> hparams = study_.fixed;
+  for (const auto& [k, v] : incumbent_.hparams) hparams[k] = v;
+  hparams["max_epochs"] = study_.final_training->max_epochs;
+  hparams["patience"] = study_.final_training->patience;
+  return Json{{"seed", seed},
+              {"hparams", hparams},
+              {"model", {{"family", study_.model_family}, {"preset", study_.model_preset}}},
+              {"data", study_.dataset}};
+}
+
+Status Orchestrator::Impl::StartFinalSeed(size_t slot, int64_t seed) {
+  const fs::path dir = FinalSeedDir(study_, seed);
+  const Json config = FinalRunConfig(seed);
+  const Json previous = ReadJsonObject(dir / "config.json");
+  if (!previous.is_null() && previous != config) {
+    // The worker refuses a checkpoint of another configuration (the incumbent or `final`
+    // changed since): this seed starts over.
+    std::error_code ec;
+    for (const char* stale : {"checkpoint", "model", "result.json"})
+      fs::remove_all(dir / stale, ec);
+    display_.Log("final seed " + std::to_string(seed) +
+                 ": the configuration changed since the last run; it starts over");
+  }
+  MGR_RETURN_IF_ERROR(MakeDirectories(dir.string()));
+  MGR_RETURN_IF_ERROR(WriteJsonFile(dir / "config.json", config));
+  auto job = std::make_unique<Job>();
+  job->slot = slot;
+  job->is_export = true;
+  job->final_seed = seed;
+  job->number = incumbent_.trial_number;
+  job->label = "final seed " + std::to_string(seed);
+  Json spec = SpecFor(*job, config["hparams"].get<std::map<std::string, Json>>(),
+                      (dir / "checkpoint").string(), true, (dir / "model").string());
+  // A final run differs from the search's trials in its seed and budget only.
+  spec["seed"] = seed;
+  spec["trial"]["study"] = study_.name + "/final";
+  std::error_code ec;
+  const bool resuming = fs::exists(dir / "checkpoint") && !fs::is_empty(dir / "checkpoint", ec);
+  Job* raw = job.get();
+  jobs_[slot] = std::move(job);
+  display_.Log("[" + slots_[slot].Label() + "] start " + raw->label +
+               (resuming ? " (resumed from its checkpoint)" : ""));
+  Status s = Launch(raw, spec, dir);
+  if (!s.ok()) jobs_[slot].reset();
+  return s;
+}
+
+void Orchestrator::Impl::FinishFinalSeed(Job* job, const WorkerExit& exit) {
+  const int64_t seed = job->final_seed;
+  const std::string where = "[" + slots_[job->slot].Label() + "] " + job->label;
+  if (exit.exit_code == kExitComplete && job->final_event) {
+    Json r = {{"seed", seed}};
+    for (const char* field : {kFieldTest, kFieldModelPath, kFieldBestValLoss, kFieldBestEpoch,
+                              kFieldEpochsRun, kFieldStoppedEarly}) {
+      r[field] = job->final_event->Field(field);
+    }
+    AddPerClassF1(&r[kFieldTest]);
+    Status s = WriteJsonFile(FinalSeedDir(study_, seed) / "result.json", r);
+    if (!s.ok()) display_.Log("warning: " + s.ToString());
+    const Json& test = r[kFieldTest];
+    auto metric = [&](const char* key) {
+      return test.is_object() && test.contains(key) && test[key].is_number()
+                 ? FormatValue(test[key].get<double>())
+                 : std::string("-");
+    };
+    display_.Log(where + " complete: best val_loss " +
+                 FormatValue(job->final_event->Number(kFieldBestValLoss)) + ", test accuracy " +
+                 metric(kTestAccuracy) + ", macro F1 " + metric(kTestMacroF1));
+    final_seeds_[seed] = std::move(r);
+  } else if (!stopping_) {
+    // Reported in result.json; the other seeds go on. A rerun retries it (no result.json).
+    const std::string reason = FailureReason(*job, exit);
+    display_.Log(where + " failed: " + OneLine(reason).substr(0, 300) +
+                 "; the other seeds go on, run the command again to retry it");
+    final_seeds_[seed] = Json{{"seed", seed}, {"error", reason}};
+  }
+}
+
+// final/result.json from the seeds' results: every seed's (in the study file's order), the
+// summary (mean, spread) over those that finished, and the best of them by validation loss,
+// not by test (the test split must not pick the model), exported as the final model:
+// `test`, `model_path` and `best_val_loss` are that seed's, as in a result without `final`.
+void Orchestrator::Impl::FinishFinal() {
+  const FinalSpec& final = *study_.final_training;
+  Json seeds = Json::array(), failed = Json::array();
+  std::map<std::string, std::vector<double>> metrics;
+  const Json* best = nullptr;
+  for (int64_t seed : final.seeds) {
+    const Json& r = final_seeds_.at(seed);
+    seeds.push_back(r);
+    if (r.contains("error")) {
+      failed.push_back(seed);
+      continue;
+    }
+    auto test = r.find(kFieldTest);
+    for (const char* key : {kTestAccuracy, kTestMacroF1, kTestLoss}) {
+      if (test == r.end() || !test->is_object()) break;
+      auto v = test->find(key);
+      if (v != test->end() && v->is_number()) metrics[key].push_back(v->get<double>());
+    }
+    if (best == nullptr || LossOr(r, kFieldBestValLoss) < LossOr(*best, kFieldBestValLoss))
+      best = &r;
+  }
+  if (best == nullptr) {
+    display_.Log("final training failed for every seed; run the command again to retry it");
+    final_result_ = Json{{"error", "every final run failed (seeds " + failed.dump() + ")"}};
+    return;
+  }
+  Json summary = Json::object();
+  for (const auto& [key, values] : metrics) summary[key] = Spread(values);
+  // The best seed's model becomes run_dir/final/model, where a run without `final` puts it.
+  Json model_path = best->value(kFieldModelPath, Json());
+  if (model_path.is_string()) {
+    const fs::path from = model_path.get<std::string>();
+    const fs::path to = fs::path(study_.run_dir) / "final" / "model";
+    Status copied = ReplaceWithCopy(from.parent_path(), to);
+    if (copied.ok()) {
+      model_path = (to / from.filename()).string();
+    } else {
+      display_.Log("warning: " + copied.ToString() + "; the final model stays at " + from.string());
+    }
+  }
+  Json r = {{"incumbent", incumbent_.ToJson()},
+            {"final", {{"max_epochs", final.max_epochs}, {"patience", final.patience}}},
+            {"seeds", seeds},
+            {"summary", summary},
+            {"best_seed", best->at("seed")},
+            {"selected_by", kFieldBestValLoss},
+            {kFieldTest, best->value(kFieldTest, Json())},
+            {kFieldModelPath, model_path},
+            {kFieldBestValLoss, best->value(kFieldBestValLoss, Json())}};
+  if (!failed.empty()) r["failed_seeds"] = failed;
+  final_result_ = r;
+  Status s = WriteJsonFile(fs::path(study_.run_dir) / "final" / "result.json", r);
+  if (s.ok()) s = studies_.back()->SetUserAttr("final_result", r);
+  if (!s.ok()) display_.Log("warning: " + s.ToString());
 }
 
 void Orchestrator::Impl::UpdateStatus() {

@@ -50,6 +50,52 @@ void AddTestLines(const Json& test, std::vector<std::string>* lines) {
   }
 }
 
+// "0.76 +- 0.01 (0.75 .. 0.77)" from a summary entry {n, mean, std, min, max}.
+std::string SpreadText(const Json& spread) {
+  if (!spread.is_object()) return "-";
+  return FormatValue(NumberOr(spread, "mean")) + " +- " + FormatValue(NumberOr(spread, "std")) +
+         " (" + FormatValue(NumberOr(spread, "min")) + " .. " +
+         FormatValue(NumberOr(spread, "max")) + ")";
+}
+
+// The final runs of a result.json with `summary` (study file `final`): the mean and spread
+// of the test metrics over the seeds, the failed seeds, and which seed was kept.
+void AddSeedLines(const Json& result, std::vector<std::string>* lines) {
+  const Json empty = Json::object();
+  auto part = [&](const char* key) -> const Json& {
+    auto it = result.find(key);
+    return it != result.end() ? *it : empty;
+  };
+  const Json& summary = part("summary");
+  const Json& seeds = part("seeds");
+  const Json& budget = part("final");
+  auto entry = [&](const char* key) {
+    auto it = summary.find(key);
+    return it != summary.end() ? *it : Json();
+  };
+  size_t total = 0, done = 0;
+  if (seeds.is_array()) {
+    for (const Json& s : seeds) {
+      ++total;
+      done += s.is_object() && !s.contains("error");
+    }
+  }
+  lines->push_back("final training: " + std::to_string(done) + " of " + std::to_string(total) +
+                   " seeds finished (max_epochs " + FormatValue(NumberOr(budget, "max_epochs")) +
+                   ", patience " + FormatValue(NumberOr(budget, "patience")) +
+                   "); test metrics, mean +- std (min .. max) over the seeds:");
+  lines->push_back("  accuracy " + SpreadText(entry(kTestAccuracy)) + ", macro F1 " +
+                   SpreadText(entry(kTestMacroF1)) + ", loss " + SpreadText(entry(kTestLoss)));
+  const Json& failed = part("failed_seeds");
+  if (failed.is_array() && !failed.empty()) {
+    lines->push_back("  failed seeds " + failed.dump() +
+                     " (their errors are in result.json; run the command again to retry them)");
+  }
+  lines->push_back("best seed " + part("best_seed").dump() + " by validation loss (" +
+                   FormatValue(NumberOr(result, kFieldBestValLoss)) +
+                   ", chosen without the test split); its test metrics:");
+}
+
 }  // namespace
 
 std::string FormatWorkerStatus(const WorkerStatus& w, const std::string& metric) {
@@ -111,6 +157,7 @@ std::vector<std::string> FinalReportLines(const StudyFile& study,
                   ", validation " + study.objective_metric + " " + IncumbentValue(incumbent) +
                   "): " + config);
   if (!final_result.is_object()) return lines;
+  if (final_result.contains("summary")) AddSeedLines(final_result, &lines);
   auto test = final_result.find(kFieldTest);
   if (test != final_result.end() && test->is_object()) AddTestLines(*test, &lines);
   auto model = final_result.find(kFieldModelPath);

@@ -49,7 +49,9 @@ std::string FormatStageStatus(const StudyFile& study, size_t stage, const StageP
 // The report of a finished playbook, one string per line: every stage's decision, the
 // incumbent and its whole configuration (`study.fixed` under the incumbent's choices),
 // then, from `final_result` (the export's result.json, or null), the test metrics, the
-// confusion matrix and the exported model's path.
+// confusion matrix and the exported model's path. A result of final runs over several seeds
+// (study file `final`) first gets the test metrics' mean +- std over the seeds and the
+// seed kept; the test metrics that follow are that seed's.
 std::vector<std::string> FinalReportLines(const StudyFile& study,
                                           const std::vector<StageDecision>& decisions,
                                           const Incumbent& incumbent, const Json& final_result);

@@ -324,5 +324,77 @@ TEST(StudyFileTest, SchemaMatchesTheParserKeys) {
   EXPECT_EQ(defs["stage"]["additionalProperties"], false);
 }
 
+TEST(StudyFileTest, FinalIsAbsentByDefault) {
+  auto r = ParseStudyJson(Minimal(), "/tmp/x/study.json");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->final_training.has_value());
+}
+
+TEST(StudyFileTest, FinalSeedsAsACountStartAtTheStudySeed) {
+  Json j = Minimal();
+  j["seed"] = 7;
+  j["final"] = {{"seeds", 3}};
+  auto r = ParseStudyJson(j, "/tmp/x/study.json");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r->final_training.has_value());
+  EXPECT_EQ(r->final_training->seeds, (std::vector<int64_t>{7, 8, 9}));
+  // The paper's final budget.
+  EXPECT_EQ(r->final_training->max_epochs, 100);
+  EXPECT_EQ(r->final_training->patience, 20);
+}
+
+TEST(StudyFileTest, FinalSeedsAsAListKeepTheirOrder) {
+  Json j = Minimal();
+  j["final"] = {{"max_epochs", 40}, {"patience", 5}, {"seeds", {11, 3, 0}}};
+  auto r = ParseStudyJson(j, "/tmp/x/study.json");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->final_training->seeds, (std::vector<int64_t>{11, 3, 0}));
+  EXPECT_EQ(r->final_training->max_epochs, 40);
+  EXPECT_EQ(r->final_training->patience, 5);
+}
+
+TEST(StudyFileTest, FinalErrorsNameTheField) {
+  auto error_of = [](const Json& final, const Json& extra = Json::object()) {
+    Json j = Minimal();
+    j["final"] = final;
+    j.merge_patch(extra);
+    return Error(j);
+  };
+  EXPECT_THAT(error_of({{"seeds", 0}}), HasSubstr("study.json: final.seeds: must be >= 1 (got 0)"));
+  EXPECT_THAT(error_of(Json::object()), HasSubstr("final.seeds: required"));
+  EXPECT_THAT(error_of({{"seeds", Json::array()}}),
+              HasSubstr("final.seeds: expected at least one"));
+  EXPECT_THAT(error_of({{"seeds", {1, 2, 1}}}),
+              HasSubstr("final.seeds[2]: seed 1 is listed twice"));
+  EXPECT_THAT(error_of({{"seeds", {1, -2}}}), HasSubstr("final.seeds[1]: expected a seed"));
+  EXPECT_THAT(error_of({{"seeds", {1.5}}}), HasSubstr("final.seeds[0]: expected a seed"));
+  EXPECT_THAT(error_of({{"seeds", 1001}}), HasSubstr("final.seeds: must be between 1 and 1000"));
+  EXPECT_THAT(error_of({{"seeds", "3"}}), HasSubstr("final.seeds: expected an integer"));
+  EXPECT_THAT(error_of({{"seeds", 2}, {"max_epochs", 0}}),
+              HasSubstr("final.max_epochs: must be >= 1 (got 0)"));
+  EXPECT_THAT(error_of({{"seeds", 2}, {"patience", 100001}}),
+              HasSubstr("final.patience: must be between 1 and 100000"));
+  EXPECT_THAT(error_of({{"seeds", 2}, {"epochs", 3}}), HasSubstr("final.epochs: unknown key"));
+  EXPECT_THAT(error_of(5), HasSubstr("final: expected an object"));
+  EXPECT_THAT(error_of({{"seeds", 2}}, {{"export", false}}),
+              HasSubstr("final: the final runs evaluate and export the model"));
+  // N seeds from the study seed must not overflow.
+  EXPECT_THAT(error_of({{"seeds", 2}}, {{"seed", INT64_MAX}}),
+              HasSubstr("final.seeds: seed + 1 exceeds"));
+}
+
+TEST(StudyFileTest, SchemaDescribesFinal) {
+  std::ifstream in(fs::path(MGR_SOURCE_DIR) / "docs" / "study.schema.json");
+  Json schema = Json::parse(in, nullptr, false);
+  ASSERT_FALSE(schema.is_discarded());
+  const Json& final = schema["properties"]["final"];
+  std::set<std::string> keys;
+  for (auto it = final["properties"].begin(); it != final["properties"].end(); ++it)
+    keys.insert(it.key());
+  const auto& parser = StudyFileKeys("final");
+  EXPECT_EQ(keys, std::set<std::string>(parser.begin(), parser.end()));
+  EXPECT_EQ(final["additionalProperties"], false);
+}
+
 }  // namespace
 }  // namespace mgr

@@ -324,6 +324,49 @@ TEST_F(StudyTest, SuggestingAgainReturnsTheSameValue) {
   EXPECT_EQ(t->params().size(), 2u);
 }
 
+// Propose draws as Suggest does but records nothing; SetParam records a chosen value.
+TEST_F(StudyTest, ProposeRecordsNothingAndSetParamRecordsTheChosenValue) {
+  auto s = Make();
+  Result<Trial> t = s->Ask();
+  const Distribution lr = FloatDistribution{0.0, 1.0, false, std::nullopt};
+  sampler_->independent_value = 0.3;
+  EXPECT_EQ(*t->Propose("lr", lr), 0.3);
+  EXPECT_EQ(sampler_->independent_calls, 1);
+  EXPECT_TRUE(t->params().empty());
+  EXPECT_TRUE(s->GetTrial(t->id())->params.empty());
+
+  ASSERT_TRUE(t->SetParam("lr", lr, 0.7).ok());
+  EXPECT_EQ(s->GetTrial(t->id())->params.at("lr"), 0.7);
+  EXPECT_EQ(t->params().at("lr"), 0.7);
+  // Recorded now: Suggest and Propose return it without asking the sampler.
+  EXPECT_EQ(*t->Suggest("lr", lr), 0.7);
+  EXPECT_EQ(*t->Propose("lr", lr), 0.7);
+  EXPECT_EQ(sampler_->independent_calls, 1);
+  // The same value again is fine; another is refused, as is one outside the distribution.
+  EXPECT_TRUE(t->SetParam("lr", lr, 0.7).ok());
+  Status other = t->SetParam("lr", lr, 0.2);
+  EXPECT_EQ(other.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(other.message(), ::testing::HasSubstr("'lr'"));
+  Status outside = t->SetParam("layers", IntDistribution{1, 4, false, 1}, 9);
+  EXPECT_EQ(outside.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(outside.message(), ::testing::HasSubstr("'layers'"));
+  EXPECT_EQ(s->GetTrial(t->id())->params.count("layers"), 0u);
+  // Categoricals are recorded by index.
+  ASSERT_TRUE(t->SetParam("opt", CategoricalDistribution{{"adam", "sgd"}}, "sgd").ok());
+  EXPECT_EQ(s->GetTrial(t->id())->params.at("opt"), 1.0);
+  EXPECT_EQ(s->GetTrial(t->id())->Param("opt"), "sgd");
+}
+
+// An enqueued trial's Propose gives its fixed value, as Suggest would.
+TEST_F(StudyTest, ProposeGivesAnEnqueuedTrialsFixedValue) {
+  auto s = Make();
+  ASSERT_TRUE(s->Enqueue({{"x", 0.25}}).ok());
+  Result<Trial> t = s->Ask();
+  EXPECT_EQ(*t->Propose("x", FloatDistribution{0.0, 1.0, false, std::nullopt}), 0.25);
+  EXPECT_EQ(sampler_->independent_calls, 0);
+  EXPECT_TRUE(s->GetTrial(t->id())->params.empty());
+}
+
 TEST_F(StudyTest, IncompatibleDistributionsAreRejected) {
   auto s = Make();
   Result<Trial> t = s->Ask();

@@ -10,10 +10,16 @@
 //   spec_error: exits 2 with an error event of kind spec
 //   hang: after `started`, ignores stdin and signals and sleeps forever
 //   noise: before `started`, writes a line that is not an event and a malformed `epoch`
+//   seed_effect: e (default 0): quality += e * seed (the spec's), and the test accuracy is
+//     0.75 + e * seed, the test macro F1 0.7 - e * seed (so the lowest seed has the best
+//     validation loss and the highest the best test accuracy)
+// MGR_FAKE_FAIL_SEED=<s> in the environment: a run with spec seed s fails at its first
+// epoch (an error event, exit 1).
 // val_loss(epoch) = 0.5 + quality + 1 / epoch. A checkpoint (the epoch reached) is written
 // to checkpoint_dir/fake_checkpoint.json after every epoch; a restart resumes after it.
 // If MGR_FAKE_LOG names a file, one JSON line per run is appended to it: pid, trial,
-// cuda (CUDA_VISIBLE_DEVICES or null), start/end (ns since the epoch), resumed_from, exit.
+// cuda (CUDA_VISIBLE_DEVICES or null), start/end (ns since the epoch), resumed_from, exit,
+// seed, hparams.
 // `fake_worker prepare --data X` appends {"prepare": X} to MGR_FAKE_LOG and exits 0.
 #include <poll.h>
 #include <signal.h>
@@ -128,6 +134,8 @@ int Run(int argc, char** argv) {
     return Finish(kExitBadSpec);
   }
   g_log["trial"] = spec["trial"];
+  g_log["seed"] = spec.value("seed", Json());
+  g_log["hparams"] = spec["hparams"];
   const Json& h = spec["hparams"];
   if (h.contains("spec_error")) {
     std::cerr << "fake_worker: bad hparam spec_error\n";
@@ -139,7 +147,11 @@ int Run(int argc, char** argv) {
   const int max_epochs = h.value("max_epochs", 3);
   const double sleep = h.value("sleep_per_epoch", 0.0);
   const double lr = h.value("lr", 1e-3);
-  const double quality = h.value("quality", std::fabs(std::log10(lr) + 2.5));
+  const double seed_effect = h.value("seed_effect", 0.0) * spec.value("seed", 0);
+  const double quality = h.value("quality", std::fabs(std::log10(lr) + 2.5)) + seed_effect;
+  const char* fail_seed = std::getenv("MGR_FAKE_FAIL_SEED");
+  const bool seed_fails = fail_seed != nullptr && *fail_seed != '\0' &&
+                          std::string(fail_seed) == std::to_string(spec.value("seed", int64_t{0}));
   const int fail_at = h.value("fail_at_epoch", -1);
   const int oom_at = h.value("oom_at_epoch", -1);
   const int crash_at = h.value("crash_at_epoch", -1);
@@ -186,7 +198,7 @@ int Run(int argc, char** argv) {
       Emit({{kEventKey, kEventStopped}, {kFieldReason, reason}, {kFieldEpoch, epoch - 1}});
       return Finish(kExitStopped);
     }
-    if (epoch == fail_at) {
+    if (epoch == fail_at || seed_fails) {
       std::cerr << "fake_worker: failing at epoch " << epoch << " as asked\n";
       Emit({{kEventKey, kEventError},
             {kFieldKind, kErrorKindInternal},
@@ -232,8 +244,8 @@ int Run(int argc, char** argv) {
                 {kFieldStoppedEarly, false}};
   if (spec.value("evaluate_test", false)) {
     final[kFieldTest] = {{kTestLoss, best},
-                         {kTestAccuracy, 0.75},
-                         {kTestMacroF1, 0.7},
+                         {kTestAccuracy, 0.75 + seed_effect},
+                         {kTestMacroF1, 0.7 - seed_effect},
                          {kTestPrecision, {0.8, 0.7}},
                          {kTestRecall, {0.75, 0.65}},
                          {kTestConfusion, {{3, 1}, {1, 3}}},

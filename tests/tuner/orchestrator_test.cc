@@ -18,6 +18,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "samplers/pruner.h"
+#include "samplers/sampler.h"
 #include "studies/study.h"
 #include "tuner/dashboard_note.h"
 #include "tuner/run_command.h"
@@ -683,6 +685,332 @@ TEST_F(OrchestratorTest, WorkerThatCannotStartIsAnError) {
   auto r = orch.Run();
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), HasSubstr("/nonexistent/mgr-train"));
+}
+
+// Worker runs of each stage study, from the fake worker's log (export runs excluded).
+std::map<std::string, int> RunsPerStage(const std::vector<Json>& log) {
+  std::map<std::string, int> runs;
+  for (const auto& e : log) {
+    if (e.contains("start") && !e.value("evaluate_test", false))
+      ++runs[e["trial"]["study"].get<std::string>()];
+  }
+  return runs;
+}
+
+// Every study's sampler is seeded with the study-level "seed" (1), so the later stage's
+// random stream repeats the base stage's, draw for draw: with its only new parameter a
+// single choice (no draw), trial k proposes exactly base trial k's configuration. Each
+// proposal is drawn again instead; every trial trains a configuration of its own.
+TEST_F(OrchestratorTest, ASamplerThatRepeatsAMeasuredConfigurationIsDrawnAgain) {
+  StudyFile s =
+      MakeStudy({{"fixed", {{"tag", "a"}}},
+                 {"stages",
+                  {{{"name", "base"}, {"trials", 4}},
+                   {{"name", "tag"},
+                    {"trials", 4},
+                    {"params", {{"tag", {{"type", "categorical"}, {"choices", {"a"}}}}}}}}},
+                 {"export", false}});
+  auto r = RunStudy(s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString() << "\n" << out_.str();
+  auto st = Open(s);
+  auto base = Trials(*st, "t/base"), tag = Trials(*st, "t/tag");
+  ASSERT_EQ(base.size(), 4u);
+  ASSERT_EQ(tag.size(), 4u);
+  // The sampler's proposals repeated the base stage (the situation this guards against).
+  size_t redrawn = 0;
+  for (size_t pos = 0; (pos = out_.str().find("already measured; drawn", pos)) != std::string::npos;
+       ++pos) {
+    ++redrawn;
+  }
+  EXPECT_EQ(redrawn, 4u) << out_.str();
+  std::set<Json> configs;
+  for (const auto* trials : {&base, &tag}) {
+    for (const auto& t : *trials) {
+      SCOPED_TRACE(t.number);
+      ASSERT_EQ(t.state, TrialState::kComplete);
+      EXPECT_EQ(t.user_attrs.count("reused_from"), 0u);
+      const Json& h = t.user_attrs.at("hparams");
+      EXPECT_TRUE(configs.insert(h).second) << "configuration trained twice: " << h.dump();
+      // The stored parameter (what Optuna and TPE see) is the value that was trained.
+      EXPECT_EQ(t.Param("lr"), h.at("lr"));
+      EXPECT_GE(h.at("lr").get<double>(), 1e-5);
+      EXPECT_LE(h.at("lr").get<double>(), 1.0);
+    }
+  }
+  EXPECT_EQ(RunsPerStage(FakeLog()), (std::map<std::string, int>{{"t/base", 4}, {"t/tag", 4}}));
+}
+
+// A stage whose search space holds only the incumbent's configuration: no draw can give
+// another, so each trial copies the incumbent's result (value, epochs, reused_from) and
+// none trains; the copies use the stage's budget, so the stage ends.
+TEST_F(OrchestratorTest, AStageWithNothingNewToDrawCopiesTheIncumbentsResult) {
+  StudyFile s =
+      MakeStudy({{"fixed", {{"tag", "a"}}},
+                 {"stages",
+                  {{{"name", "base"}, {"trials", 3}},
+                   {{"name", "tag"},
+                    {"trials", 3},
+                    {"retune", Json::object()},
+                    {"params", {{"tag", {{"type", "categorical"}, {"choices", {"a"}}}}}}}}},
+                 {"export", false}});
+  auto r = RunStudy(s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString() << "\n" << out_.str();
+  ASSERT_EQ(r->decisions.size(), 2u);
+  EXPECT_FALSE(r->decisions[1].accepted);
+  EXPECT_EQ(r->incumbent.stage, "base");
+  const int64_t best = r->decisions[0].best_trial_number;
+  auto st = Open(s);
+  auto base = Trials(*st, "t/base"), tag = Trials(*st, "t/tag");
+  ASSERT_EQ(tag.size(), 3u) << out_.str();
+  const FrozenTrial& source = base.at(best);
+  for (const auto& t : tag) {
+    SCOPED_TRACE(t.number);
+    ASSERT_EQ(t.state, TrialState::kComplete);
+    EXPECT_EQ(t.user_attrs.at("reused_from"), "t/base#" + std::to_string(best));
+    EXPECT_EQ(t.values, source.values);
+    EXPECT_EQ(t.intermediate_values, source.intermediate_values);
+    EXPECT_EQ(t.user_attrs.at("epochs"), source.user_attrs.at("epochs"));
+    EXPECT_EQ(t.user_attrs.at("hparams"), source.user_attrs.at("hparams"));
+    EXPECT_EQ(t.Param("tag"), "a");
+  }
+  EXPECT_THAT(out_.str(), HasSubstr("has the configuration of t/base#" + std::to_string(best)));
+  EXPECT_EQ(RunsPerStage(FakeLog()), (std::map<std::string, int>{{"t/base", 3}}));
+
+  // Python Optuna sees the copies as COMPLETE trials with the attribute.
+  const std::string script = (dir_ / "reused.py").string();
+  std::ofstream(script) << R"(import json, sys
+import optuna
+storage = optuna.storages.RDBStorage(sys.argv[1], skip_compatibility_check=True)
+study = optuna.load_study(study_name="t/tag", storage=storage)
+print(json.dumps([[t.state.name, t.value, t.user_attrs.get("reused_from")] for t in study.trials]))
+)";
+  int rc = 0;
+  const std::string text = RunPython(script, s.storage_url, &rc);
+  ASSERT_EQ(rc, 0) << text;
+  const Json want = {"COMPLETE", source.value(), "t/base#" + std::to_string(best)};
+  EXPECT_EQ(Json::parse(text), Json({want, want, want})) << text;
+}
+
+// An enqueued configuration is deliberate: it is not drawn again. The second copy of one
+// already measured copies the first's result instead of training.
+TEST_F(OrchestratorTest, AnEnqueuedConfigurationAlreadyMeasuredCopiesItsResult) {
+  StudyFile s = MakeStudy({{"stages", {{{"name", "base"}, {"trials", 3}}}},
+                           {"workers", {{"gpus", Json::array()}, {"cpu_workers", 1}}},
+                           {"export", false}});
+  {
+    auto sampler = MakeSampler(Json{{"type", "random"}});
+    auto pruner = MakePruner(Json{{"type", "nop"}});
+    ASSERT_TRUE(sampler.ok() && pruner.ok());
+    auto study = Study::CreateOrLoad(Open(s), "t/base", {StudyDirection::kMinimize},
+                                     std::move(*sampler), std::move(*pruner));
+    ASSERT_TRUE(study.ok()) << study.status().ToString();
+    ASSERT_TRUE((*study)->Enqueue({{"lr", 0.003}}).ok());
+    ASSERT_TRUE((*study)->Enqueue({{"lr", 0.003}}).ok());
+  }
+  auto r = RunStudy(s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString() << "\n" << out_.str();
+  auto trials = Trials(*Open(s), "t/base");
+  ASSERT_EQ(trials.size(), 3u) << out_.str();
+  for (const auto& t : trials) ASSERT_EQ(t.state, TrialState::kComplete) << t.number;
+  EXPECT_EQ(trials[0].user_attrs.count("reused_from"), 0u);
+  EXPECT_EQ(trials[1].user_attrs.at("reused_from"), "t/base#0");
+  EXPECT_EQ(trials[1].Param("lr"), 0.003);
+  EXPECT_EQ(trials[1].values, trials[0].values);
+  EXPECT_EQ(trials[2].user_attrs.count("reused_from"), 0u);
+  EXPECT_NE(trials[2].Param("lr"), 0.003);
+  EXPECT_EQ(RunsPerStage(FakeLog()), (std::map<std::string, int>{{"t/base", 2}}));
+  // The copy ties its source; the source (lower number) stays the best trial.
+  EXPECT_NE(r->incumbent.trial_number, 1);
+}
+
+// The fake worker's runs of the final training (study "t/final"), in the order they ended.
+std::vector<Json> FinalRuns(const std::vector<Json>& log) {
+  std::vector<Json> runs;
+  for (const auto& e : log) {
+    if (e.contains("trial") && e["trial"].value("study", "") == "t/final") runs.push_back(e);
+  }
+  return runs;
+}
+
+std::set<int64_t> SeedsOf(const std::vector<Json>& runs) {
+  std::set<int64_t> seeds;
+  for (const auto& e : runs) seeds.insert(e["seed"].get<int64_t>());
+  return seeds;
+}
+
+// `final` trains the incumbent once per seed with the final budget, two at a time on the
+// two CPU slots; result.json summarises the fake's seed-dependent test metrics and keeps
+// the seed with the best validation loss (not the best test accuracy).
+TEST_F(OrchestratorTest, FinalTrainingRunsEverySeedAndSummarisesTheTestMetrics) {
+  StudyFile s = MakeStudy({{"fixed", {{"seed_effect", 0.01}}},
+                           {"final", {{"max_epochs", 5}, {"patience", 4}, {"seeds", 3}}}});
+  auto r = RunStudy(s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString() << "\n" << out_.str();
+  const std::string out = out_.str();
+  const std::vector<Json> runs = FinalRuns(FakeLog());
+  ASSERT_EQ(runs.size(), 3u) << out;
+  EXPECT_EQ(SeedsOf(runs), (std::set<int64_t>{0, 1, 2}));
+  for (const auto& e : runs) {
+    SCOPED_TRACE(e.dump());
+    EXPECT_EQ(e["hparams"]["max_epochs"], 5);
+    EXPECT_EQ(e["hparams"]["patience"], 4);
+    EXPECT_EQ(e["hparams"]["lr"], r->incumbent.hparams.at("lr"));
+    EXPECT_EQ(e["resumed_from"], 0);  // from scratch, not from the incumbent's checkpoint
+    EXPECT_EQ(e["evaluate_test"], true);
+  }
+  for (const auto& e : FakeLog()) {  // no export of the incumbent's checkpoint
+    if (e.contains("trial")) {
+      EXPECT_NE(e["trial"]["study"], "t/export");
+    }
+  }
+  // Two seeds started on the two slots before any finished.
+  const size_t first_done = out.find(" complete: best val_loss");
+  EXPECT_LT(out.find("start final seed 0"), first_done) << out;
+  EXPECT_LT(out.find("start final seed 1"), first_done) << out;
+
+  // The fake: quality = |log10(lr) + 2.5| + 0.01 * seed, val_loss(epoch) = 0.5 + quality +
+  // 1 / epoch (best at the last, 5), test loss = best val_loss, accuracy 0.75 + 0.01 * seed,
+  // macro F1 0.7 - 0.01 * seed. Over seeds 0, 1, 2: means 0.76, 0.69, L0 + 0.01, and a
+  // sample standard deviation of 0.01 for each.
+  const double lr = r->incumbent.hparams.at("lr").get<double>();
+  const double l0 = 0.5 + std::fabs(std::log10(lr) + 2.5) + 1.0 / 5;
+  const Json& res = r->final_result;
+  ASSERT_TRUE(res.is_object()) << out;
+  std::ifstream in(fs::path(s.run_dir) / "final" / "result.json");
+  EXPECT_EQ(Json::parse(in), res);
+  const Json& summary = res.at("summary");
+  auto expect_spread = [&](const char* key, double mean, double lo, double hi) {
+    SCOPED_TRACE(key);
+    const Json& m = summary.at(key);
+    EXPECT_EQ(m.at("n"), 3);
+    EXPECT_NEAR(m.at("mean").get<double>(), mean, 1e-12);
+    EXPECT_NEAR(m.at("std").get<double>(), 0.01, 1e-12);
+    EXPECT_NEAR(m.at("min").get<double>(), lo, 1e-12);
+    EXPECT_NEAR(m.at("max").get<double>(), hi, 1e-12);
+  };
+  expect_spread("accuracy", 0.76, 0.75, 0.77);
+  expect_spread("macro_f1", 0.69, 0.68, 0.70);
+  expect_spread("loss", l0 + 0.01, l0, l0 + 0.02);
+  ASSERT_EQ(res.at("seeds").size(), 3u);
+  for (int k = 0; k < 3; ++k) {
+    const Json& seed = res["seeds"][k];
+    EXPECT_EQ(seed.at("seed"), k);
+    EXPECT_NEAR(seed.at("best_val_loss").get<double>(), l0 + 0.01 * k, 1e-12);
+    EXPECT_EQ(seed.at("model_path"),
+              (fs::path(s.run_dir) / "final" / ("seed-" + std::to_string(k)) / "model" / "model.pt")
+                  .string());
+    EXPECT_EQ(seed.at("epochs_run"), 5);
+  }
+  // Seed 2 has the best test accuracy; seed 0 the best validation loss, and it is kept.
+  EXPECT_EQ(res.at("best_seed"), 0);
+  EXPECT_EQ(res.at("selected_by"), "best_val_loss");
+  EXPECT_EQ(res.at("test"), res["seeds"][0]["test"]);
+  EXPECT_EQ(res.at("test").at("accuracy"), 0.75);
+  EXPECT_NEAR(res.at("best_val_loss").get<double>(), l0, 1e-12);
+  const fs::path model = fs::path(s.run_dir) / "final" / "model" / "model.pt";
+  EXPECT_EQ(res.at("model_path"), model.string());
+  EXPECT_TRUE(fs::exists(model));
+  EXPECT_FALSE(res.contains("failed_seeds"));
+  auto st = Open(s);
+  auto attrs = st->GetStudyUserAttrs(*st->GetStudyId("t/base"));
+  ASSERT_TRUE(attrs.ok());
+  EXPECT_EQ(attrs->at("final_result"), res);
+  EXPECT_THAT(out, HasSubstr("final training: 3 of 3 seeds finished (max_epochs 5, patience 4)"));
+  EXPECT_THAT(out, HasSubstr("  accuracy 0.76 +- 0.01 (0.75 .. 0.77), macro F1 0.69 +- 0.01"));
+  EXPECT_THAT(out, HasSubstr("best seed 0 by validation loss"));
+  EXPECT_THAT(out, HasSubstr("test accuracy 0.75, macro F1 0.7,"));
+
+  // A rerun finds every seed done: no worker starts, the same result.
+  const size_t runs_before = FakeLog().size();
+  out_.str("");
+  auto again = RunStudy(s);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(FakeLog().size(), runs_before) << out_.str();
+  EXPECT_EQ(again->final_result, res);
+  EXPECT_THAT(out_.str(), HasSubstr("3 seeds, max_epochs 5, patience 4, 3 done by an earlier run"));
+}
+
+// A seed that fails is reported; the others finish and are summarised. The next run trains
+// only that seed.
+TEST_F(OrchestratorTest, AFailedFinalSeedIsReportedAndTheRerunTrainsOnlyIt) {
+  StudyFile s = MakeStudy({{"final", {{"max_epochs", 4}, {"patience", 2}, {"seeds", {4, 7, 9}}}}});
+  setenv("MGR_FAKE_FAIL_SEED", "7", 1);
+  auto r = RunStudy(s);
+  unsetenv("MGR_FAKE_FAIL_SEED");
+  ASSERT_TRUE(r.ok()) << r.status().ToString() << "\n" << out_.str();
+  EXPECT_EQ(SeedsOf(FinalRuns(FakeLog())), (std::set<int64_t>{4, 7, 9}));
+  const Json& res = r->final_result;
+  ASSERT_TRUE(res.is_object() && res.contains("summary")) << res.dump() << out_.str();
+  EXPECT_EQ(res.at("failed_seeds"), Json({7}));
+  ASSERT_EQ(res.at("seeds").size(), 3u);
+  EXPECT_EQ(res["seeds"][1]["seed"], 7);
+  EXPECT_THAT(res["seeds"][1]["error"].get<std::string>(), HasSubstr("fail_at_epoch reached"));
+  EXPECT_EQ(res["summary"]["accuracy"]["n"], 2);
+  EXPECT_EQ(res.at("best_seed"), 4);  // the same loss for every seed: the first listed
+  EXPECT_THAT(out_.str(), HasSubstr("final seed 7 failed: fail_at_epoch reached"));
+  EXPECT_THAT(out_.str(), HasSubstr("failed seeds [7]"));
+  EXPECT_TRUE(fs::exists(fs::path(s.run_dir) / "final" / "result.json"));
+
+  const size_t before = FakeLog().size();
+  auto again = RunStudy(s);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  const std::vector<Json> log = FakeLog();
+  ASSERT_EQ(log.size(), before + 1) << out_.str();
+  EXPECT_EQ(log.back()["seed"], 7);
+  EXPECT_EQ(again->final_result["summary"]["accuracy"]["n"], 3);
+  EXPECT_FALSE(again->final_result.contains("failed_seeds"));
+}
+
+// Only the seeds without a result train: after a run with seed 1, `seeds: 3` (0, 1, 2)
+// trains 0 and 2. A changed budget is another configuration: every seed trains again.
+TEST_F(OrchestratorTest, ARerunTrainsOnlyTheSeedsNotFinishedForThisConfiguration) {
+  StudyFile one = MakeStudy({{"final", {{"max_epochs", 4}, {"seeds", {1}}}}});
+  auto r = RunStudy(one);
+  ASSERT_TRUE(r.ok()) << r.status().ToString() << "\n" << out_.str();
+  EXPECT_EQ(SeedsOf(FinalRuns(FakeLog())), (std::set<int64_t>{1}));
+  EXPECT_EQ(r->final_result["summary"]["accuracy"]["n"], 1);
+  EXPECT_TRUE(r->final_result["summary"]["accuracy"]["std"].is_null());  // one seed: no spread
+
+  fs::remove(log_);
+  StudyFile three = MakeStudy({{"final", {{"max_epochs", 4}, {"seeds", 3}}}});
+  r = RunStudy(three);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::vector<Json> runs = FinalRuns(FakeLog());
+  EXPECT_EQ(runs.size(), 2u) << out_.str();
+  EXPECT_EQ(SeedsOf(runs), (std::set<int64_t>{0, 2}));
+  EXPECT_EQ(r->final_result["summary"]["accuracy"]["n"], 3);
+
+  fs::remove(log_);
+  out_.str("");
+  StudyFile longer = MakeStudy({{"final", {{"max_epochs", 6}, {"seeds", 3}}}});
+  r = RunStudy(longer);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  runs = FinalRuns(FakeLog());
+  EXPECT_EQ(SeedsOf(runs), (std::set<int64_t>{0, 1, 2})) << out_.str();
+  for (const auto& e : runs) EXPECT_EQ(e["resumed_from"], 0) << e.dump();
+  EXPECT_THAT(out_.str(), HasSubstr("the configuration changed since the last run"));
+  EXPECT_EQ(r->final_result["seeds"][0]["epochs_run"], 6);
+}
+
+// A final run that crashes keeps its checkpoint: every seed failed, so there is no
+// result.json; the next run resumes each seed after its last checkpointed epoch.
+TEST_F(OrchestratorTest, AnInterruptedFinalSeedResumesFromItsCheckpoint) {
+  StudyFile s = MakeStudy({{"fixed", {{"crash_at_epoch", 2}}},
+                           {"stages", {{{"name", "base"}, {"trials", 2}}}},
+                           {"final", {{"max_epochs", 4}, {"seeds", 2}}}});
+  auto r = RunStudy(s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString() << "\n" << out_.str();
+  EXPECT_EQ(r->final_result, Json({{"error", "every final run failed (seeds [0,1])"}}));
+  EXPECT_FALSE(fs::exists(fs::path(s.run_dir) / "final" / "result.json"));
+  EXPECT_THAT(out_.str(), HasSubstr("final training failed for every seed"));
+
+  fs::remove(log_);
+  auto again = RunStudy(s);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  const std::vector<Json> runs = FinalRuns(FakeLog());
+  ASSERT_EQ(runs.size(), 2u) << out_.str();
+  for (const auto& e : runs) EXPECT_EQ(e["resumed_from"], 1) << e.dump();
+  EXPECT_EQ(again->final_result["summary"]["accuracy"]["n"], 2);
 }
 
 }  // namespace
