@@ -156,6 +156,7 @@ Result<ReportData> ReadReportData(Storage& storage, const std::vector<std::strin
       if (epochs != t.user_attrs.end()) r.epochs = ParseEpochs(epochs->second);
       auto hparams = t.user_attrs.find("hparams");
       if (hparams != t.user_attrs.end()) {
+        r.hparams = hparams->second;
         const double m = NumberOr(hparams->second, "max_epochs");
         if (m > 0 && m < 1e9) r.max_epochs = static_cast<int>(m);
       }
@@ -294,6 +295,12 @@ double EpochMetric(const ReportEpoch& e, int which) {
     default:
       return e.val_accuracy;
   }
+}
+
+// "accepted", "rejected", or "pending" while the stage runs.
+std::string DecisionWord(const ReportStage& s) {
+  if (!s.decision.is_object()) return "pending";
+  return s.decision.value("accepted", false) ? "accepted" : "rejected";
 }
 
 std::string DecisionHtml(const ReportStage& s) {
@@ -508,6 +515,7 @@ std::string ParamCharts(Page& page, const ReportStage& s, const std::string& obj
       for (const Json& c : cat->choices) labels.push_back(JsonText(c));
       x_axis = Axis(name, "category");
       x_axis["labels"] = labels;
+      x_axis["offset"] = true;  // the first and last choice off the plot's edges
     } else {
       const Range r = *NumericRange(dist);
       x_axis = Axis(name, r.log ? "logarithmic" : "linear");
@@ -572,18 +580,27 @@ std::string EpochCheck(Page& page, const ReportStage& s, const std::string& obje
       {{"label", "best epoch"}, {"data", best_pts}, {"backgroundColor", kPalette[0]}});
   datasets.push_back({{"label", "epochs run"},
                       {"data", run_pts},
-                      {"pointStyle", "line"},
-                      {"borderColor", "#999"}});
+                      {"pointStyle", "rect"},
+                      {"radius", 5},
+                      {"backgroundColor", "rgba(0,0,0,0)"},
+                      {"borderColor", "#777"}});
+  int top = 0;
+  for (const Json& p : max_pts) top = std::max(top, p["y"].get<int>());
+  for (const Json& p : run_pts) top = std::max(top, p["y"].get<int>());
   if (!max_pts.empty()) {
     datasets.push_back({{"label", "max_epochs"},
                         {"data", max_pts},
-                        {"pointStyle", "dash"},
-                        {"radius", 8},
+                        {"pointStyle", "line"},
+                        {"radius", 10},
+                        {"borderWidth", 2},
                         {"borderColor", kBestColor}});
   }
+  Json y_axis = CountAxis("epoch");
+  y_axis["min"] = 0;
+  y_axis["max"] = top + 1;  // max_epochs below the plot's top edge, where it shows
   Json config = {{"type", "scatter"},
                  {"data", {{"datasets", datasets}}},
-                 {"options", {{"scales", {{"x", CountAxis("trial")}, {"y", CountAxis("epoch")}}}}}};
+                 {"options", {{"scales", {{"x", CountAxis("trial")}, {"y", y_axis}}}}}};
   std::string html = page.Chart(config, s.stage + ": best epoch vs max_epochs", 240);
   html += "<p class=\"check\">Best epoch in the last 10% of the epochs: " + std::to_string(late) +
           " of " + std::to_string(counted) + " complete trials";
@@ -709,7 +726,7 @@ std::string WinnersChart(Page& page, const ReportData& data) {
   Json labels = Json::array(), acc = Json::array(), obj = Json::array();
   bool any_acc = false;
   std::string table = "<table class=\"winners\"><tr><th>stage</th><th>best trial</th><th>" +
-                      Escape(data.objective) + "</th><th>val_accuracy</th></tr>";
+                      Escape(data.objective) + "</th><th>val_accuracy</th><th>decision</th></tr>";
   for (const ReportStage& s : data.stages) {
     if (s.best < 0) continue;
     const ReportTrial& t = s.trials[s.best];
@@ -725,7 +742,7 @@ std::string WinnersChart(Page& page, const ReportData& data) {
     obj.push_back(t.value);
     table += "<tr><td>" + Escape(s.stage) + "</td><td>#" + std::to_string(t.number) +
              "</td><td class=\"num\">" + Num(t.value) + "</td><td class=\"num\">" + Num(a) +
-             "</td></tr>";
+             "</td><td>" + DecisionWord(s) + "</td></tr>";
   }
   table += "</table>\n";
   if (labels.empty()) return "";
@@ -744,6 +761,43 @@ std::string WinnersChart(Page& page, const ReportData& data) {
          table;
 }
 
+// Final training over several seeds (study file `final`): each seed's test metrics and
+// their spread; the tables below are the best seed's (by validation loss). Empty without.
+std::string SeedsHtml(const Json& result) {
+  if (!result.is_object() || !result.contains("seeds") || !result["seeds"].is_array()) return "";
+  const Json& final = result.value("final", Json::object());
+  std::string html = "<h3>Final training: " + std::to_string(result["seeds"].size()) +
+                     " seeds, max_epochs " + Escape(JsonText(final.value("max_epochs", Json()))) +
+                     ", patience " + Escape(JsonText(final.value("patience", Json()))) +
+                     "</h3>\n<table class=\"seeds\"><tr><th>seed</th><th>test accuracy</th>"
+                     "<th>macro F1</th><th>loss</th><th>best val_loss</th><th>epochs run</th></tr>";
+  for (const Json& r : result["seeds"]) {
+    if (!r.is_object()) continue;
+    const Json test = r.value("test", Json::object());
+    html += "<tr><td>" + Escape(JsonText(r.value("seed", Json()))) + "</td>";
+    if (r.contains("error")) {
+      html += "<td colspan=\"5\" class=\"warning\">failed: " + Escape(JsonText(r["error"])) +
+              "</td></tr>";
+      continue;
+    }
+    html += "<td class=\"num\">" + Num(NumberOr(test, "accuracy")) + "</td><td class=\"num\">" +
+            Num(NumberOr(test, "macro_f1")) + "</td><td class=\"num\">" +
+            Num(NumberOr(test, "loss")) + "</td><td class=\"num\">" +
+            Num(NumberOr(r, "best_val_loss")) + "</td><td class=\"num\">" +
+            Num(NumberOr(r, "epochs_run")) + "</td></tr>";
+  }
+  const Json summary = result.value("summary", Json::object());
+  html += "<tr class=\"spread\"><th>mean &plusmn; std</th>";
+  for (const char* key : {"accuracy", "macro_f1", "loss"}) {
+    const Json m = summary.is_object() ? summary.value(key, Json::object()) : Json::object();
+    html += "<td class=\"num\">" + Num(NumberOr(m, "mean")) + " &plusmn; " +
+            Num(NumberOr(m, "std")) + "</td>";
+  }
+  html += "<td></td><td></td></tr></table>\n<p>Best seed by validation loss (not test): " +
+          Escape(JsonText(result.value("best_seed", Json()))) + "; its test figures follow.</p>\n";
+  return html;
+}
+
 std::string FinalModel(const ReportData& data) {
   std::string html = "<section id=\"final\"><h2>Final model</h2>\n";
   // The incumbent configuration: the last stage's stored incumbent.
@@ -755,10 +809,29 @@ std::string FinalModel(const ReportData& data) {
     html += "<p>Incumbent: stage " + Escape(JsonText(incumbent.value("stage", Json("")))) +
             ", trial #" + Escape(JsonText(incumbent.value("trial_number", Json(-1)))) + ", " +
             Escape(data.objective) + " " + Num(NumberOr(incumbent, "value")) + "</p>\n";
-    if (incumbent.contains("hparams") && incumbent["hparams"].is_object()) {
-      html += "<table class=\"config\"><tr><th>hyperparameter</th><th>value</th></tr>";
-      for (const auto& [k, v] : incumbent["hparams"].items())
-        html += "<tr><td>" + Escape(k) + "</td><td>" + Escape(Dump(v)) + "</td></tr>";
+    const Json chosen = incumbent.value("hparams", Json::object());
+    // The whole configuration is the incumbent trial's `hparams` attr; the incumbent
+    // itself holds only what the stages chose.
+    Json full = chosen;
+    const std::string stage = JsonText(incumbent.value("stage", Json("")));
+    const Json number = incumbent.value("trial_number", Json(-1));
+    for (const ReportStage& s : data.stages) {
+      if (s.stage != stage) continue;
+      for (const ReportTrial& t : s.trials) {
+        if (number.is_number_integer() && t.number == number.get<int64_t>() &&
+            t.hparams.is_object())
+          full = t.hparams;
+      }
+    }
+    if (full.is_object() && !full.empty()) {
+      html +=
+          "<table class=\"config\"><tr><th>hyperparameter</th><th>value</th>"
+          "<th>chosen by a stage</th></tr>";
+      for (const auto& [k, v] : full.items()) {
+        const bool tuned = chosen.is_object() && chosen.contains(k);
+        html += "<tr><td>" + Escape(k) + "</td><td>" + Escape(Dump(v)) + "</td><td>" +
+                (tuned ? "yes" : "") + "</td></tr>";
+      }
       html += "</table>\n";
     }
   }
@@ -772,6 +845,7 @@ std::string FinalModel(const ReportData& data) {
         "stores it as its user attr final_result when the playbook ends).</p>\n</section>\n";
     return html;
   }
+  html += SeedsHtml(data.final_result);
   html +=
       "<table class=\"test\"><tr><th>test accuracy</th><th>macro F1</th><th>loss</th></tr>"
       "<tr><td class=\"num\" id=\"test-accuracy\">" +
@@ -943,9 +1017,7 @@ std::string Summary(const ReportData& data) {
       p += t.state == TrialState::kPruned;
       f += t.state == TrialState::kFail;
     }
-    std::string decision = "pending";
-    if (s.decision.is_object())
-      decision = s.decision.value("accepted", false) ? "accepted" : "rejected";
+    const std::string decision = DecisionWord(s);
     h += "<tr data-study=\"" + Escape(s.study_name) + "\"><td>" + Escape(s.stage) + "</td><td>" +
          Escape(s.study_name) + "</td><td class=\"num n-trials\">" +
          std::to_string(s.trials.size()) + "</td><td class=\"num\">" + std::to_string(c) +

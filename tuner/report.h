@@ -43,6 +43,7 @@ struct ReportTrial {
   double start = NAN, end = NAN;           // seconds since the Unix epoch; NaN: not started/ended
   std::string worker;                      // user or system attr `worker`, if the store has it
   std::string fail_reason;                 // user attr fail_reason
+  Json hparams;                            // user attr hparams (the whole configuration) or null
 };
 
 struct ReportStage {

@@ -194,6 +194,51 @@ TEST_F(ReportTest, LearningCurvesMarkPrunedTrialsAndHighlightTheBest) {
   EXPECT_TRUE(found);
 }
 
+TEST_F(ReportTest, FinalModelShowsTheWholeConfigurationAndEverySeed) {
+  auto data = ReadReportData(storage_, names_);
+  ASSERT_TRUE(data.ok());
+  // As the playbook stores it: the incumbent holds only what the stages chose; the rest of
+  // the configuration is its trial's `hparams` attr.
+  ReportStage& last = data->stages.back();
+  ASSERT_GE(last.best, 0);
+  const ReportTrial& best = last.trials[last.best];
+  last.incumbent = {{"hparams", {{"lr", best.hparams["lr"]}}},
+                    {"value", best.value},
+                    {"stage", last.stage},
+                    {"trial_number", best.number}};
+  // Final training over three seeds, the second failed.
+  const Json test = data->final_result["test"];
+  data->final_result["final"] = {{"max_epochs", 100}, {"patience", 20}};
+  data->final_result["seeds"] = {
+      {{"seed", 0},
+       {"test", {{"accuracy", 0.75}, {"macro_f1", 0.5}, {"loss", 1.25}}},
+       {"best_val_loss", 0.5},
+       {"epochs_run", 31}},
+      {{"seed", 1}, {"error", "out of memory"}},
+      {{"seed", 2}, {"test", test}, {"best_val_loss", 0.25}, {"epochs_run", 47}}};
+  data->final_result["summary"] = {{"accuracy", {{"mean", 0.78125}, {"std", 0.0441942}}},
+                                   {"macro_f1", {{"mean", 0.6484375}, {"std", 0.209938}}},
+                                   {"loss", {{"mean", 0.84375}, {"std", 0.574524}}}};
+  data->final_result["best_seed"] = 2;
+  const std::string html = RenderReportHtml(*data);
+  // Every hyperparameter of the incumbent trial, the chosen one marked.
+  EXPECT_TRUE(
+      Has(html, "<tr><td>lr</td><td>" + best.hparams["lr"].dump() + "</td><td>yes</td></tr>"));
+  EXPECT_TRUE(Has(html, "<tr><td>max_epochs</td><td>6</td><td></td></tr>"));
+  EXPECT_TRUE(Has(
+      html, "<tr><td>dropout</td><td>" + best.hparams["dropout"].dump() + "</td><td></td></tr>"));
+  // The seeds, the failed one named, the spread, and which seed the tables below are.
+  EXPECT_TRUE(Has(html, "Final training: 3 seeds, max_epochs 100, patience 20"));
+  EXPECT_TRUE(Has(html,
+                  "<tr><td>0</td><td class=\"num\">0.75</td><td class=\"num\">0.5</td>"
+                  "<td class=\"num\">1.25</td><td class=\"num\">0.5</td>"
+                  "<td class=\"num\">31</td></tr>"));
+  EXPECT_TRUE(Has(html, "failed: out of memory"));
+  EXPECT_TRUE(Has(html, "<td class=\"num\">0.78125 &plusmn; 0.0441942</td>"));
+  EXPECT_TRUE(Has(html, "Best seed by validation loss (not test): 2"));
+  EXPECT_TRUE(Has(html, "id=\"test-accuracy\">0.8125<"));
+}
+
 TEST(ReportPlainStudyTest, WorksWithoutPlaybookAttrs) {
   InMemoryStorage storage;
   auto study = storage.CreateStudy("plain", {StudyDirection::kMaximize});
