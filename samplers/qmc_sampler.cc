@@ -178,8 +178,7 @@ std::vector<double> QmcSequence::Point(uint64_t index) const {
   return out;
 }
 
-QmcSampler::QmcSampler(const QmcOptions& options)
-    : options_(options), random_(options.seed ^ 0x5851f42d4c957f2dULL) {}
+QmcSampler::QmcSampler(const QmcOptions& options) : options_(options), random_(options.seed) {}
 
 SearchSpace QmcSampler::InferRelativeSearchSpace(const StudyView& study, const FrozenTrial& trial) {
   for (const FrozenTrial& t : study.trials) {  // ordered by number
@@ -199,9 +198,10 @@ std::map<std::string, double> QmcSampler::SampleRelative(const StudyView& study,
                                                          const SearchSpace& space) {
   if (space.empty()) return {};
   const int dims = static_cast<int>(space.size());
-  if (!sequence_ || sequence_->dims() != dims) {
-    sequence_ =
-        std::make_unique<QmcSequence>(options_.type, dims, options_.scramble, options_.seed);
+  const uint64_t seed = MixSeed({options_.seed, HashName(study.study_name)});
+  if (!sequence_ || sequence_->dims() != dims || sequence_seed_ != seed) {
+    sequence_ = std::make_unique<QmcSequence>(options_.type, dims, options_.scramble, seed);
+    sequence_seed_ = seed;
   }
   const uint64_t index = trial.number > 0 ? static_cast<uint64_t>(trial.number - 1) : 0;
   std::vector<double> u = sequence_->Point(index);

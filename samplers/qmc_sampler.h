@@ -8,7 +8,10 @@
 // unique across parallel workers and a resumed study continues the same sequence
 // (Optuna keeps a counter in the study's system attributes instead).
 //
-// Deterministic for (qmc_type, scramble, seed); not thread-safe.
+// Deterministic for (qmc_type, scramble, seed, study name): the seed and the study's name
+// pick the scrambling (two studies with one seed get different points; unscrambled, every
+// study and seed get the same ones) and seed the independent draws per trial and parameter
+// (TrialSeeder in sampler.h). Not thread-safe.
 #ifndef MGR_SAMPLERS_QMC_SAMPLER_H_
 #define MGR_SAMPLERS_QMC_SAMPLER_H_
 
@@ -70,8 +73,9 @@ class QmcSampler : public Sampler {
 
  private:
   QmcOptions options_;
-  RandomSampler random_;
-  std::unique_ptr<QmcSequence> sequence_;  // cached for the last dimension count
+  RandomSampler random_;                   // the independent draws
+  std::unique_ptr<QmcSequence> sequence_;  // cached for the last dimension count and seed
+  uint64_t sequence_seed_ = 0;
 };
 
 }  // namespace mgr

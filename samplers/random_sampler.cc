@@ -12,7 +12,9 @@ double RandomSampler::Sample(const Distribution& dist, std::mt19937_64& rng) {
 
 double RandomSampler::SampleIndependent(const StudyView& study, const FrozenTrial& trial,
                                         const std::string& name, const Distribution& dist) {
-  return Sample(dist, rng_);
+  if (IsSingle(dist)) return Untransform(dist, TransformBounds(dist).low);
+  std::mt19937_64 rng = seeder_.Rng(study, trial, name);
+  return Sample(dist, rng);
 }
 
 }  // namespace mgr

@@ -7,17 +7,26 @@
 // float representation (storage/distribution.h).
 //
 // A sampler is seeded and deterministic: the same seed and the same trials give the same
-// values. Not thread-safe: use one sampler per study object.
+// values. Its randomness comes from (seed, study name, trial number, parameter), never
+// from a stream that advances with each process's draws: a rerun after a crash, a second
+// process on the same study or a loop of `mgr-tune ask` gets for each new trial number
+// what one process asking every trial would, and no two trials share a random draw
+// (TrialSeeder below). Not thread-safe: use one sampler per study object.
 #ifndef MGR_SAMPLERS_SAMPLER_H_
 #define MGR_SAMPLERS_SAMPLER_H_
 
+#include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "storage/distribution.h"
+#include "storage/base/seeds.h"
 #include "storage/base/status.h"
+#include "storage/distribution.h"
 #include "storage/trial.h"
 
 namespace mgr {
@@ -29,6 +38,26 @@ using SearchSpace = std::map<std::string, Distribution>;
 struct StudyView {
   std::vector<StudyDirection> directions;
   const std::vector<FrozenTrial>& trials;
+  std::string_view study_name = {};  // seeds the trial's draws (TrialSeeder)
+};
+
+// The generators of a seeded sampler. Draw k (0, 1, ...) of `stream` (a parameter name, or
+// the names of a relative search space) for trial `number` of study `study_name` is seeded
+// with MixSeed(seed, HashName(study_name), number, HashName(stream), k), so it is the same
+// in every process and differs between trials, studies and seeds. The draw index counts
+// how often this object was asked for that stream of that trial (a repeated Propose gets a
+// new value); it restarts when another trial is asked for.
+class TrialSeeder {
+ public:
+  explicit TrialSeeder(uint64_t seed) : seed_(seed) {}
+  std::mt19937_64 Rng(const StudyView& study, const FrozenTrial& trial, std::string_view stream);
+  uint64_t seed() const { return seed_; }
+
+ private:
+  uint64_t seed_;
+  std::string study_;
+  int64_t number_ = -1;
+  std::map<std::string, uint64_t, std::less<>> draws_;  // stream -> draws so far
 };
 
 class Sampler {

@@ -104,8 +104,7 @@ TpeSplit SplitTrials(const std::vector<const FrozenTrial*>& trials, StudyDirecti
   return split;
 }
 
-TpeSampler::TpeSampler(const TpeOptions& options)
-    : options_(options), rng_(options.seed), random_(options.seed ^ 0x9e3779b97f4a7c15ULL) {
+TpeSampler::TpeSampler(const TpeOptions& options) : options_(options), seeder_(options.seed) {
   pe_params_.prior_weight = options.prior_weight;
   pe_params_.consider_magic_clip = options.consider_magic_clip;
   pe_params_.consider_endpoints = options.consider_endpoints;
@@ -177,7 +176,8 @@ double TpeSampler::SampleIndependent(const StudyView& study, const FrozenTrial& 
   if (IsSingle(dist)) return Untransform(dist, TransformBounds(dist).low);
   const HistoryCounts counts = CheckCaches(study);
   if (counts.finished() < options_.n_startup_trials) {
-    return random_.SampleIndependent(study, trial, name, dist);
+    std::mt19937_64 rng = seeder_.Rng(study, trial, name);
+    return RandomSampler::Sample(dist, rng);
   }
   return Sample(study, trial, {{name, dist}}, counts).at(name);
 }
@@ -397,7 +397,11 @@ std::map<std::string, double> TpeSampler::Sample(const StudyView& study, const F
   const ParzenEstimator& below = *w.below;
   const ParzenEstimator& above = *w.above;
 
-  Eigen::MatrixXd candidates = below.Sample(rng_, static_cast<int>(options_.n_ei_candidates));
+  // One generator per trial and space: the space's names joined (one name if univariate).
+  std::string stream;
+  for (const Slot& slot : slots) stream += (stream.empty() ? "" : "\n") + *slot.name;
+  std::mt19937_64 rng = seeder_.Rng(study, trial, stream);
+  Eigen::MatrixXd candidates = below.Sample(rng, static_cast<int>(options_.n_ei_candidates));
   Eigen::VectorXd score = below.LogPdf(candidates) - above.LogPdf(candidates);
   Eigen::Index best = 0;
   for (Eigen::Index j = 1; j < score.size(); ++j) {

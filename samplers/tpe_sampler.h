@@ -10,7 +10,10 @@
 // (other than the one being sampled) count as "above", so parallel workers spread out.
 // FAIL and WAITING trials are ignored.
 //
-// Deterministic for a seed and a history; not thread-safe (one sampler per study object).
+// Deterministic for a seed and a history: the random startup draws and the candidates of
+// each step come from a generator seeded per trial and parameter (TrialSeeder in
+// sampler.h), so a restarted or second process draws what one process would. Not
+// thread-safe (one sampler per study object).
 #ifndef MGR_SAMPLERS_TPE_SAMPLER_H_
 #define MGR_SAMPLERS_TPE_SAMPLER_H_
 
@@ -150,8 +153,7 @@ class TpeSampler : public Sampler {
 
   TpeOptions options_;
   ParzenEstimatorParameters pe_params_;
-  std::mt19937_64 rng_;
-  RandomSampler random_;
+  TrialSeeder seeder_;
   std::optional<SplitCache> split_cache_;
 
   // Buffers of Sample, kept between suggestions. A multivariate suggestion over 1,000

@@ -119,7 +119,7 @@ Result<Trial> Study::Ask(bool record_heartbeat) {
   const size_t self = it->second;
   auto snapshot = std::make_shared<std::vector<FrozenTrial>>(*current);
   const FrozenTrial& frozen = (*snapshot)[self];
-  StudyView view{directions_, *snapshot};
+  StudyView view{directions_, *snapshot, name_};
   SearchSpace space = sampler_->InferRelativeSearchSpace(view, frozen);
   std::map<std::string, double> relative;
   if (!space.empty()) relative = sampler_->SampleRelative(view, frozen, space);
@@ -211,7 +211,7 @@ Result<bool> Study::ShouldPrune(int64_t trial_id) {
   MGR_ASSIGN_OR_RETURN(const std::vector<FrozenTrial>* trials, RefreshTrials());
   auto it = trial_index_.find(trial_id);
   if (it != trial_index_.end()) {
-    StudyView view{directions_, *trials};
+    StudyView view{directions_, *trials, name_};
     return pruner_->Prune(view, (*trials)[it->second]);
   }
   return Status::NotFound("no trial with id " + std::to_string(trial_id) + " in study '" + name_ +
@@ -467,7 +467,7 @@ Result<double> Trial::Draw(const std::string& name, const Distribution& dist) {
       Compatible(relative_space_.at(name), dist) && Contains(dist, rel->second)) {
     return rel->second;
   }
-  StudyView view{study_->directions_, *snapshot_};
+  StudyView view{study_->directions_, *snapshot_, study_->name_};
   return study_->sampler_->SampleIndependent(view, (*snapshot_)[self_index_], name, dist);
 }
 

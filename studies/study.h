@@ -165,9 +165,10 @@ class Trial {
 
   // Suggest in two steps, so that a caller can look at a whole configuration before the
   // trial commits to it. Propose returns what Suggest would, without recording it (the
-  // sampler still draws: its random state advances). SetParam records `value` (external)
-  // as the trial's value of `name`: InvalidArgument if the distribution is invalid or
-  // does not contain it, FailedPrecondition if the name already has another value.
+  // sampler still draws: asking again gets the trial's next draw). SetParam records
+  // `value` (external) as the trial's value of `name`: InvalidArgument if the distribution
+  // is invalid or does not contain it, FailedPrecondition if the name already has another
+  // value.
   Result<Json> Propose(const std::string& name, const Distribution& dist);
   Status SetParam(const std::string& name, const Distribution& dist, const Json& value);
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 
@@ -494,14 +495,22 @@ void ParseObjective(const Json& json, StudyFile* study, Errors* errors) {
   const Json& o = json["objective"];
   CheckKeys(o, "objective", "objective", errors);
   if (auto m = GetString(o, "metric", "objective", errors, false)) {
-    if (*m != "val_loss" && *m != "val_accuracy" && *m != "val_macro_f1") {
+    // The epoch event's fields (trainer/protocol/worker_protocol.h); val_track_*: each
+    // validation track predicted from all its windows.
+    static const char* const kMetrics[] = {"val_loss",           "val_accuracy",
+                                           "val_macro_f1",       "val_track_loss",
+                                           "val_track_accuracy", "val_track_macro_f1"};
+    if (std::find(std::begin(kMetrics), std::end(kMetrics), *m) == std::end(kMetrics)) {
       errors->Add("objective.metric",
-                  "expected val_loss, val_accuracy or val_macro_f1 (got \"" + *m + "\")");
+                  "expected val_loss, val_accuracy, val_macro_f1, val_track_loss, "
+                  "val_track_accuracy or val_track_macro_f1 (got \"" +
+                      *m + "\")");
     }
     study->objective_metric = *m;
   }
-  study->direction =
-      study->objective_metric == "val_loss" ? StudyDirection::kMinimize : StudyDirection::kMaximize;
+  const bool is_loss =
+      study->objective_metric == "val_loss" || study->objective_metric == "val_track_loss";
+  study->direction = is_loss ? StudyDirection::kMinimize : StudyDirection::kMaximize;
   if (auto dir = GetString(o, "direction", "objective", errors, false)) {
     if (*dir == "minimize") {
       study->direction = StudyDirection::kMinimize;

@@ -198,8 +198,12 @@ Status Orchestrator::Impl::SetUpStages() {
         !sampler_config.contains("constant_liar")) {
       sampler_config["constant_liar"] = true;
     }
-    if (!sampler_config.contains("seed"))
-      sampler_config["seed"] = study_.seed + static_cast<int64_t>(i);
+    // Each stage its own seed, from the study's (or the stage's sampler.seed) and the
+    // stage's study name: one seed for all stages would start them all at the same points.
+    Json seed = sampler_config.value("seed", Json(study_.seed));
+    if (seed.is_number_unsigned() || (seed.is_number_integer() && seed.get<int64_t>() >= 0))
+      seed = MixSeed({seed.get<uint64_t>(), HashName(study_.StageStudyName(i))});
+    sampler_config["seed"] = seed;  // any other value: MakeSampler says what is wrong
     auto sampler = MakeSampler(sampler_config);
     if (!sampler.ok())
       return sampler.status().WithContext(study_.path + ": stages[" + std::to_string(i) +
@@ -524,7 +528,8 @@ Json Orchestrator::Impl::SpecFor(const Job& job, const std::map<std::string, Jso
 
 namespace {
 
-// A COMPLETE or PRUNED trial that trained, with its configuration (`hparams` user attr).
+// A COMPLETE or PRUNED trial that trained, or a RUNNING one training now, with its
+// configuration (`hparams` user attr).
 struct MeasuredTrial {
   size_t stage = 0;
   FrozenTrial trial;
@@ -532,14 +537,16 @@ struct MeasuredTrial {
 };
 
 // The trained COMPLETE and PRUNED trials of stages 0..last: the current stage's and the
-// earlier ones' (the incumbent among them). Each worker trains with the study's seed, so
-// the same configuration gives the same curve in any stage.
+// earlier ones' (the incumbent among them), and the RUNNING ones (in any process: two
+// workers must not train one configuration at once). Each worker trains with the study's
+// seed, so the same configuration gives the same curve in any stage.
 Result<std::vector<MeasuredTrial>> MeasuredTrials(
     const std::vector<std::unique_ptr<Study>>& studies, size_t last) {
   std::vector<MeasuredTrial> out;
   for (size_t i = 0; i <= last && i < studies.size(); ++i) {
     MGR_ASSIGN_OR_RETURN(auto trials,
-                         studies[i]->Trials({TrialState::kComplete, TrialState::kPruned}));
+                         studies[i]->Trials({TrialState::kComplete, TrialState::kPruned,
+                                             TrialState::kRunning}));
     for (FrozenTrial& t : trials) {
       auto h = t.user_attrs.find("hparams");
       if (h == t.user_attrs.end() || !h->second.is_object() || t.user_attrs.count(kReusedFromAttr))
@@ -617,7 +624,7 @@ Status Orchestrator::Impl::StartTrial(size_t slot, Trial trial) {
       display_.Log(job->label + ": the sampler proposed a configuration already measured; drawn " +
                    std::to_string(draw->redraws) + " more time(s)");
     }
-    // Only a COMPLETE result can be copied; a PRUNED one's configuration trains again.
+    // Only a COMPLETE result can be copied; a PRUNED or RUNNING one's configuration trains.
     if (draw->duplicate_of >= 0 &&
         measured[draw->duplicate_of].trial.state == TrialState::kComplete) {
       const MeasuredTrial& source = measured[draw->duplicate_of];

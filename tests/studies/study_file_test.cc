@@ -398,3 +398,27 @@ TEST(StudyFileTest, SchemaDescribesFinal) {
 
 }  // namespace
 }  // namespace mgr
+
+TEST(StudyFileTest, TrackLevelObjectivesAndTheirDirections) {
+  const std::vector<std::pair<std::string, StudyDirection>> metrics = {
+      {"val_loss", StudyDirection::kMinimize},
+      {"val_accuracy", StudyDirection::kMaximize},
+      {"val_macro_f1", StudyDirection::kMaximize},
+      {"val_track_loss", StudyDirection::kMinimize},
+      {"val_track_accuracy", StudyDirection::kMaximize},
+      {"val_track_macro_f1", StudyDirection::kMaximize}};
+  for (const auto& [metric, direction] : metrics) {
+    Json j = Minimal();
+    j["objective"] = {{"metric", metric}};
+    auto r = ParseStudyJson(j, "/tmp/x/study.json");
+    ASSERT_TRUE(r.ok()) << metric << ": " << r.status().ToString();
+    EXPECT_EQ(r->objective_metric, metric);
+    EXPECT_EQ(r->direction, direction) << metric;
+  }
+  Json j = Minimal();
+  j["objective"] = {{"metric", "val_track_f1"}};
+  EXPECT_THAT(Error(j),
+              HasSubstr("objective.metric: expected val_loss, val_accuracy, val_macro_f1, "
+                        "val_track_loss, val_track_accuracy or val_track_macro_f1 "
+                        "(got \"val_track_f1\")"));
+}

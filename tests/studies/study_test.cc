@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <set>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -14,6 +15,7 @@
 #include "samplers/pruner.h"
 #include "samplers/sampler.h"
 #include "storage/in_memory_storage.h"
+#include "tests/test_util.h"
 
 namespace mgr {
 namespace {
@@ -680,6 +682,107 @@ TEST_F(StudyTest, TellRejectsWaitingTrials) {
   EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(st.message(), ::testing::HasSubstr("WAITING"));
 }
+
+// --- Seeded samplers across processes (issue #14) ----------------------------------------
+// Each Study object below stands for one process: its own SQLite connection and its own
+// sampler with the same seed. A trial's draws come from (seed, study, trial number), so a
+// process that takes over a study, or runs beside another, never repeats its draws.
+class SeededStudyTest : public ::testing::TestWithParam<Json> {
+ protected:
+  std::string Url(const std::string& file) const { return "sqlite:///" + dir_.path() + "/" + file; }
+
+  std::unique_ptr<Study> Open(const std::string& url) {
+    auto storage = OpenStorage(url);
+    EXPECT_TRUE(storage.ok()) << storage.status().ToString();
+    auto sampler = MakeSampler(GetParam());
+    auto pruner = MakePruner(Json{{"type", "nop"}});
+    EXPECT_TRUE(sampler.ok() && pruner.ok());
+    auto study =
+        Study::CreateOrLoad(std::shared_ptr<Storage>(std::move(*storage)), "demo/base",
+                            {StudyDirection::kMinimize}, std::move(*sampler), std::move(*pruner));
+    EXPECT_TRUE(study.ok()) << study.status().ToString();
+    return std::move(study).value();
+  }
+
+  // Asks a trial and suggests lr and dropout; the trial stays RUNNING.
+  static Trial Ask(Study& study) {
+    Result<Trial> t = study.Ask();
+    EXPECT_TRUE(t.ok()) << t.status().ToString();
+    EXPECT_TRUE(t->SuggestFloat("lr", 1e-5, 1e-1, true).ok());
+    EXPECT_TRUE(t->SuggestFloat("dropout", 0.0, 0.5).ok());
+    return std::move(t).value();
+  }
+  static void Tell(Study& study, const Trial& t) {
+    const double lr = t.params().at("lr").get<double>();
+    const double value = std::pow(std::log10(lr) + 3.0, 2) + t.params().at("dropout").get<double>();
+    EXPECT_TRUE(study.Tell(t.id(), TrialState::kComplete, {value}).ok());
+  }
+
+  // A process asks and tells `n` trials, then is killed while its next trial runs.
+  static void RunThenDie(Study& study, int n) {
+    for (int k = 0; k < n; ++k) Tell(study, Ask(study));
+    Ask(study);
+  }
+
+  static std::vector<double> Lrs(Study& study) {
+    Result<std::vector<FrozenTrial>> trials = study.Trials();
+    EXPECT_TRUE(trials.ok()) << trials.status().ToString();
+    std::vector<double> lrs;
+    for (const FrozenTrial& t : *trials) lrs.push_back(t.Param("lr").get<double>());
+    return lrs;
+  }
+
+  testing_util::TempDir dir_;
+};
+
+std::set<double> Distinct(const std::vector<double>& v) { return {v.begin(), v.end()}; }
+
+TEST_P(SeededStudyTest, ARestartedProcessNeitherRepeatsNorChangesTheSequence) {
+  // Two SIGKILLs: three processes in turn over one store, each killed mid-trial.
+  const std::string url = Url("restart.db");
+  for (int process = 0; process < 3; ++process) RunThenDie(*Open(url), 4);
+  std::vector<double> lrs = Lrs(*Open(url));
+  ASSERT_EQ(lrs.size(), 15u);
+  EXPECT_EQ(Distinct(lrs).size(), lrs.size()) << "a restart repeated an earlier trial's lr";
+
+  // The same study run again from scratch with the same seed: the same sequence.
+  const std::string again = Url("again.db");
+  for (int process = 0; process < 3; ++process) RunThenDie(*Open(again), 4);
+  EXPECT_EQ(Lrs(*Open(again)), lrs);
+  // And one process that is never killed asks the same values for the same trial numbers
+  // (the killed trials' numbers included).
+  const std::string one = Url("one.db");
+  {
+    auto study = Open(one);
+    for (int k = 0; k < 15; ++k) {
+      Trial t = Ask(*study);
+      if (k % 5 != 4) Tell(*study, t);  // trials 4, 9, 14 stay RUNNING as above
+    }
+  }
+  EXPECT_EQ(Lrs(*Open(one)), lrs);
+}
+
+TEST_P(SeededStudyTest, TwoProcessesAskingInTurnNeverRepeatEachOther) {
+  const std::string url = Url("two.db");
+  auto a = Open(url), b = Open(url);
+  for (int k = 0; k < 8; ++k) {
+    Trial ta = Ask(*a);
+    Trial tb = Ask(*b);  // a's trial is RUNNING meanwhile
+    Tell(*a, ta);
+    Tell(*b, tb);
+  }
+  std::vector<double> lrs = Lrs(*a);
+  ASSERT_EQ(lrs.size(), 16u);
+  EXPECT_EQ(Distinct(lrs).size(), lrs.size());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Samplers, SeededStudyTest,
+    ::testing::Values(Json{{"type", "random"}, {"seed", 0}},
+                      // n_startup_trials 6: TPE steps after the first two processes
+                      Json{{"type", "tpe"}, {"seed", 0}, {"n_startup_trials", 6}},
+                      Json{{"type", "qmc"}, {"seed", 0}}),
+    [](const auto& info) { return info.param["type"].template get<std::string>(); });
 
 }  // namespace
 }  // namespace mgr

@@ -3,7 +3,10 @@
 // by storage/storage.cc (tests/storage/storage_test.cc).
 #include "tuner/storage_commands.h"
 
+#include <algorithm>
+#include <set>
 #include <sstream>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -95,6 +98,54 @@ TEST(TrialsEpochsTest, OneRowPerEpochWithTheUsualMetricsFirst) {
     {"number": 1, "state": "PRUNED", "epoch": 1, "val_loss": null}])"));
   const std::string csv = run("csv");
   EXPECT_EQ(csv.substr(0, csv.find('\n')), "number,state,epoch,train_loss,val_loss,t,zeta");
+}
+
+// A loop of `mgr-tune ask --sampler-kwargs '{"seed": 0}'` (each a new process, hence a new
+// sampler) gives each trial its own values: a trial's draws come from the seed, the study
+// and the trial number, not from a stream each process starts again (issue #14). The same
+// loop on a second study with the same seed gives other values.
+TEST(AskCommandTest, ALoopOfSeededAsksNeverRepeatsAValue) {
+  testing_util::TempDir dir;
+  const std::string url = "sqlite:///" + dir.path() + "/ask.db";
+  const std::string space =
+      R"({"lr": {"name": "FloatDistribution", "attributes": {"low": 1e-05, "high": 0.1, "log": true, "step": null}}})";
+  auto ask = [&](const std::string& study, const std::string& sampler) {
+    CLI::App app;
+    CommandRunner runner;
+    std::ostringstream out, err;
+    RegisterStorageCommands(app, &runner, &out, &err);
+    // CLI11 takes the arguments last first.
+    std::vector<std::string> args = {"ask",
+                                     "--storage",
+                                     url,
+                                     "--study-name",
+                                     study,
+                                     "--direction",
+                                     "minimize",
+                                     "--sampler",
+                                     sampler,
+                                     "--sampler-kwargs",
+                                     R"({"seed": 0})",
+                                     "--search-space",
+                                     space,
+                                     "-f",
+                                     "json"};
+    std::reverse(args.begin(), args.end());
+    app.parse(args);
+    EXPECT_EQ(runner(), 0) << err.str();
+    Json asked = Json::parse(out.str());
+    return asked["params"]["lr"].get<double>();
+  };
+  for (const std::string sampler : {"RandomSampler", "TPESampler", "QMCSampler"}) {
+    SCOPED_TRACE(sampler);
+    std::vector<double> a, b;
+    for (int k = 0; k < 6; ++k) a.push_back(ask("a-" + sampler, sampler));
+    for (int k = 0; k < 6; ++k) b.push_back(ask("b-" + sampler, sampler));
+    std::set<double> all(a.begin(), a.end());
+    EXPECT_EQ(all.size(), a.size()) << "a seeded ask repeated an earlier trial's lr";
+    all.insert(b.begin(), b.end());
+    EXPECT_EQ(all.size(), a.size() + b.size()) << "two studies with one seed share values";
+  }
 }
 
 }  // namespace
