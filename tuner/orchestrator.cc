@@ -61,7 +61,10 @@ Status WriteJsonFile(const fs::path& path, const Json& j) {
 // are 0, as the worker's macro F1 counts it; null where either is not a number), unless the
 // worker sent it.
 void AddPerClassF1(Json* test) {
-  if (!test->is_object() || test->contains("f1")) return;
+  if (!test->is_object()) return;
+  // The track-level part (every window of each track) has the same fields.
+  if (test->contains(kTestTrack)) AddPerClassF1(&(*test)[kTestTrack]);
+  if (test->contains("f1")) return;
   auto p = test->find(kTestPrecision), r = test->find(kTestRecall);
   if (p == test->end() || r == test->end() || !p->is_array() || !r->is_array() ||
       p->size() != r->size())
@@ -544,9 +547,9 @@ Result<std::vector<MeasuredTrial>> MeasuredTrials(
     const std::vector<std::unique_ptr<Study>>& studies, size_t last) {
   std::vector<MeasuredTrial> out;
   for (size_t i = 0; i <= last && i < studies.size(); ++i) {
-    MGR_ASSIGN_OR_RETURN(auto trials,
-                         studies[i]->Trials({TrialState::kComplete, TrialState::kPruned,
-                                             TrialState::kRunning}));
+    MGR_ASSIGN_OR_RETURN(
+        auto trials,
+        studies[i]->Trials({TrialState::kComplete, TrialState::kPruned, TrialState::kRunning}));
     for (FrozenTrial& t : trials) {
       auto h = t.user_attrs.find("hparams");
       if (h == t.user_attrs.end() || !h->second.is_object() || t.user_attrs.count(kReusedFromAttr))

@@ -798,6 +798,70 @@ std::string SeedsHtml(const Json& result) {
   return html;
 }
 
+// The confusion matrix (a heatmap) and per-class scores of one test evaluation; `what`
+// prefixes the headings.
+std::string SplitDetailsHtml(const Json& test, const std::vector<std::string>& classes,
+                             const std::string& what) {
+  std::string html;
+  auto cls = [&](size_t i) { return i < classes.size() ? classes[i] : std::to_string(i); };
+  auto list = [&](const char* key) {
+    std::vector<double> v;
+    if (test.contains(key) && test[key].is_array()) {
+      for (const Json& x : test[key]) v.push_back(x.is_number() ? x.get<double>() : NAN);
+    }
+    return v;
+  };
+  const std::vector<double> precision = list("precision"), recall = list("recall");
+  std::vector<double> f1 = list("f1");
+  if (f1.empty()) {
+    for (size_t i = 0; i < std::min(precision.size(), recall.size()); ++i) {
+      const double d = precision[i] + recall[i];
+      f1.push_back(d > 0 ? 2 * precision[i] * recall[i] / d : 0.0);
+    }
+  }
+  if (test.contains("confusion") && test["confusion"].is_array()) {
+    const Json& m = test["confusion"];
+    html += "<h3>" + what + (what.empty() ? "Confusion" : "confusion") +
+            " matrix (rows: true class, columns: predicted)</h3>\n"
+            "<table class=\"confusion\"><tr><th></th>";
+    for (size_t c = 0; c < m.size(); ++c) html += "<th>" + Escape(cls(c)) + "</th>";
+    html += "</tr>";
+    for (size_t r = 0; r < m.size(); ++r) {
+      double total = 0;
+      if (m[r].is_array()) {
+        for (const Json& x : m[r]) total += x.is_number() ? x.get<double>() : 0;
+      }
+      html += "<tr><th>" + Escape(cls(r)) + "</th>";
+      if (m[r].is_array()) {
+        for (size_t c = 0; c < m[r].size(); ++c) {
+          const double v = m[r][c].is_number() ? m[r][c].get<double>() : 0;
+          const double share = total > 0 ? v / total : 0;
+          char style[96];
+          std::snprintf(style, sizeof style, "background:rgba(%s,%.3f);color:%s",
+                        r == c ? "44,160,44" : "214,39,40", share, share > 0.6 ? "#fff" : "#000");
+          html += "<td class=\"num\" style=\"" + std::string(style) + "\">" + Num(v) + "</td>";
+        }
+      }
+      html += "</tr>";
+    }
+    html += "</table>\n";
+  }
+  if (!precision.empty() || !recall.empty()) {
+    html += "<h3>" + what + (what.empty() ? "Per" : "per") +
+            " class</h3>\n<table class=\"per-class\"><tr><th>class</th><th>precision</th>"
+            "<th>recall</th><th>F1</th></tr>";
+    const size_t n = std::max(precision.size(), recall.size());
+    for (size_t i = 0; i < n; ++i) {
+      html += "<tr><td>" + Escape(cls(i)) + "</td><td class=\"num\">" +
+              Num(i < precision.size() ? precision[i] : NAN) + "</td><td class=\"num\">" +
+              Num(i < recall.size() ? recall[i] : NAN) + "</td><td class=\"num\">" +
+              Num(i < f1.size() ? f1[i] : NAN) + "</td></tr>";
+    }
+    html += "</table>\n";
+  }
+  return html;
+}
+
 std::string FinalModel(const ReportData& data) {
   std::string html = "<section id=\"final\"><h2>Final model</h2>\n";
   // The incumbent configuration: the last stage's stored incumbent.
@@ -846,72 +910,30 @@ std::string FinalModel(const ReportData& data) {
     return html;
   }
   html += SeedsHtml(data.final_result);
+  // The paper's figure (one window from the middle of each track) and, when the worker
+  // computed it, the track-level one (the mean logits of all its windows).
+  const Json* track =
+      test->contains("track") && (*test)["track"].is_object() ? &(*test)["track"] : nullptr;
   html +=
-      "<table class=\"test\"><tr><th>test accuracy</th><th>macro F1</th><th>loss</th></tr>"
-      "<tr><td class=\"num\" id=\"test-accuracy\">" +
+      "<table class=\"test\"><tr><th></th><th>test accuracy</th><th>macro F1</th><th>loss</th>"
+      "</tr><tr><th>midpoint window</th><td class=\"num\" id=\"test-accuracy\">" +
       Num(NumberOr(*test, "accuracy")) + "</td><td class=\"num\" id=\"test-macro-f1\">" +
       Num(NumberOr(*test, "macro_f1")) + "</td><td class=\"num\" id=\"test-loss\">" +
-      Num(NumberOr(*test, "loss")) + "</td></tr></table>\n";
+      Num(NumberOr(*test, "loss")) + "</td></tr>";
+  if (track) {
+    html += "<tr><th>track level</th><td class=\"num\" id=\"test-track-accuracy\">" +
+            Num(NumberOr(*track, "accuracy")) +
+            "</td><td class=\"num\" id=\"test-track-macro-f1\">" +
+            Num(NumberOr(*track, "macro_f1")) + "</td><td class=\"num\" id=\"test-track-loss\">" +
+            Num(NumberOr(*track, "loss")) + "</td></tr>";
+  }
+  html += "</table>\n";
   std::vector<std::string> classes;
   if (test->contains("classes") && (*test)["classes"].is_array()) {
     for (const Json& c : (*test)["classes"]) classes.push_back(JsonText(c));
   }
-  auto cls = [&](size_t i) { return i < classes.size() ? classes[i] : std::to_string(i); };
-  auto list = [&](const char* key) {
-    std::vector<double> v;
-    if (test->contains(key) && (*test)[key].is_array()) {
-      for (const Json& x : (*test)[key]) v.push_back(x.is_number() ? x.get<double>() : NAN);
-    }
-    return v;
-  };
-  const std::vector<double> precision = list("precision"), recall = list("recall");
-  std::vector<double> f1 = list("f1");
-  if (f1.empty()) {
-    for (size_t i = 0; i < std::min(precision.size(), recall.size()); ++i) {
-      const double d = precision[i] + recall[i];
-      f1.push_back(d > 0 ? 2 * precision[i] * recall[i] / d : 0.0);
-    }
-  }
-  if (test->contains("confusion") && (*test)["confusion"].is_array()) {
-    const Json& m = (*test)["confusion"];
-    html +=
-        "<h3>Confusion matrix (rows: true class, columns: predicted)</h3>\n"
-        "<table class=\"confusion\"><tr><th></th>";
-    for (size_t c = 0; c < m.size(); ++c) html += "<th>" + Escape(cls(c)) + "</th>";
-    html += "</tr>";
-    for (size_t r = 0; r < m.size(); ++r) {
-      double total = 0;
-      if (m[r].is_array()) {
-        for (const Json& x : m[r]) total += x.is_number() ? x.get<double>() : 0;
-      }
-      html += "<tr><th>" + Escape(cls(r)) + "</th>";
-      if (m[r].is_array()) {
-        for (size_t c = 0; c < m[r].size(); ++c) {
-          const double v = m[r][c].is_number() ? m[r][c].get<double>() : 0;
-          const double share = total > 0 ? v / total : 0;
-          char style[96];
-          std::snprintf(style, sizeof style, "background:rgba(%s,%.3f);color:%s",
-                        r == c ? "44,160,44" : "214,39,40", share, share > 0.6 ? "#fff" : "#000");
-          html += "<td class=\"num\" style=\"" + std::string(style) + "\">" + Num(v) + "</td>";
-        }
-      }
-      html += "</tr>";
-    }
-    html += "</table>\n";
-  }
-  if (!precision.empty() || !recall.empty()) {
-    html +=
-        "<h3>Per class</h3>\n<table class=\"per-class\"><tr><th>class</th><th>precision</th>"
-        "<th>recall</th><th>F1</th></tr>";
-    const size_t n = std::max(precision.size(), recall.size());
-    for (size_t i = 0; i < n; ++i) {
-      html += "<tr><td>" + Escape(cls(i)) + "</td><td class=\"num\">" +
-              Num(i < precision.size() ? precision[i] : NAN) + "</td><td class=\"num\">" +
-              Num(i < recall.size() ? recall[i] : NAN) + "</td><td class=\"num\">" +
-              Num(i < f1.size() ? f1[i] : NAN) + "</td></tr>";
-    }
-    html += "</table>\n";
-  }
+  html += SplitDetailsHtml(*test, classes, track ? "Midpoint window: " : "");
+  if (track) html += SplitDetailsHtml(*track, classes, "Track level: ");
   if (data.final_result.contains("model_path") && data.final_result["model_path"].is_string())
     html += "<p>Exported model: <code>" +
             Escape(data.final_result["model_path"].get<std::string>()) + "</code></p>\n";

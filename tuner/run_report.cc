@@ -27,9 +27,18 @@ std::string IncumbentValue(const Incumbent& incumbent) {
 }
 
 void AddTestLines(const Json& test, std::vector<std::string>* lines) {
+  auto track = test.find(kTestTrack);
+  const bool both = track != test.end() && track->is_object();
   lines->push_back("test accuracy " + FormatValue(NumberOr(test, kTestAccuracy)) + ", macro F1 " +
                    FormatValue(NumberOr(test, kTestMacroF1)) + ", loss " +
-                   FormatValue(NumberOr(test, kTestLoss)));
+                   FormatValue(NumberOr(test, kTestLoss)) +
+                   (both ? " (one window from the middle of each track, as the paper)" : ""));
+  if (both) {
+    lines->push_back("track level (the mean logits of every window of a track): accuracy " +
+                     FormatValue(NumberOr(*track, kTestAccuracy)) + ", macro F1 " +
+                     FormatValue(NumberOr(*track, kTestMacroF1)) + ", loss " +
+                     FormatValue(NumberOr(*track, kTestLoss)));
+  }
   auto confusion = test.find(kTestConfusion);
   if (confusion == test.end() || !confusion->is_array()) return;
   std::vector<std::string> classes;

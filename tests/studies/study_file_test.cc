@@ -396,9 +396,6 @@ TEST(StudyFileTest, SchemaDescribesFinal) {
   EXPECT_EQ(final["additionalProperties"], false);
 }
 
-}  // namespace
-}  // namespace mgr
-
 TEST(StudyFileTest, TrackLevelObjectivesAndTheirDirections) {
   const std::vector<std::pair<std::string, StudyDirection>> metrics = {
       {"val_loss", StudyDirection::kMinimize},
@@ -422,3 +419,6 @@ TEST(StudyFileTest, TrackLevelObjectivesAndTheirDirections) {
                         "val_track_loss, val_track_accuracy or val_track_macro_f1 "
                         "(got \"val_track_f1\")"));
 }
+
+}  // namespace
+}  // namespace mgr

@@ -239,6 +239,31 @@ TEST_F(ReportTest, FinalModelShowsTheWholeConfigurationAndEverySeed) {
   EXPECT_TRUE(Has(html, "id=\"test-accuracy\">0.8125<"));
 }
 
+TEST_F(ReportTest, FinalModelShowsTheTrackLevelFiguresBesideTheMidpointWindow) {
+  auto data = ReadReportData(storage_, names_);
+  ASSERT_TRUE(data.ok());
+  const std::string without = RenderReportHtml(*data);
+  EXPECT_FALSE(Has(without, "id=\"test-track-accuracy\""));
+  EXPECT_TRUE(Has(without, "<h3>Confusion matrix"));
+  data->final_result["test"]["track"] = {{"loss", 0.25},
+                                         {"accuracy", 0.9375},
+                                         {"macro_f1", 0.875},
+                                         {"precision", {1.0, 1.0, 0.75}},
+                                         {"recall", {1.0, 0.75, 1.0}},
+                                         {"confusion", {{6, 0, 0}, {0, 6, 2}, {0, 0, 4}}}};
+  const std::string html = RenderReportHtml(*data);
+  EXPECT_TRUE(Has(html, "<th>midpoint window</th><td class=\"num\" id=\"test-accuracy\">0.8125<"));
+  EXPECT_TRUE(
+      Has(html, "<th>track level</th><td class=\"num\" id=\"test-track-accuracy\">0.9375<"));
+  EXPECT_TRUE(Has(html, "id=\"test-track-macro-f1\">0.875<"));
+  EXPECT_TRUE(Has(html, "<h3>Midpoint window: confusion matrix"));
+  EXPECT_TRUE(Has(html, "<h3>Track level: confusion matrix"));
+  // Per-class F1 of the track level from its precision and recall: Pop 2*1*0.75/1.75.
+  EXPECT_TRUE(Has(html,
+                  "<td>Pop</td><td class=\"num\">1</td><td class=\"num\">0.75</td>"
+                  "<td class=\"num\">0.857143</td>"));
+}
+
 TEST(ReportPlainStudyTest, WorksWithoutPlaybookAttrs) {
   InMemoryStorage storage;
   auto study = storage.CreateStudy("plain", {StudyDirection::kMaximize});

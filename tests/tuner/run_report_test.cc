@@ -119,6 +119,25 @@ TEST(RunReportTest, FinalReportWithTestMetricsAndModel) {
   EXPECT_EQ(lines[8], "exported model: /run/final/model/model.pt");
 }
 
+TEST(RunReportTest, FinalReportShowsTheMidpointWindowAndTheTrackLevelFigures) {
+  Incumbent incumbent;
+  incumbent.stage = "base";
+  incumbent.trial_number = 0;
+  const Json result = {{"test",
+                        {{"loss", 1.1},
+                         {"accuracy", 0.5},
+                         {"macro_f1", 0.4},
+                         {"track", {{"loss", 0.9}, {"accuracy", 0.625}, {"macro_f1", 0.6}}}}}};
+  std::vector<std::string> lines = FinalReportLines(TwoStages(), {}, incumbent, result);
+  ASSERT_GE(lines.size(), 5u);
+  EXPECT_EQ(lines[3],
+            "test accuracy 0.5, macro F1 0.4, loss 1.1 (one window from the middle of each "
+            "track, as the paper)");
+  EXPECT_EQ(lines[4],
+            "track level (the mean logits of every window of a track): accuracy 0.625, "
+            "macro F1 0.6, loss 0.9");
+}
+
 TEST(RunReportTest, FinalReportToleratesAnOddResultFile) {
   // result.json may come from an earlier run or a person's editor: nothing may throw.
   Incumbent incumbent;

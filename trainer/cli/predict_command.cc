@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 #include <numeric>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 
 #include "trainer/audio/audio_decoder.h"
 #include "trainer/cli/commands.h"
+#include "trainer/data/clips.h"
 #include "trainer/training/export.h"
 
 namespace mgr {
@@ -27,8 +29,9 @@ struct PredictArgs {
   std::string format = "table";
   double hop_seconds = 0;  // 0: one clip length (windows side by side)
   int top = 3;
-  int threads = 0;     // 0: libtorch's default
-  int64_t batch = 16;  // windows per forward call
+  int threads = 0;       // 0: libtorch's default
+  int64_t batch = 16;    // windows per forward call
+  bool compare = false;  // table: also the mid-point window's and the mean-logit genre
 };
 
 // The first sample of every window: 0, hop, 2 hop, ... while the window fits; one window
@@ -40,15 +43,32 @@ std::vector<int64_t> WindowStarts(int64_t num_samples, int64_t clip, int64_t hop
   return starts;
 }
 
-// Mean softmax over the windows of `samples`.
-torch::Tensor Probabilities(ExportedModel& model, const std::vector<float>& samples, int64_t hop,
-                            int64_t batch, int64_t* windows) {
+// What predict reports for a file: the mean softmax over the windows (the default), the
+// softmax of the mean logits over the same windows (as track-level evaluation,
+// trainer/training/track_eval.h) and the softmax of the paper's one mid-point window.
+struct FilePrediction {
+  torch::Tensor probabilities, track, midpoint;  // (classes) float64
+  int64_t windows = 0;
+};
+
+// The window of `samples` starting at `start`, zero-padded to a clip: (1, clip).
+torch::Tensor Window(const std::vector<float>& samples, int64_t start, int64_t clip) {
+  torch::Tensor w = torch::zeros({1, clip}, torch::kFloat32);
+  const int64_t len = std::min<int64_t>(clip, static_cast<int64_t>(samples.size()) - start);
+  std::copy(samples.begin() + start, samples.begin() + start + len, w.data_ptr<float>());
+  return w;
+}
+
+FilePrediction Predict(ExportedModel& model, const std::vector<float>& samples, int64_t hop,
+                       int64_t batch) {
   const int64_t clip = model.clip_samples;
   const int64_t n = static_cast<int64_t>(samples.size());
   std::vector<int64_t> starts = WindowStarts(n, clip, hop);
-  *windows = static_cast<int64_t>(starts.size());
+  FilePrediction out_prediction;
+  out_prediction.windows = static_cast<int64_t>(starts.size());
   torch::NoGradGuard no_grad;
   torch::Tensor sum = torch::zeros({static_cast<int64_t>(model.classes.size())}, torch::kFloat64);
+  torch::Tensor logit_sum = torch::zeros_like(sum);
   for (size_t first = 0; first < starts.size(); first += batch) {
     const int64_t count = std::min<int64_t>(batch, starts.size() - first);
     torch::Tensor clips = torch::zeros({count, clip}, torch::kFloat32);
@@ -60,8 +80,26 @@ torch::Tensor Probabilities(ExportedModel& model, const std::vector<float>& samp
     }
     torch::Tensor logits = model.module.forward({clips}).toTensor();
     sum += torch::softmax(logits.to(torch::kFloat64), 1).sum(0);
+    logit_sum += logits.to(torch::kFloat64).sum(0);
   }
-  return sum / static_cast<double>(starts.size());
+  const double count = static_cast<double>(starts.size());
+  out_prediction.probabilities = sum / count;
+  out_prediction.track = torch::softmax(logit_sum / count, 0);
+  std::mt19937_64 unused_rng(0);  // the test split's window draws nothing
+  const int64_t mid = ClipStart(n, clip, Split::kTest, unused_rng);
+  torch::Tensor mid_logits = model.module.forward({Window(samples, mid, clip)}).toTensor();
+  out_prediction.midpoint = torch::softmax(mid_logits.to(torch::kFloat64)[0], 0);
+  return out_prediction;
+}
+
+// {"genre": the most probable, "probabilities": {class: p}} of a (classes) tensor.
+Json GenreJson(const torch::Tensor& probs, const std::vector<std::string>& classes) {
+  Json probabilities = Json::object();
+  for (size_t c = 0; c < classes.size(); ++c) {
+    probabilities[classes[c]] = probs[static_cast<int64_t>(c)].item<double>();
+  }
+  const int64_t best = probs.argmax().item<int64_t>();
+  return {{"genre", classes[static_cast<size_t>(best)]}, {"probabilities", probabilities}};
 }
 
 int RunPredict(const PredictArgs& args) {
@@ -89,8 +127,7 @@ int RunPredict(const PredictArgs& args) {
   for (const std::string& file : args.files) {
     Json entry = {{"file", file}};
     std::string error;
-    torch::Tensor probs;
-    int64_t windows = 0;
+    FilePrediction prediction;
     Result<std::vector<float>> audio = DecodeAudioFile(file, DecodeOptions{model.sample_rate});
     if (!audio.ok()) {
       error = audio.status().message();
@@ -98,7 +135,7 @@ int RunPredict(const PredictArgs& args) {
       error = file + ": no audio samples";
     } else {
       try {
-        probs = Probabilities(model, *audio, hop, args.batch, &windows);
+        prediction = Predict(model, *audio, hop, args.batch);
       } catch (const c10::Error& e) {
         error = file + ": " + e.what_without_backtrace();
       } catch (const std::exception& e) {
@@ -113,6 +150,8 @@ int RunPredict(const PredictArgs& args) {
       files.push_back(entry);
       continue;
     }
+    const torch::Tensor& probs = prediction.probabilities;
+    const int64_t windows = prediction.windows;
     std::vector<double> p(probs.data_ptr<double>(), probs.data_ptr<double>() + probs.numel());
     std::vector<size_t> order(p.size());
     std::iota(order.begin(), order.end(), 0);
@@ -127,6 +166,10 @@ int RunPredict(const PredictArgs& args) {
     entry["genre"] = model.classes[order[0]];
     entry["probabilities"] = probabilities;
     entry["top"] = ranked;
+    const Json track = GenreJson(prediction.track, model.classes);
+    const Json midpoint = GenreJson(prediction.midpoint, model.classes);
+    entry["track"] = track;
+    entry["midpoint"] = midpoint;
     files.push_back(entry);
     if (args.format == "table") {
       std::string line;
@@ -135,6 +178,10 @@ int RunPredict(const PredictArgs& args) {
         std::snprintf(cell, sizeof cell, "%s%s %.3f", i ? "  " : "",
                       model.classes[order[i]].c_str(), p[order[i]]);
         line += cell;
+      }
+      if (args.compare) {
+        line += "  | midpoint " + midpoint["genre"].get<std::string>() + ", track " +
+                track["genre"].get<std::string>();
       }
       std::printf("%-40s %7lld  %s\n", file.c_str(), static_cast<long long>(windows), line.c_str());
       std::fflush(stdout);
@@ -169,6 +216,8 @@ void RegisterPredictCommand(CLI::App& app, CommandRunner* run) {
                   "distance between windows (default: one clip length)");
   cmd->add_option("--top", args->top, "genres shown per file in the table")->capture_default_str();
   cmd->add_option("--threads", args->threads, "intra-op threads (0 = libtorch's default)");
+  cmd->add_flag("--compare", args->compare,
+                "table: also the genre of the mid-point window and of the mean logits");
   cmd->callback([args, run] { *run = [args] { return RunPredict(*args); }; });
 }
 

@@ -1,6 +1,7 @@
 // Training-time augmentation (REFERENCE.md section 2, the paper's released values as
-// defaults): waveform noise and time mask for raw audio (NNET1), time/coefficient masks and
-// positive noise for spectrogram features (NNET2). Every value is configurable.
+// defaults): waveform noise and time mask for raw audio (NNET1, MixNet's audio branch),
+// time/coefficient masks and positive noise for spectrogram features (NNET2, MixNet's feature
+// branch, computed from the clean clip). Every value is configurable.
 //
 // Randomness: all decisions (apply or not, amplitudes, mask positions) come from the
 // std::mt19937_64 passed in, so the same seed gives the same masks. The per-sample Gaussian

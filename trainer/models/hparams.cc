@@ -38,7 +38,13 @@ const Def kDefs[] = {
     {"patience", Type::kInt, 1, 100000, false, false, false, kAll, nullptr},
     {"min_delta", Type::kFloat, 0, kInf, false, false, false, kAll, nullptr},
     {"precision", Type::kString, 0, 0, false, false, false, kAll, "fp32|bf16|fp16"},
-    {"batch_norm", Type::kBool, 0, 0, false, false, false, kAll, nullptr},
+    {"batch_norm", Type::kBool, 0, 0, false, false, false, kN1 | kN2, nullptr},
+    {"audio_batch_norm", Type::kBool, 0, 0, false, false, false, kMix, nullptr},
+    {"feature_batch_norm", Type::kBool, 0, 0, false, false, false, kMix, nullptr},
+    // Paths ("" = none) of a trained NNET1 / NNET2 whose encoder initialises MixNet's branch.
+    {"init_audio_encoder", Type::kString, 0, 0, false, false, false, kMix, nullptr},
+    {"init_feature_encoder", Type::kString, 0, 0, false, false, false, kMix, nullptr},
+    {"freeze_encoders", Type::kBool, 0, 0, false, false, false, kMix, nullptr},
     {"dense_layers", Type::kInt, 0, kMaxDenseLayers, false, false, false, kAll, nullptr},
     {"dense_units", Type::kInt, 1, 16384, false, false, true, kAll, nullptr},
     {"dropout", Type::kFloat, 0, 1, false, true, false, kAll, nullptr},
@@ -112,6 +118,10 @@ Status CheckValue(const std::string& name, const Def& d, const Json& v) {
       }
       return Status::InvalidArgument(where + ": must be a boolean, got " + v.dump());
     case Type::kString: {
+      if (d.choices == nullptr) {  // free text (a path)
+        if (v.is_string()) return Status::Ok();
+        return Status::InvalidArgument(where + ": must be a string, got " + v.dump());
+      }
       if (!v.is_string()) {
         return Status::InvalidArgument(where + ": must be one of " + d.choices + ", got " +
                                        v.dump());
@@ -179,13 +189,32 @@ Json Paper2d(Json j) {
   return j;
 }
 
-Json Common(Json j) {
+Json Common(Json j, int bit) {
   const Json common = {{"beta1", 0.9},      {"beta2", 0.999},     {"eps", 1e-8},
                        {"momentum", 0.9},   {"max_epochs", 100},  {"patience", 20},
-                       {"min_delta", 0.01}, {"batch_norm", true}, {"precision", "fp32"}};
+                       {"min_delta", 0.01}, {"precision", "fp32"}};
   for (auto& [k, v] : common.items()) j[k] = v;
+  if (bit == kMix) {
+    j["audio_batch_norm"] = true;
+    j["feature_batch_norm"] = true;
+    j["init_audio_encoder"] = "";
+    j["init_feature_encoder"] = "";
+    j["freeze_encoders"] = false;
+  } else {
+    j["batch_norm"] = true;
+  }
   return j;
 }
+
+// Names a family no longer accepts, with the message saying what replaced them.
+struct Renamed {
+  int families;
+  const char* name;
+  const char* message;
+};
+const Renamed kRenamed[] = {
+    {kMix, "batch_norm", "mixnet has audio_batch_norm and feature_batch_norm"},
+};
 
 // Per-layer value i of `base`: flat[base_i] if present, else the previous layer's value.
 Json LayerValue(const Json& flat, const std::string& base, int i, const Json& previous) {
@@ -211,12 +240,12 @@ Result<Json> PresetHParams(const std::string& family, const std::string& preset)
     return Status::InvalidArgument("model.preset: unknown preset \"" + preset +
                                    "\" (known: \"paper\", or \"\" for the same)");
   }
-  if (family == kFamilyNnet1) return Common(PaperNnet1());
+  if (family == kFamilyNnet1) return Common(PaperNnet1(), kN1);
   if (family == kFamilyNnet2) {
     Json j = {{"optimizer", "adam"},  {"lr", 5e-5},          {"weight_decay", 0.005},
               {"batch_size", 64},     {"dense_layers", 3},   {"dense_units_0", 1024},
               {"dense_units_1", 256}, {"dense_units_2", 64}, {"dropout", 0.1}};
-    return Common(Paper2d(j));
+    return Common(Paper2d(j), kN2);
   }
   if (family == kFamilyMixNet) {
     Json j = PaperNnet1();
@@ -229,7 +258,7 @@ Result<Json> PresetHParams(const std::string& family, const std::string& preset)
     j["dense_units_2"] = 128;
     j.erase("dense_units_3");
     j["dropout"] = 0.1;
-    return Common(Paper2d(j));
+    return Common(Paper2d(j), kMix);
   }
   return Status::InvalidArgument("model.family: unknown family \"" + family +
                                  "\" (known: nnet1, nnet2, mixnet)");
@@ -247,6 +276,11 @@ Result<HParams> ResolveHParams(const std::string& family, const std::string& pre
   if (overrides.is_object()) {
     for (auto& [name, value] : overrides.items()) {
       int index = -1;
+      for (const Renamed& r : kRenamed) {
+        if ((r.families & bit) && name == r.name) {
+          return Status::InvalidArgument("hparams." + name + ": " + r.message);
+        }
+      }
       const Def* d = FindDef(name, &index);
       if (d == nullptr || !(d->families & bit)) {
         std::string known;
@@ -281,7 +315,14 @@ Result<HParams> ResolveHParams(const std::string& family, const std::string& pre
   hp.max_epochs = static_cast<int>(GetInt(flat["max_epochs"]));
   hp.patience = static_cast<int>(GetInt(flat["patience"]));
   hp.min_delta = flat["min_delta"].get<double>();
-  hp.batch_norm = GetBool(flat["batch_norm"]);
+  if (bit & (kN1 | kN2)) hp.batch_norm = GetBool(flat["batch_norm"]);
+  if (bit & kMix) {
+    hp.audio_batch_norm = GetBool(flat["audio_batch_norm"]);
+    hp.feature_batch_norm = GetBool(flat["feature_batch_norm"]);
+    hp.init_audio_encoder = flat["init_audio_encoder"].get<std::string>();
+    hp.init_feature_encoder = flat["init_feature_encoder"].get<std::string>();
+    hp.freeze_encoders = GetBool(flat["freeze_encoders"]);
+  }
   hp.precision = flat["precision"].get<std::string>();
 
   const int dense_layers = static_cast<int>(GetInt(flat["dense_layers"]));
@@ -339,9 +380,16 @@ Json HParamsToJson(const std::string& family, const HParams& hp) {
             {"max_epochs", hp.max_epochs},
             {"patience", hp.patience},
             {"min_delta", hp.min_delta},
-            {"batch_norm", hp.batch_norm},
             {"precision", hp.precision},
             {"dense_layers", static_cast<int64_t>(hp.dense_units.size())}};
+  if (bit & (kN1 | kN2)) j["batch_norm"] = hp.batch_norm;
+  if (bit & kMix) {
+    j["audio_batch_norm"] = hp.audio_batch_norm;
+    j["feature_batch_norm"] = hp.feature_batch_norm;
+    j["init_audio_encoder"] = hp.init_audio_encoder;
+    j["init_feature_encoder"] = hp.init_feature_encoder;
+    j["freeze_encoders"] = hp.freeze_encoders;
+  }
   // `dropout` is required by the resolver as the default of every layer; per-layer values
   // carry the truth.
   j["dropout"] = hp.dropout.empty() ? 0.0 : hp.dropout[0];

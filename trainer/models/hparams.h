@@ -58,7 +58,14 @@ struct HParams {
 
   // 1D conv encoder (nnet1, mixnet).
   std::vector<Conv1dLayer> conv;
-  bool batch_norm = true;  // after every conv layer (both encoders)
+  bool batch_norm = true;  // after every conv layer (nnet1, nnet2)
+
+  // MixNet only: each encoder has its own BatchNorm switch; its encoders may start from a
+  // trained NNET1 / NNET2 (path of a checkpoint or exported model, "" = Xavier init) and
+  // be frozen so that only the classifier trains (docs/models.md).
+  bool audio_batch_norm = true, feature_batch_norm = true;
+  std::string init_audio_encoder, init_feature_encoder;
+  bool freeze_encoders = false;
 
   // 2D residual encoder (nnet2, mixnet).
   std::string feature = "mfcc";  // "mfcc" | "mel"
@@ -86,9 +93,10 @@ Result<Json> PresetHParams(const std::string& family, const std::string& preset)
 
 // Applies `overrides` (a flat JSON object) to the preset and validates the result. Errors
 // (InvalidArgument) name the hyperparameter: "hparams.conv_kernl_0: unknown hyperparameter
-// for nnet1", "hparams.lr: must be in (0, 1], got 0". Per-layer values missing for a layer
-// index repeat the previous layer's value; indices beyond the layer count are accepted and
-// unused. `dropout` sets every dense layer, `dropout_{i}` one of them.
+// for nnet1", "hparams.lr: must be in (0, 1], got 0"; a name replaced in a family says by
+// what ("hparams.batch_norm: mixnet has audio_batch_norm and feature_batch_norm"). Per-layer values
+// missing for a layer index repeat the previous layer's value; indices beyond the layer count are
+// accepted and unused. `dropout` sets every dense layer, `dropout_{i}` one of them.
 Result<HParams> ResolveHParams(const std::string& family, const std::string& preset,
                                const Json& overrides);
 

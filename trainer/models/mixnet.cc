@@ -11,16 +11,17 @@ MixNetOptions MixNetOptions::Paper(int64_t input_samples, int64_t frames, int64_
   return o;
 }
 
-MixNetImpl::MixNetImpl(const MixNetOptions& o) {
+MixNetImpl::MixNetImpl(const MixNetOptions& o) : freeze_encoders_(o.freeze_encoders()) {
   audio_encoder_ = register_module(
       "audio_encoder",
-      Conv1dEncoder(Conv1dEncoderOptions(o.input_samples(), o.conv()).batch_norm(o.batch_norm())));
+      Conv1dEncoder(
+          Conv1dEncoderOptions(o.input_samples(), o.conv()).batch_norm(o.audio_batch_norm())));
   feature_encoder_ =
       register_module("feature_encoder", ResEncoder(ResEncoderOptions(o.frames(), o.coefficients())
                                                         .channels(o.res_channels())
                                                         .kernel(o.res_kernel())
                                                         .blocks(o.res_blocks())
-                                                        .batch_norm(o.batch_norm())));
+                                                        .batch_norm(o.feature_batch_norm())));
   classifier_ = register_module(
       "classifier", DenseClassifier(DenseClassifierOptions(audio_encoder_->output_features() +
                                                                feature_encoder_->output_features(),
@@ -28,6 +29,19 @@ MixNetImpl::MixNetImpl(const MixNetOptions& o) {
                                         .units(o.dense_units())
                                         .dropout(o.dropout())));
   InitXavier(*this);
+  if (freeze_encoders_) {
+    for (auto& p : audio_encoder_->parameters()) p.set_requires_grad(false);
+    for (auto& p : feature_encoder_->parameters()) p.set_requires_grad(false);
+    train(is_training());
+  }
+}
+
+void MixNetImpl::train(bool on) {
+  torch::nn::Module::train(on);
+  if (freeze_encoders_) {
+    audio_encoder_->eval();
+    feature_encoder_->eval();
+  }
 }
 
 torch::Tensor MixNetImpl::forward(const torch::Tensor& audio, const torch::Tensor& features) {

@@ -28,7 +28,11 @@ struct MixNetOptions {
   TORCH_ARG(int64_t, res_channels) = 256;     // feature branch
   TORCH_ARG(int64_t, res_kernel) = 4;
   TORCH_ARG(int64_t, res_blocks) = 1;
-  TORCH_ARG(bool, batch_norm) = true;
+  TORCH_ARG(bool, audio_batch_norm) = true;
+  TORCH_ARG(bool, feature_batch_norm) = true;
+  // Both encoders' parameters get requires_grad false and their BatchNorm stays in eval
+  // mode (running statistics kept) in train(): only the classifier learns.
+  TORCH_ARG(bool, freeze_encoders) = false;
   TORCH_ARG(std::vector<int64_t>, dense_units);
   TORCH_ARG(std::vector<double>, dropout);
 
@@ -41,8 +45,16 @@ class MixNetImpl : public torch::nn::Module {
  public:
   explicit MixNetImpl(const MixNetOptions& options);  // throws TrainingError(kSpec)
   torch::Tensor forward(const torch::Tensor& audio, const torch::Tensor& features);
+  // Keeps frozen encoders in eval mode whatever `on` is.
+  void train(bool on = true) override;
+
+  // Submodules "audio_encoder", "feature_encoder", "classifier" (the names in state keys).
+  Conv1dEncoder& audio_encoder() { return audio_encoder_; }
+  ResEncoder& feature_encoder() { return feature_encoder_; }
+  DenseClassifier& classifier() { return classifier_; }
 
  private:
+  bool freeze_encoders_ = false;
   Conv1dEncoder audio_encoder_{nullptr};
   ResEncoder feature_encoder_{nullptr};
   DenseClassifier classifier_{nullptr};

@@ -74,7 +74,9 @@ GenreNetImpl::GenreNetImpl(const std::string& family, const HParams& hp, const I
                                                 .res_channels(hp.res_channels)
                                                 .res_kernel(hp.res_kernel)
                                                 .res_blocks(hp.res_blocks)
-                                                .batch_norm(hp.batch_norm)
+                                                .audio_batch_norm(hp.audio_batch_norm)
+                                                .feature_batch_norm(hp.feature_batch_norm)
+                                                .freeze_encoders(hp.freeze_encoders)
                                                 .dense_units(hp.dense_units)
                                                 .dropout(hp.dropout)));
   } else {
@@ -96,6 +98,14 @@ Result<GenreNet> BuildModel(const std::string& family, const HParams& hp, const 
   } catch (const TrainingError& e) {
     return Status::InvalidArgument(e.what());
   }
+}
+
+std::vector<torch::Tensor> TrainableParameters(const torch::nn::Module& module) {
+  std::vector<torch::Tensor> params;
+  for (const auto& p : module.parameters()) {
+    if (p.requires_grad()) params.push_back(p);
+  }
+  return params;
 }
 
 NetInputs PrepareInputs(const InputConfig& input, const torch::Tensor& clips,

@@ -60,6 +60,10 @@ Status ValidateArchitecture(const std::string& family, const HParams& hp, const 
 Result<GenreNet> BuildModel(const std::string& family, const HParams& hp, const InputConfig& input,
                             int64_t num_classes);
 
+// The parameters an optimizer updates: those with requires_grad (MixNet's frozen encoders
+// are left out), in parameters() order.
+std::vector<torch::Tensor> TrainableParameters(const torch::nn::Module& module);
+
 // The inputs of the network for clips (B, N) already on the target device: the audio
 // (B, 1, N) and/or the features (B, 1, T, C) (standardised when configured). With
 // `spec_augment` (training only) the features are augmented after standardisation

@@ -30,7 +30,7 @@ struct FieldSpec {
   FieldKind kind;
 };
 
-constexpr int kMaxFields = 10;
+constexpr int kMaxFields = 13;
 
 struct EventSpec {
   const char* name;
@@ -65,6 +65,9 @@ constexpr EventSpec kEvents[] = {
       {kFieldValLoss, FieldKind::kNumber},
       {kFieldValAccuracy, FieldKind::kNumber},
       {kFieldValMacroF1, FieldKind::kNumber},
+      {kFieldValTrackLoss, FieldKind::kNumber},
+      {kFieldValTrackAccuracy, FieldKind::kNumber},
+      {kFieldValTrackMacroF1, FieldKind::kNumber},
       {kFieldSeconds, FieldKind::kNumber},
       {kFieldSamplesPerSecond, FieldKind::kNumber},
       {kFieldPeakMemoryBytes, FieldKind::kNumber}}},
@@ -100,10 +103,11 @@ std::string Wrong(const std::string& name, const std::string& problem) {
   return "field \"" + name + "\" " + problem;
 }
 
-// Empty when `test` is a well-formed final.test, else what is wrong with it.
-std::string CheckTest(const Json& test) {
-  const std::string prefix = std::string(kFieldTest) + ".";
-  if (!test.is_object()) return Wrong(kFieldTest, "is not an object");
+// Empty when `test` is a well-formed final.test (or its track-level part, `name`
+// "test.track"), else what is wrong with it.
+std::string CheckTest(const Json& test, const std::string& name = kFieldTest) {
+  const std::string prefix = name + ".";
+  if (!test.is_object()) return Wrong(name, "is not an object");
   for (const char* key : {kTestLoss, kTestAccuracy, kTestMacroF1}) {
     auto it = test.find(key);
     if (it != test.end() && !IsNumberOrNull(*it)) {
@@ -136,6 +140,8 @@ std::string CheckTest(const Json& test) {
       if (!v.is_string()) return Wrong(prefix + kTestClasses, "holds a non-string");
     }
   }
+  auto track = test.find(kTestTrack);
+  if (track != test.end() && name == kFieldTest) return CheckTest(*track, prefix + kTestTrack);
   return "";
 }
 

@@ -63,6 +63,10 @@ inline constexpr char kFieldTrainAccuracy[] = "train_accuracy";
 inline constexpr char kFieldValLoss[] = "val_loss";
 inline constexpr char kFieldValAccuracy[] = "val_accuracy";
 inline constexpr char kFieldValMacroF1[] = "val_macro_f1";
+// The same over whole tracks: each track's prediction is the mean logits of all its windows.
+inline constexpr char kFieldValTrackLoss[] = "val_track_loss";
+inline constexpr char kFieldValTrackAccuracy[] = "val_track_accuracy";
+inline constexpr char kFieldValTrackMacroF1[] = "val_track_macro_f1";
 inline constexpr char kFieldSeconds[] = "seconds";
 inline constexpr char kFieldSamplesPerSecond[] = "samples_per_second";  // training clips/s
 // CUDA: peak bytes allocated on the device in the epoch; CPU: the worker's peak RSS so far.
@@ -82,6 +86,8 @@ inline constexpr char kTestPrecision[] = "precision";  // per class
 inline constexpr char kTestRecall[] = "recall";        // per class
 inline constexpr char kTestConfusion[] = "confusion";  // rows: true class, columns: predicted
 inline constexpr char kTestClasses[] = "classes";      // class names, in row order
+// Optional: the metrics above (but classes) with each track's prediction from all its windows.
+inline constexpr char kTestTrack[] = "track";
 // stopped
 inline constexpr char kFieldReason[] = "reason";  // a kStopReason*
 // error

@@ -4,6 +4,7 @@
 
 #include "storage/base/atomic_file.h"
 #include "storage/base/files.h"
+#include "trainer/training/export.h"
 
 namespace mgr {
 namespace {
@@ -133,6 +134,197 @@ Status LoadBestWeights(const std::string& path, torch::nn::Module& model, nlohma
   } catch (const c10::Error& e) {
     return Status::Corruption(
         path + ": cannot load the best weights into this model: " + e.what_without_backtrace());
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+std::string ShapeText(const torch::Tensor& t) {
+  std::ostringstream s;
+  s << t.sizes();
+  return s.str();
+}
+
+// A trained network of the source: rebuilt from its metadata (family, hparams, clip and
+// rate, classes), then filled with its best checkpoint weights or its exported tensors.
+struct SourceNet {
+  std::string family;
+  InputConfig input;
+  GenreNet net{nullptr};
+};
+
+Result<SourceNet> BuildSource(const std::string& path, const Json& family, const Json& hparams,
+                              const Json& clip_samples, const Json& sample_rate,
+                              const Json& classes) {
+  if (!family.is_string() || !hparams.is_object() || !clip_samples.is_number_integer() ||
+      !sample_rate.is_number_integer() || !classes.is_array()) {
+    return Status::Corruption(path + ": no family, hparams, clip_samples, sample_rate, classes");
+  }
+  SourceNet src;
+  src.family = family.get<std::string>();
+  Result<HParams> hp = ResolveHParams(src.family, "", hparams);
+  if (!hp.ok()) return hp.status().WithContext(path);
+  src.input = MakeInputConfig(src.family, *hp, clip_samples.get<int64_t>(), sample_rate.get<int>());
+  MGR_ASSIGN_OR_RETURN(
+      src.net, BuildModel(src.family, *hp, src.input, static_cast<int64_t>(classes.size())));
+  return src;
+}
+
+Result<SourceNet> LoadSource(const std::string& path) {
+  if (!PathExists(path)) return Status::NotFound(path + ": no such checkpoint or model");
+  torch::NoGradGuard no_grad;
+  // An mgr checkpoint carries format "mgr-checkpoint-1"; anything else is tried as an
+  // exported model.
+  nlohmann::json record;
+  bool is_checkpoint = false;
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path, torch::Device(torch::kCPU));
+    is_checkpoint = ReadRecord(archive, &record).ok();
+  } catch (const c10::Error&) {
+  }
+  if (is_checkpoint) {
+    const Json trial = record.value("trial", Json::object());
+    MGR_ASSIGN_OR_RETURN(
+        SourceNet src,
+        BuildSource(path, trial.value("family", Json()), trial.value("hparams", Json()),
+                    trial.value("clip_samples", Json()), trial.value("sample_rate", Json()),
+                    record.value("classes", Json())));
+    MGR_RETURN_IF_ERROR(LoadBestWeights(path, *src.net, nullptr));
+    return src;
+  }
+  MGR_ASSIGN_OR_RETURN(ExportedModel exported, LoadExportedModel(path));
+  const Json& m = exported.metadata;
+  MGR_ASSIGN_OR_RETURN(SourceNet src,
+                       BuildSource(path, m.value("family", Json()), m.value("hparams", Json()),
+                                   m.value("clip_samples", Json()), m.value("sample_rate", Json()),
+                                   m.value("classes", Json())));
+  // The export binds named_parameters, then the defined named_buffers, in order.
+  std::vector<torch::Tensor> state;
+  for (const auto& p : exported.module.named_parameters(/*recurse=*/false))
+    state.push_back(p.value);
+  for (const auto& b : exported.module.named_buffers(/*recurse=*/false)) state.push_back(b.value);
+  std::vector<torch::Tensor> targets;
+  for (auto& p : src.net->named_parameters()) targets.push_back(p.value());
+  for (auto& b : src.net->named_buffers()) {
+    if (b.value().defined()) targets.push_back(b.value());
+  }
+  if (state.size() != targets.size()) {
+    return Status::Corruption(path + ": the exported model has " + std::to_string(state.size()) +
+                              " tensors, its network " + std::to_string(targets.size()));
+  }
+  for (size_t i = 0; i < state.size(); ++i) {
+    if (state[i].sizes() != targets[i].sizes()) {
+      return Status::Corruption(path + ": exported tensor " + std::to_string(i) + " has shape " +
+                                ShapeText(state[i]) + ", its network's " + ShapeText(targets[i]));
+    }
+    targets[i].copy_(state[i]);
+  }
+  return src;
+}
+
+// Copies source.<from>* into target.<to>* (parameters and buffers), all or nothing checked.
+Status CopyEncoder(const std::string& what, const std::string& path, torch::nn::Module& source,
+                   const std::string& from, torch::nn::Module& target, const std::string& to) {
+  auto copy = [&](const torch::OrderedDict<std::string, torch::Tensor>& src,
+                  const torch::OrderedDict<std::string, torch::Tensor>& dst, bool apply) -> Status {
+    if (apply) {
+      for (const auto& item : dst) {
+        if (item.key().rfind(to, 0) != 0 || !item.value().defined()) continue;
+        item.value().copy_(*src.find(from + item.key().substr(to.size())));
+      }
+      return Status::Ok();
+    }
+    size_t matched = 0;
+    for (const auto& item : src) {
+      if (item.key().rfind(from, 0) == 0 && item.value().defined()) ++matched;
+    }
+    size_t copied = 0;
+    for (const auto& item : dst) {
+      if (item.key().rfind(to, 0) != 0 || !item.value().defined()) continue;
+      const std::string source_key = from + item.key().substr(to.size());
+      const torch::Tensor* s = src.find(source_key);
+      if (s == nullptr || !s->defined()) {
+        return Status::InvalidArgument("hparams." + what + ": " + path + " has no " + source_key +
+                                       " for the MixNet's " + item.key() +
+                                       " (batch_norm or layer counts differ)");
+      }
+      if (s->sizes() != item.value().sizes()) {
+        return Status::InvalidArgument("hparams." + what + ": " + item.key() + " has shape " +
+                                       ShapeText(item.value()) + " in the MixNet, " + source_key +
+                                       " has shape " + ShapeText(*s) + " in " + path);
+      }
+      ++copied;
+    }
+    if (copied != matched) {
+      return Status::InvalidArgument("hparams." + what + ": " + path + " has " +
+                                     std::to_string(matched) + " tensors under " + from +
+                                     ", the MixNet " + std::to_string(copied) + " under " + to +
+                                     " (batch_norm or layer counts differ)");
+    }
+    return Status::Ok();
+  };
+  torch::NoGradGuard no_grad;
+  // Check both kinds before copying either, so that an error leaves the MixNet as built.
+  auto src_params = source.named_parameters(), dst_params = target.named_parameters();
+  auto src_buffers = source.named_buffers(), dst_buffers = target.named_buffers();
+  try {
+    MGR_RETURN_IF_ERROR(copy(src_params, dst_params, false));
+    MGR_RETURN_IF_ERROR(copy(src_buffers, dst_buffers, false));
+    MGR_RETURN_IF_ERROR(copy(src_params, dst_params, true));
+    MGR_RETURN_IF_ERROR(copy(src_buffers, dst_buffers, true));
+  } catch (const c10::Error& e) {
+    return Status::Internal("hparams." + what + ": " + e.what_without_backtrace());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status LoadMixNetEncoders(GenreNet& mixnet, const HParams& hp, const InputConfig& input) {
+  if (mixnet->family() != kFamilyMixNet) {
+    return Status::InvalidArgument("init_audio_encoder / init_feature_encoder: only for mixnet");
+  }
+  struct Branch {
+    const char* what;
+    const std::string& path;
+    const char* single_family;  // the family whose whole encoder is this branch
+    const char* to;
+  };
+  const Branch branches[] = {
+      {"init_audio_encoder", hp.init_audio_encoder, kFamilyNnet1, "net.audio_encoder."},
+      {"init_feature_encoder", hp.init_feature_encoder, kFamilyNnet2, "net.feature_encoder."}};
+  for (const Branch& b : branches) {
+    if (b.path.empty()) continue;
+    Result<SourceNet> loaded = LoadSource(b.path);
+    if (!loaded.ok()) return loaded.status().WithContext(std::string("hparams.") + b.what);
+    SourceNet& src = *loaded;
+    std::string from;
+    if (src.family == b.single_family) {
+      from = "net.encoder.";
+    } else if (src.family == kFamilyMixNet) {
+      from = b.to;
+    } else {
+      return Status::InvalidArgument(std::string("hparams.") + b.what + ": " + b.path + " is a " +
+                                     src.family + ", not a " + b.single_family + " or mixnet");
+    }
+    if (src.input.sample_rate != input.sample_rate) {
+      return Status::InvalidArgument(std::string("hparams.") + b.what + ": " + b.path +
+                                     " was trained at sample_rate " +
+                                     std::to_string(src.input.sample_rate) + ", this MixNet at " +
+                                     std::to_string(input.sample_rate));
+    }
+    if (std::string(b.single_family) == kFamilyNnet2 &&
+        (src.input.feature != input.feature ||
+         src.input.feature_options.standardize != input.feature_options.standardize)) {
+      return Status::InvalidArgument(
+          std::string("hparams.") + b.what + ": " + b.path + " was trained on feature " +
+          src.input.feature + (src.input.feature_options.standardize ? " (standardized)" : "") +
+          ", this MixNet reads " + input.feature +
+          (input.feature_options.standardize ? " (standardized)" : ""));
+    }
+    MGR_RETURN_IF_ERROR(CopyEncoder(b.what, b.path, *src.net, from, *mixnet, b.to));
   }
   return Status::Ok();
 }

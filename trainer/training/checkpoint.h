@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "storage/base/status.h"
+#include "trainer/models/model_factory.h"
 
 namespace mgr {
 
@@ -40,6 +41,17 @@ Status LoadCheckpoint(const std::string& path, torch::nn::Module& model,
 
 // Loads only the best-validation weights of a checkpoint into `model` (for export/predict).
 Status LoadBestWeights(const std::string& path, torch::nn::Module& model, nlohmann::json* record);
+
+// Initialises MixNet's encoders from trained networks (hp.init_audio_encoder: an NNET1 or
+// MixNet, hp.init_feature_encoder: an NNET2 or MixNet; "" leaves a branch as built). A path
+// is an mgr checkpoint (its best-validation weights) or an exported model (model.pt or its
+// directory). Parameters and BatchNorm buffers are copied by name (NNET1's
+// net.encoder.* -> net.audio_encoder.*, NNET2's net.encoder.* -> net.feature_encoder.*).
+// InvalidArgument naming the hyperparameter when the source is of another family, reads
+// its input differently (sample rate; feature kind or standardisation) or has a tensor
+// missing or of another shape (the error names the tensor and both shapes); NotFound /
+// Corruption naming the file otherwise. The caller reports these as TrainingError(kSpec).
+Status LoadMixNetEncoders(GenreNet& mixnet, const HParams& hp, const InputConfig& input);
 
 }  // namespace mgr
 

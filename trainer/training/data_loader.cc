@@ -10,16 +10,6 @@
 
 namespace mgr {
 
-uint64_t MixSeed(uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
-  auto mix = [](uint64_t z) {
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  };
-  return mix(mix(mix(mix(a) ^ b) ^ c) ^ d);
-}
-
 HostTransfer HostTransferFor(const torch::Device& device) {
   // Pinning needs a CUDA runtime (pin_memory throws without one); a CPU trial copies nothing.
   const bool cuda = device.is_cuda();
@@ -45,7 +35,7 @@ Batch DataLoader::MakeBatch(int epoch, int64_t index) const {
   std::vector<int64_t> order(examples_.size());
   std::iota(order.begin(), order.end(), 0);
   if (options_.shuffle) {
-    std::mt19937_64 rng(MixSeed(options_.seed, 0x5348, static_cast<uint64_t>(epoch)));
+    std::mt19937_64 rng(MixSeed({options_.seed, 0x5348, static_cast<uint64_t>(epoch)}));
     std::shuffle(order.begin(), order.end(), rng);
   }
   const int64_t begin = index * options_.batch_size;
@@ -58,7 +48,8 @@ Batch DataLoader::MakeBatch(int epoch, int64_t index) const {
   float* out = batch.clips.data_ptr<float>();
   int64_t* labels = batch.labels.data_ptr<int64_t>();
   const uint64_t window_epoch = options_.fixed_windows ? 0 : static_cast<uint64_t>(epoch) + 1;
-  std::mt19937_64 rng(MixSeed(options_.seed, 0x57494e, window_epoch, static_cast<uint64_t>(index)));
+  std::mt19937_64 rng(
+      MixSeed({options_.seed, 0x57494e, window_epoch, static_cast<uint64_t>(index)}));
   for (int64_t i = 0; i < n; ++i) {
     const Example& e = examples_[order[begin + i]];
     int64_t samples = 0;
@@ -74,12 +65,28 @@ Batch DataLoader::MakeBatch(int epoch, int64_t index) const {
     std::fill(out + i * clip + count, out + (i + 1) * clip, 0.0f);  // a track shorter than a clip
     labels[i] = e.label;
   }
+  if (options_.keep_clean) batch.clean = batch.clips;
   if (options_.augment) {
-    std::mt19937_64 aug_rng(MixSeed(options_.seed, 0x415547, static_cast<uint64_t>(epoch),
-                                    static_cast<uint64_t>(index)));
+    // A copy only when the clean clips are kept; augmentation works in place.
+    if (options_.keep_clean) batch.clips = batch.clean.clone();
+    std::mt19937_64 aug_rng(MixSeed(
+        {options_.seed, 0x415547, static_cast<uint64_t>(epoch), static_cast<uint64_t>(index)}));
     AugmentWaveform(batch.clips, options_.augment_options, aug_rng);
   }
   return batch;
+}
+
+NetInputs BatchInputs(const InputConfig& input, const torch::Tensor& clips,
+                      const torch::Tensor& clean, const SpectrogramAugmentOptions* spec_augment,
+                      std::mt19937_64* rng) {
+  if (input.audio && input.features && !clean.defined()) {
+    throw TrainingError(
+        TrainingError::Kind::kInternal,
+        input.family + " batch without its clean clips: its loader needs keep_clean");
+  }
+  NetInputs in = PrepareInputs(input, clean.defined() ? clean : clips, spec_augment, rng);
+  if (input.audio) in.audio = clips.unsqueeze(1);
+  return in;
 }
 
 void DataLoader::StopThreads() {
@@ -122,8 +129,14 @@ void DataLoader::WorkerLoop() {
     try {
       Batch batch = MakeBatch(epoch, index);
       if (options_.pin_memory) {  // here, so that the training thread does not wait for it
+        const bool alias = batch.clean.defined() && batch.clean.is_same(batch.clips);
         batch.clips = batch.clips.pin_memory();
         batch.labels = batch.labels.pin_memory();
+        if (alias) {
+          batch.clean = batch.clips;
+        } else if (batch.clean.defined()) {
+          batch.clean = batch.clean.pin_memory();
+        }
       }
       std::lock_guard<std::mutex> lock(mu_);
       ready_.emplace(index, std::move(batch));

@@ -2,6 +2,11 @@
 // (ClipStart), apply waveform augmentation (training) and stack batches into a bounded
 // prefetch queue while the device trains on earlier batches.
 //
+// Two inputs per clip (MixNet, as in the paper): the audio branch eats the
+// waveform-augmented clip, the feature branch the features of the clean clip with their own
+// spectrogram augmentation. With keep_clean a batch carries the clean clips too, so only
+// MixNet pays for the second copy (BatchInputs builds both inputs).
+//
 // Determinism: the order of an epoch is a permutation drawn from (seed, epoch), and each
 // batch's randomness (windows, augmentation) from (seed, epoch, batch index) alone, so
 // the batches are identical whatever the thread count and timing. With fixed_windows the
@@ -20,9 +25,11 @@
 
 #include <torch/torch.h>
 
+#include "storage/base/seeds.h"  // MixSeed: every derived stream
 #include "trainer/data/clip_cache.h"
 #include "trainer/data/fma_metadata.h"
 #include "trainer/features/augment.h"
+#include "trainer/models/model_factory.h"
 
 namespace mgr {
 
@@ -38,6 +45,7 @@ struct LoaderOptions {
   bool shuffle = false;        // a new permutation every epoch
   bool fixed_windows = false;  // windows from the seed only, the same every epoch
   bool augment = false;        // waveform augmentation with `augment_options`
+  bool keep_clean = false;     // Batch::clean: the clips before augmentation (MixNet)
   WaveformAugmentOptions augment_options;
   uint64_t seed = 0;
   int threads = 2;   // background threads (at least 1)
@@ -57,12 +65,23 @@ HostTransfer HostTransferFor(const torch::Device& device);
 
 struct Batch {
   int64_t index = 0;     // position in the epoch
-  torch::Tensor clips;   // (B, clip_samples) float32, CPU (pinned with pin_memory)
+  torch::Tensor clips;   // (B, clip_samples) float32, CPU (pinned with pin_memory), augmented
+                         // with `augment`
   torch::Tensor labels;  // (B) int64, CPU (pinned with pin_memory)
+  // With keep_clean only: the same windows before waveform augmentation (the very tensor
+  // `clips` when augment is off, no copy); undefined otherwise.
+  torch::Tensor clean;
 };
 
-// Mixes values into one 64-bit seed (SplitMix64 steps); used for every derived stream.
-uint64_t MixSeed(uint64_t a, uint64_t b, uint64_t c = 0, uint64_t d = 0);
+// The network's inputs for a batch whose tensors are on the training device: the audio
+// branch from `clips` (waveform-augmented), the feature branch from `clean` when defined,
+// else from `clips` (NNET2's loader does not augment), then spectrogram augmentation as in
+// PrepareInputs. Throws TrainingError(kInternal) for a two-branch network without `clean`
+// (its features would see the waveform augmentation).
+NetInputs BatchInputs(const InputConfig& input, const torch::Tensor& clips,
+                      const torch::Tensor& clean,
+                      const SpectrogramAugmentOptions* spec_augment = nullptr,
+                      std::mt19937_64* rng = nullptr);
 
 // Not thread-safe: one consumer calls StartEpoch and Next. The cache must outlive the
 // loader. Tracks shorter than a clip are zero-padded at the end.

@@ -21,6 +21,7 @@
 #include "trainer/training/grad_scaler.h"
 #include "trainer/training/metrics.h"
 #include "trainer/training/torch_compat.h"
+#include "trainer/training/track_eval.h"
 
 namespace mgr {
 namespace {
@@ -41,6 +42,10 @@ EpochMetrics EpochFromJson(const Json& j) {
   m.val_loss = j.at(kFieldValLoss).get<double>();
   m.val_accuracy = j.at(kFieldValAccuracy).get<double>();
   m.val_macro_f1 = j.at(kFieldValMacroF1).get<double>();
+  // Absent from checkpoints written before track-level validation.
+  m.val_track_loss = j.value(kFieldValTrackLoss, 0.0);
+  m.val_track_accuracy = j.value(kFieldValTrackAccuracy, 0.0);
+  m.val_track_macro_f1 = j.value(kFieldValTrackMacroF1, 0.0);
   m.seconds = j.at(kFieldSeconds).get<double>();
   // Absent from checkpoints written before these fields existed.
   m.samples_per_second = j.value(kFieldSamplesPerSecond, 0.0);
@@ -72,10 +77,10 @@ Json TrialIdentity(const TrainSpec& spec) {
 std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(GenreNet& model, const HParams& hp) {
   if (hp.optimizer == "sgd") {
     return std::make_unique<torch::optim::SGD>(
-        model->parameters(),
+        TrainableParameters(*model),
         torch::optim::SGDOptions(hp.lr).momentum(hp.momentum).weight_decay(hp.weight_decay));
   }
-  return std::make_unique<torch::optim::Adam>(model->parameters(),
+  return std::make_unique<torch::optim::Adam>(TrainableParameters(*model),
                                               torch::optim::AdamOptions(hp.lr)
                                                   .betas({hp.beta1, hp.beta2})
                                                   .eps(hp.eps)
@@ -119,6 +124,27 @@ EvalResult Evaluate(GenreNet& model, DataLoader& loader, int epoch, const InputC
   const int64_t n = r.confusion.total();
   r.loss = n > 0 ? loss_sum / static_cast<double>(n) : 0;
   return r;
+}
+
+// Track-level metrics of `tracks` (track_eval.h) in eval mode, with the inputs and the
+// autocast of Evaluate; an out-of-memory error becomes kOom.
+SplitMetrics EvaluateTracks(GenreNet& model, const std::vector<TrackAudio>& tracks,
+                            const InputConfig& input, const Compute& compute, int64_t clip_samples,
+                            int classes) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  torch::Tensor mean_logits;
+  TranslateOutOfMemory(
+      [&] {
+        mean_logits = TrackMeanLogits(
+            tracks, clip_samples, compute.batch_size, [&](const torch::Tensor& clips) {
+              NetInputs in = PrepareInputs(input, compute.ToDevice(clips));
+              AutocastGuard autocast(compute.device, compute.autocast);
+              return model->forward(in.audio, in.features);
+            });
+      },
+      compute.device, "evaluation", compute.batch_size);
+  return TrackMetrics(mean_logits, tracks, classes);
 }
 
 // ---- The steps of a run, in the order Train (below) takes them.
@@ -173,6 +199,8 @@ LoaderOptions TrainLoaderOptions(const TrainSpec& spec, const InputConfig& input
   o.seed = spec.seed;
   o.threads = std::max(1, spec.threads / 2);
   o.augment = input.audio;  // waveform augmentation feeds the audio branch
+  // MixNet's feature branch is computed from the clean clip (BatchInputs).
+  o.keep_clean = input.audio && input.features;
   o.augment_options = WaveformAugment(spec.params, spec.cache.sample_rate);
   return o;
 }
@@ -200,6 +228,10 @@ TrialModel BuildTrialModel(const TrainSpec& spec, const InputConfig& input, int 
   if (!built.ok()) throw TrainingError(Kind::kSpec, built.status().message());
   TrialModel m;
   m.net = *built;
+  if (spec.family == kFamilyMixNet) {
+    Status init = LoadMixNetEncoders(m.net, spec.params, input);
+    if (!init.ok()) throw TrainingError(Kind::kSpec, init.message());
+  }
   m.net->to(device);
   m.optimizer = MakeOptimizer(m.net, spec.params);
   return m;
@@ -261,6 +293,7 @@ struct EpochLoop {
   GradScaler* scaler;  // fp16 only
   DataLoader& train_loader;
   DataLoader& val_loader;
+  const std::vector<TrackAudio>& val_tracks;  // for track-level validation
 
   bool ShouldStop() const { return callbacks.should_stop && callbacks.should_stop(); }
 };
@@ -277,7 +310,7 @@ std::optional<TrainPass> TrainEpoch(const EpochLoop& loop, int epoch) {
   const TrainSpec& spec = loop.spec;
   const InputConfig& input = loop.input;
   GenreNet& model = loop.model.net;
-  torch::manual_seed(MixSeed(spec.seed, kTorchStream, static_cast<uint64_t>(epoch)));
+  torch::manual_seed(MixSeed({spec.seed, kTorchStream, static_cast<uint64_t>(epoch)}));
   model->train();
   loop.train_loader.StartEpoch(epoch);
   TrainPass pass;
@@ -287,12 +320,15 @@ std::optional<TrainPass> TrainEpoch(const EpochLoop& loop, int epoch) {
     if (loop.ShouldStop()) return std::nullopt;
     torch::Tensor x = loop.compute.ToDevice(batch->clips);
     torch::Tensor labels = loop.compute.ToDevice(batch->labels);
-    std::mt19937_64 rng(MixSeed(spec.seed, kSpecStream, static_cast<uint64_t>(epoch),
-                                static_cast<uint64_t>(batch->index)));
+    std::mt19937_64 rng(MixSeed({spec.seed, kSpecStream, static_cast<uint64_t>(epoch),
+                                 static_cast<uint64_t>(batch->index)}));
     // Features in float32; autocast covers the network and the loss (backward runs outside,
     // as torch.autocast recommends). The loss takes float32 logits whatever the device's
     // autocast op lists say: a per-clip loss sum in bf16 would keep 3 significant digits.
-    NetInputs in = PrepareInputs(input, x, input.features ? &loop.spec_augment : nullptr, &rng);
+    const torch::Tensor clean =
+        batch->clean.defined() ? loop.compute.ToDevice(batch->clean) : torch::Tensor();
+    NetInputs in =
+        BatchInputs(input, x, clean, input.features ? &loop.spec_augment : nullptr, &rng);
     torch::Tensor logits, loss;
     {
       AutocastGuard autocast(loop.compute.device, loop.compute.autocast);
@@ -393,6 +429,11 @@ bool RunEpochs(const EpochLoop& loop, TrainState* state) {
     m.val_loss = v.loss;
     m.val_accuracy = v.confusion.Accuracy();
     m.val_macro_f1 = v.confusion.MacroF1();
+    const SplitMetrics vt = EvaluateTracks(loop.model.net, loop.val_tracks, loop.input,
+                                           loop.compute, loop.spec.clip_samples, classes);
+    m.val_track_loss = vt.loss;
+    m.val_track_accuracy = vt.accuracy;
+    m.val_track_macro_f1 = vt.macro_f1;
     m.samples_per_second = pass->seconds > 0 ? static_cast<double>(pass->seen) / pass->seconds : 0;
     m.peak_memory_bytes = PeakMemoryBytes(device);
     TrackBestAndEarlyStopping(hp, epoch, v.loss, loop.model.net, state);
@@ -406,7 +447,7 @@ bool RunEpochs(const EpochLoop& loop, TrainState* state) {
   return false;
 }
 
-// The test split with the best epoch's weights.
+// The test split with the best epoch's weights: mid-point windows, and whole tracks.
 TestMetrics EvaluateTest(const EpochLoop& loop, const TrialData& data,
                          const LoaderOptions& test_options, const TrainState& state) {
   if (data.test.empty()) {
@@ -417,13 +458,11 @@ TestMetrics EvaluateTest(const EpochLoop& loop, const TrialData& data,
   EvalResult t = Evaluate(loop.model.net, test_loader, 0, loop.input, loop.compute,
                           static_cast<int>(data.classes.size()));
   TestMetrics tm;
-  tm.loss = t.loss;
-  tm.accuracy = t.confusion.Accuracy();
-  tm.macro_f1 = t.confusion.MacroF1();
-  tm.precision = t.confusion.Precision();
-  tm.recall = t.confusion.Recall();
-  tm.confusion = t.confusion.counts();
+  static_cast<SplitMetrics&>(tm) = MetricsFromConfusion(t.confusion, t.loss);
   tm.classes = data.classes;
+  tm.track =
+      EvaluateTracks(loop.model.net, CachedTracks(*data.clips, data.test), loop.input, loop.compute,
+                     loop.spec.clip_samples, static_cast<int>(data.classes.size()));
   return tm;
 }
 
@@ -468,8 +507,9 @@ TrainOutcome Train(const TrainSpec& spec, const TrainCallbacks& callbacks, const
     callbacks.on_start(start);
   }
 
-  const EpochLoop loop{spec,    callbacks, data.classes, input,        spec_augment,
-                       compute, model,     scaler_ptr,   train_loader, val_loader};
+  const std::vector<TrackAudio> val_tracks = CachedTracks(*data.clips, data.val);
+  const EpochLoop loop{spec,  callbacks,  data.classes, input,      spec_augment, compute,
+                       model, scaler_ptr, train_loader, val_loader, val_tracks};
   TrainOutcome outcome;
   outcome.stopped = RunEpochs(loop, &state);
   outcome.epochs_run = state.epoch_done;
@@ -492,6 +532,9 @@ nlohmann::json EpochMetricsToJson(const EpochMetrics& m) {
           {kFieldValLoss, m.val_loss},
           {kFieldValAccuracy, m.val_accuracy},
           {kFieldValMacroF1, m.val_macro_f1},
+          {kFieldValTrackLoss, m.val_track_loss},
+          {kFieldValTrackAccuracy, m.val_track_accuracy},
+          {kFieldValTrackMacroF1, m.val_track_macro_f1},
           {kFieldSeconds, m.seconds},
           {kFieldSamplesPerSecond, m.samples_per_second},
           {kFieldPeakMemoryBytes, m.peak_memory_bytes}};

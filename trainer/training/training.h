@@ -36,6 +36,8 @@ struct EpochMetrics {
   int max_epochs = 0;
   double train_loss = 0, train_accuracy = 0;  // mean over the epoch's training batches
   double val_loss = 0, val_accuracy = 0, val_macro_f1 = 0;
+  // The same over whole tracks (track_eval.h: mean logits of all windows of a track).
+  double val_track_loss = 0, val_track_accuracy = 0, val_track_macro_f1 = 0;
   double seconds = 0;             // wall time of the epoch (training + validation + checkpoint)
   double samples_per_second = 0;  // training clips per second of the training pass
   // CUDA: peak bytes allocated on the device during the epoch; CPU: the process's peak
@@ -46,11 +48,18 @@ struct EpochMetrics {
 // The fields above by name: the worker's "epoch" event and the checkpoint's history.
 nlohmann::json EpochMetricsToJson(const EpochMetrics& m);
 
-struct TestMetrics {
+// Loss and classification metrics of one evaluation of a split.
+struct SplitMetrics {
   double loss = 0, accuracy = 0, macro_f1 = 0;
   std::vector<double> precision, recall;        // per class
   std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
+};
+
+// The test split: the paper's figures (one mid-point window per track) and, in `track`,
+// the same with each track's prediction from all its windows (track_eval.h).
+struct TestMetrics : SplitMetrics {
   std::vector<std::string> classes;
+  std::optional<SplitMetrics> track;
 };
 
 struct TrainStart {

@@ -11,8 +11,8 @@
 #include <c10/util/Exception.h>
 
 #include "storage/base/out_of_memory.h"
-#include "trainer/training/export.h"
 #include "trainer/models/training_error.h"
+#include "trainer/training/export.h"
 
 namespace mgr {
 
@@ -28,11 +28,18 @@ std::string FirstLines(const std::string& text, size_t max_chars = 2000) {
   return out;
 }
 
+Json SplitJson(const SplitMetrics& m) {
+  return Json{{kTestLoss, m.loss},        {kTestAccuracy, m.accuracy},
+              {kTestMacroF1, m.macro_f1}, {kTestPrecision, m.precision},
+              {kTestRecall, m.recall},    {kTestConfusion, m.confusion}};
+}
+
+// The mid-point-window figures, the class names and, under "track", the track-level ones.
 Json TestJson(const TestMetrics& t) {
-  return Json{{kTestLoss, t.loss},        {kTestAccuracy, t.accuracy},
-              {kTestMacroF1, t.macro_f1}, {kTestPrecision, t.precision},
-              {kTestRecall, t.recall},    {kTestConfusion, t.confusion},
-              {kTestClasses, t.classes}};
+  Json j = SplitJson(t);
+  j[kTestClasses] = t.classes;
+  if (t.track) j[kTestTrack] = SplitJson(*t.track);
+  return j;
 }
 
 std::string TrialLabel(const Json& spec) {

@@ -152,5 +152,44 @@ TEST(HParamsTest, FlatFormRoundTrips) {
   EXPECT_TRUE(n2.contains("res_channels"));
 }
 
+// Issue #13: MixNet's branches have their own names; the shared `batch_norm` is refused
+// with a message naming its replacements, while NNET1/NNET2 keep it.
+TEST(HParamsTest, MixNetBranchNames) {
+  Result<HParams> mix = ResolveHParams(
+      "mixnet", "", {{"audio_batch_norm", false}, {"init_feature_encoder", "runs/nnet2.pt"}});
+  ASSERT_TRUE(mix.ok()) << mix.status().ToString();
+  EXPECT_FALSE(mix->audio_batch_norm);
+  EXPECT_TRUE(mix->feature_batch_norm);
+  EXPECT_EQ(mix->init_audio_encoder, "");
+  EXPECT_EQ(mix->init_feature_encoder, "runs/nnet2.pt");
+  EXPECT_FALSE(mix->freeze_encoders);
+  Json flat = HParamsToJson("mixnet", *mix);
+  EXPECT_FALSE(flat.contains("batch_norm"));
+  EXPECT_EQ(flat["audio_batch_norm"], false);
+  EXPECT_EQ(flat["feature_batch_norm"], true);
+  EXPECT_EQ(flat["init_feature_encoder"], "runs/nnet2.pt");
+  EXPECT_EQ(flat["freeze_encoders"], false);
+
+  EXPECT_TRUE(
+      ErrorMentions(ResolveHParams("mixnet", "", {{"batch_norm", true}}),
+                    "hparams.batch_norm: mixnet has audio_batch_norm and feature_batch_norm"));
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("mixnet", "", {{"init_audio_encoder", 3}}),
+                            "hparams.init_audio_encoder: must be a string, got 3"));
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("mixnet", "", {{"freeze_encoders", "yes"}}),
+                            "hparams.freeze_encoders: must be a boolean"));
+  for (const char* family : {"nnet1", "nnet2"}) {
+    Result<HParams> hp = ResolveHParams(family, "", {{"batch_norm", false}});
+    ASSERT_TRUE(hp.ok()) << family;
+    EXPECT_FALSE(hp->batch_norm);
+    for (const char* name : {"audio_batch_norm", "feature_batch_norm", "freeze_encoders"}) {
+      EXPECT_TRUE(ErrorMentions(ResolveHParams(family, "", {{name, true}}),
+                                std::string("hparams.") + name + ": unknown hyperparameter"))
+          << family;
+    }
+    EXPECT_TRUE(ErrorMentions(ResolveHParams(family, "", {{"init_audio_encoder", "x"}}),
+                              "unknown hyperparameter"));
+  }
+}
+
 }  // namespace
 }  // namespace mgr

@@ -7,6 +7,7 @@
 #include "storage/base/atomic_file.h"
 #include "tests/trainer/data_test_util.h"
 #include "trainer/models/nnet2.h"
+#include "trainer/training/export.h"
 
 namespace mgr {
 namespace {
@@ -121,6 +122,212 @@ TEST(CheckpointTest, WriteFileAtomically) {
   Status s = WriteFileAtomically(dir.path() + "/no/such/dir/f", "x");
   EXPECT_EQ(s.code(), StatusCode::kIoError);
   EXPECT_NE(s.message().find("no/such/dir"), std::string::npos);
+}
+
+// A small NNET1 / MixNet pair for MixNet's encoder initialisation (8192-sample clips).
+Json SmallConv(Json j) {
+  j["conv_layers"] = 2;
+  j["conv_channels_0"] = 8;
+  j["conv_kernel_0"] = 64;
+  j["conv_stride_0"] = 16;
+  j["pool_0"] = 4;
+  j["conv_channels_1"] = 16;
+  j["conv_kernel_1"] = 16;
+  j["conv_stride_1"] = 2;
+  j["pool_1"] = 2;
+  j["dense_layers"] = 1;
+  j["dense_units_0"] = 8;
+  return j;
+}
+constexpr int64_t kClip = 8192;
+constexpr int kRate = 22050;
+
+torch::nn::Module& Child(torch::nn::Module& net, const std::string& name) {
+  return *net.named_modules()[name];
+}
+
+// Trains a small NNET1 a little (so its BatchNorm statistics are not the defaults) and
+// saves a checkpoint whose best weights are `best` and whose last weights differ. Returns
+// the best encoder's output on `x` (eval mode).
+torch::Tensor SaveNnet1Checkpoint(const std::string& path, const torch::Tensor& x,
+                                  GenreNet* trained) {
+  Result<HParams> hp = ResolveHParams("nnet1", "", SmallConv(Json::object()));
+  EXPECT_TRUE(hp.ok()) << hp.status().ToString();
+  InputConfig in = MakeInputConfig("nnet1", *hp, kClip, kRate);
+  torch::manual_seed(7);
+  GenreNet net = *BuildModel("nnet1", *hp, in, 3);
+  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(0.01));
+  auto step = [&] {
+    net->train();
+    opt.zero_grad();
+    torch::Tensor a = torch::randn({4, 1, kClip});
+    torch::nn::functional::cross_entropy(net->forward(a, torch::Tensor()),
+                                         torch::tensor({0, 1, 2, 0}))
+        .backward();
+    opt.step();
+  };
+  step();
+  CheckpointData data;
+  data.best_state = SnapshotState(*net);
+  net->eval();
+  torch::Tensor ref;
+  {
+    torch::NoGradGuard no_grad;
+    ref = Child(*net, "net.encoder").as<Conv1dEncoderImpl>()->forward(x);
+  }
+  step();  // the checkpoint's last weights are not its best ones
+  data.record = {{"trial",
+                  {{"family", "nnet1"},
+                   {"hparams", HParamsToJson("nnet1", *hp)},
+                   {"clip_samples", kClip},
+                   {"sample_rate", kRate},
+                   {"seed", 7}}},
+                 {"classes", {"a", "b", "c"}}};
+  EXPECT_TRUE(SaveCheckpoint(path, *net, opt, data).ok());
+  if (trained != nullptr) {
+    RestoreState(*net, data.best_state);
+    *trained = net;
+  }
+  return ref;
+}
+
+Result<GenreNet> MixNetFrom(const Json& overrides) {
+  Json o = SmallConv(Json::object());
+  o["res_channels"] = 8;
+  for (auto& [name, value] : overrides.items()) o[name] = value;
+  Result<HParams> hp = ResolveHParams("mixnet", "", o);
+  if (!hp.ok()) return hp.status();
+  InputConfig in = MakeInputConfig("mixnet", *hp, kClip, kRate);
+  torch::manual_seed(11);
+  MGR_ASSIGN_OR_RETURN(GenreNet net, BuildModel("mixnet", *hp, in, 3));
+  MGR_RETURN_IF_ERROR(LoadMixNetEncoders(net, *hp, in));
+  return net;
+}
+
+torch::Tensor AudioEncoderOutput(GenreNet& mix, const torch::Tensor& x) {
+  torch::NoGradGuard no_grad;
+  mix->eval();
+  return Child(*mix, "net.audio_encoder").as<Conv1dEncoderImpl>()->forward(x);
+}
+
+// Issue #13: the audio branch of a MixNet initialised from an NNET1 checkpoint computes
+// exactly what the NNET1's best encoder computes (weights and BatchNorm statistics), and
+// the feature branch and the head keep their own initialisation.
+TEST(CheckpointTest, MixNetAudioEncoderFromNnet1Checkpoint) {
+  TempDir dir;
+  const std::string path = dir.path() + "/nnet1.pt";
+  torch::manual_seed(3);
+  torch::Tensor x = torch::randn({2, 1, kClip});
+  torch::Tensor ref = SaveNnet1Checkpoint(path, x, nullptr);
+
+  Result<GenreNet> plain = MixNetFrom(Json::object());
+  Result<GenreNet> mix = MixNetFrom({{"init_audio_encoder", path}});
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  ASSERT_TRUE(mix.ok()) << mix.status().ToString();
+  EXPECT_FALSE(torch::equal(AudioEncoderOutput(*plain, x), ref));  // the test can fail
+  EXPECT_TRUE(torch::equal(AudioEncoderOutput(*mix, x), ref));
+  for (const char* name : {"net.feature_encoder", "net.classifier"}) {
+    auto a = Child(**plain, name).parameters(), b = Child(**mix, name).parameters();
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << name;
+  }
+}
+
+// The same from the NNET1's exported model (model.pt's directory).
+TEST(CheckpointTest, MixNetAudioEncoderFromExportedNnet1) {
+  TempDir dir;
+  torch::manual_seed(3);
+  torch::Tensor x = torch::randn({2, 1, kClip});
+  GenreNet trained{nullptr};
+  torch::Tensor ref = SaveNnet1Checkpoint(dir.path() + "/nnet1.pt", x, &trained);
+  Result<HParams> hp = ResolveHParams("nnet1", "", SmallConv(Json::object()));
+  ASSERT_TRUE(hp.ok());
+  Result<std::string> exported = ExportGenreNet(
+      trained, MakeInputConfig("nnet1", *hp, kClip, kRate), HParamsToJson("nnet1", *hp),
+      {"a", "b", "c"}, Json::object(), dir.path() + "/export");
+  ASSERT_TRUE(exported.ok()) << exported.status().ToString();
+  Result<GenreNet> mix = MixNetFrom({{"init_audio_encoder", dir.path() + "/export"}});
+  ASSERT_TRUE(mix.ok()) << mix.status().ToString();
+  EXPECT_TRUE(torch::equal(AudioEncoderOutput(*mix, x), ref));
+}
+
+// A MixNet whose audio branch is not the NNET1's encoder: the error names the tensor and
+// both shapes; a source of the wrong family or a missing file names the hyperparameter.
+TEST(CheckpointTest, MixNetEncoderMismatchesAreErrors) {
+  TempDir dir;
+  const std::string path = dir.path() + "/nnet1.pt";
+  SaveNnet1Checkpoint(path, torch::zeros({1, 1, kClip}), nullptr);
+
+  Result<GenreNet> wider = MixNetFrom({{"init_audio_encoder", path}, {"conv_channels_0", 12}});
+  ASSERT_FALSE(wider.ok());
+  EXPECT_EQ(wider.status().code(), StatusCode::kInvalidArgument);
+  const std::string& m = wider.status().message();
+  EXPECT_NE(m.find("hparams.init_audio_encoder: net.audio_encoder.layers.0.weight has shape "
+                   "[12, 1, 64] in the MixNet, net.encoder.layers.0.weight has shape [8, 1, 64]"),
+            std::string::npos)
+      << m;
+
+  Result<GenreNet> no_bn = MixNetFrom({{"init_audio_encoder", path}, {"audio_batch_norm", false}});
+  ASSERT_FALSE(no_bn.ok());
+  EXPECT_NE(no_bn.status().message().find("hparams.init_audio_encoder"), std::string::npos);
+
+  Result<GenreNet> wrong = MixNetFrom({{"init_feature_encoder", path}});
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find("hparams.init_feature_encoder: " + path +
+                                          " is a nnet1, not a nnet2 or mixnet"),
+            std::string::npos)
+      << wrong.status().ToString();
+
+  Result<GenreNet> missing = MixNetFrom({{"init_audio_encoder", dir.path() + "/none.pt"}});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+}
+
+// The feature branch from an NNET2 checkpoint (best weights and BatchNorm statistics of a
+// network trained one step); a MixNet reading another feature is refused.
+TEST(CheckpointTest, MixNetFeatureEncoderFromNnet2Checkpoint) {
+  TempDir dir;
+  const std::string path = dir.path() + "/nnet2.pt";
+  Json o = {{"res_channels", 8}, {"dense_layers", 1}, {"dense_units_0", 8}};
+  Result<HParams> hp = ResolveHParams("nnet2", "", o);
+  ASSERT_TRUE(hp.ok());
+  InputConfig in = MakeInputConfig("nnet2", *hp, kClip, kRate);
+  torch::manual_seed(5);
+  GenreNet net = *BuildModel("nnet2", *hp, in, 3);
+  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(0.01));
+  torch::Tensor f = torch::randn({4, 1, in.frames, in.coefficients});
+  net->train();
+  torch::nn::functional::cross_entropy(net->forward(torch::Tensor(), f),
+                                       torch::tensor({0, 1, 2, 0}))
+      .backward();
+  opt.step();
+  CheckpointData data;
+  data.best_state = SnapshotState(*net);
+  data.record = {{"trial",
+                  {{"family", "nnet2"},
+                   {"hparams", HParamsToJson("nnet2", *hp)},
+                   {"clip_samples", kClip},
+                   {"sample_rate", kRate},
+                   {"seed", 5}}},
+                 {"classes", {"a", "b", "c"}}};
+  ASSERT_TRUE(SaveCheckpoint(path, *net, opt, data).ok());
+  net->eval();
+  torch::NoGradGuard no_grad;
+  torch::Tensor ref = Child(*net, "net.encoder").as<ResEncoderImpl>()->forward(f);
+
+  Result<GenreNet> mix = MixNetFrom({{"init_feature_encoder", path}});
+  ASSERT_TRUE(mix.ok()) << mix.status().ToString();
+  (*mix)->eval();
+  EXPECT_TRUE(
+      torch::equal(Child(**mix, "net.feature_encoder").as<ResEncoderImpl>()->forward(f), ref));
+
+  Result<GenreNet> mel = MixNetFrom({{"init_feature_encoder", path}, {"feature", "mel"}});
+  ASSERT_FALSE(mel.ok());
+  EXPECT_NE(mel.status().message().find("hparams.init_feature_encoder: " + path +
+                                        " was trained on feature mfcc (standardized), this "
+                                        "MixNet reads mel (standardized)"),
+            std::string::npos)
+      << mel.status().ToString();
 }
 
 }  // namespace

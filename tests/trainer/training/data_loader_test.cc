@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/trainer/model_test_util.h"
+#include "trainer/features/features.h"
 #include "trainer/models/training_error.h"
 
 namespace mgr {
@@ -143,6 +144,138 @@ TEST(DataLoaderTest, FixedAndMidPointWindows) {
   EXPECT_EQ(t[0].labels[0].item<int64_t>(), test[0].label);
 }
 
+// Training-loader options for `input` as trials use them (training.cc TrainLoaderOptions):
+// waveform augmentation for an audio branch, clean clips kept for a second branch.
+LoaderOptions TrainingLike(const InputConfig& input) {
+  LoaderOptions o;
+  o.clip_samples = kClip;
+  o.batch_size = 4;
+  o.shuffle = true;
+  o.seed = 21;
+  o.augment = input.audio;
+  o.augment_options.noise_p = 1;  // noise and time mask on every clip
+  o.keep_clean = input.audio && input.features;
+  return o;
+}
+
+// The windows of `clips` read straight from the cache (each row located by search), so
+// that the references below do not go through the loader.
+torch::Tensor WindowsFromCache(const testing_util::TinyDataset& t,
+                               const std::vector<Example>& examples, const torch::Tensor& clips) {
+  std::vector<torch::Tensor> rows;
+  for (int64_t i = 0; i < clips.size(0); ++i) {
+    for (const Example& e : examples) {
+      const int64_t start = FindInTrack(*t.clips, e.track_id, clips[i].contiguous());
+      if (start < 0) continue;
+      int64_t n = 0;
+      const float* s = t.clips->Samples(e.track_id, &n);
+      rows.push_back(torch::from_blob(const_cast<float*>(s) + start, {kClip}, torch::kFloat32));
+      break;
+    }
+  }
+  EXPECT_EQ(static_cast<int64_t>(rows.size()), clips.size(0)) << "a row is not a clean window";
+  return torch::stack(rows);
+}
+
+// Issue #13: MixNet's feature branch is computed from the clean clip (then gets its own
+// spectrogram augmentation); only its audio branch sees the waveform augmentation.
+TEST(DataLoaderTest, MixNetFeaturesComeFromTheCleanClip) {
+  auto* tiny = GetTinyDataset();
+  ASSERT_NE(tiny, nullptr);
+  const std::vector<Example> train = SplitExamples(*tiny, Split::kTraining);
+  Result<HParams> hp = ResolveHParams("mixnet", "paper", Json::object());
+  ASSERT_TRUE(hp.ok()) << hp.status().ToString();
+  const InputConfig input = MakeInputConfig("mixnet", *hp, kClip, 22050);
+  ASSERT_TRUE(input.audio && input.features);
+  DataLoader loader(tiny->clips.get(), train, TrainingLike(input));
+  const Batch batch = loader.MakeBatch(1, 0);
+  ASSERT_TRUE(batch.clean.defined());
+  const torch::Tensor clean = WindowsFromCache(*tiny, train, batch.clean);
+  ASSERT_TRUE(torch::equal(batch.clean, clean));
+
+  NetInputs in = BatchInputs(input, batch.clips, batch.clean);
+  const torch::Tensor expected = Mfcc(clean, input.feature_options).unsqueeze(1);
+  ASSERT_EQ(in.features.sizes(), expected.sizes());
+  EXPECT_TRUE(torch::allclose(in.features, expected, 1e-5, 1e-5));
+  // Features of the augmented clips are far from those (what the old pipeline fed).
+  const torch::Tensor old = Mfcc(batch.clips, input.feature_options).unsqueeze(1);
+  EXPECT_GT((old - expected).abs().max().item<double>(), 0.1);
+  // The audio branch: the augmented clips, different from the clean windows in every row.
+  EXPECT_TRUE(torch::equal(in.audio, batch.clips.unsqueeze(1)));
+  for (int64_t i = 0; i < clean.size(0); ++i) {
+    EXPECT_FALSE(torch::equal(in.audio[i][0], clean[i])) << i;
+  }
+
+  // With spectrogram augmentation: the clean clip's features, augmented by the same stream.
+  SpectrogramAugmentOptions aug;
+  aug.time_mask_p = aug.coef_mask_p = aug.noise_p = 1;
+  std::mt19937_64 rng(7), reference_rng(7);
+  NetInputs augmented = BatchInputs(input, batch.clips, batch.clean, &aug, &rng);
+  torch::Tensor f = Mfcc(clean, input.feature_options);
+  AugmentSpectrogram(f, aug, reference_rng);
+  EXPECT_TRUE(torch::allclose(augmented.features, f.unsqueeze(1), 1e-5, 1e-5));
+  EXPECT_FALSE(torch::allclose(augmented.features, expected, 1e-5, 1e-5));
+
+  // A MixNet batch without its clean clips is refused rather than silently mixed up.
+  try {
+    BatchInputs(input, batch.clips, torch::Tensor());
+    ADD_FAILURE() << "no error";
+  } catch (const TrainingError& e) {
+    EXPECT_EQ(e.kind(), TrainingError::Kind::kInternal);
+    EXPECT_NE(std::string(e.what()).find("keep_clean"), std::string::npos) << e.what();
+  }
+}
+
+// NNET1 keeps its augmented input (and no clean copy); NNET2's loader does not augment.
+TEST(DataLoaderTest, SingleBranchNetworksKeepTheirInputs) {
+  auto* tiny = GetTinyDataset();
+  ASSERT_NE(tiny, nullptr);
+  const std::vector<Example> train = SplitExamples(*tiny, Split::kTraining);
+  Result<HParams> hp1 = ResolveHParams("nnet1", "paper", Json::object());
+  ASSERT_TRUE(hp1.ok()) << hp1.status().ToString();
+  const InputConfig nnet1 = MakeInputConfig("nnet1", *hp1, kClip, 22050);
+  LoaderOptions o = TrainingLike(nnet1);
+  DataLoader augmented(tiny->clips.get(), train, o);
+  o.augment = false;
+  DataLoader plain(tiny->clips.get(), train, o);  // the same windows (their own stream)
+  const Batch batch = augmented.MakeBatch(1, 0), clean = plain.MakeBatch(1, 0);
+  EXPECT_FALSE(batch.clean.defined());
+  const torch::Tensor windows = WindowsFromCache(*tiny, train, clean.clips);
+  NetInputs in = BatchInputs(nnet1, batch.clips, batch.clean);
+  EXPECT_FALSE(in.features.defined());
+  EXPECT_TRUE(torch::equal(in.audio, batch.clips.unsqueeze(1)));
+  for (int64_t i = 0; i < windows.size(0); ++i) {
+    EXPECT_FALSE(torch::equal(in.audio[i][0], windows[i])) << i;
+  }
+
+  Result<HParams> hp2 = ResolveHParams("nnet2", "paper", Json::object());
+  ASSERT_TRUE(hp2.ok()) << hp2.status().ToString();
+  const InputConfig nnet2 = MakeInputConfig("nnet2", *hp2, kClip, 22050);
+  const LoaderOptions o2 = TrainingLike(nnet2);
+  EXPECT_FALSE(o2.augment || o2.keep_clean);
+  DataLoader loader2(tiny->clips.get(), train, o2);
+  const Batch b2 = loader2.MakeBatch(1, 0);
+  EXPECT_FALSE(b2.clean.defined());
+  NetInputs in2 = BatchInputs(nnet2, b2.clips, b2.clean);
+  EXPECT_FALSE(in2.audio.defined());
+  const torch::Tensor expected2 =
+      Mfcc(WindowsFromCache(*tiny, train, b2.clips), nnet2.feature_options).unsqueeze(1);
+  EXPECT_TRUE(torch::allclose(in2.features, expected2, 1e-5, 1e-5));
+}
+
+// keep_clean without augmentation costs nothing: clean is the clips tensor itself.
+TEST(DataLoaderTest, KeepCleanWithoutAugmentationIsNoCopy) {
+  auto* tiny = GetTinyDataset();
+  ASSERT_NE(tiny, nullptr);
+  LoaderOptions o;
+  o.clip_samples = kClip;
+  o.batch_size = 4;
+  o.keep_clean = true;
+  DataLoader loader(tiny->clips.get(), SplitExamples(*tiny, Split::kValidation), o);
+  const Batch b = loader.MakeBatch(0, 0);
+  EXPECT_TRUE(b.clean.is_same(b.clips));
+}
+
 TEST(DataLoaderTest, MissingTrackIsADataError) {
   auto* tiny = GetTinyDataset();
   ASSERT_NE(tiny, nullptr);
@@ -192,6 +325,30 @@ TEST(DataLoaderGpuTest, PinnedBatchesEqualUnpinnedOnes) {
     // The asynchronous copy lands the same values.
     torch::Tensor on_gpu = b.clips.to(torch::Device("cuda:0"), torch::kFloat32, true);
     EXPECT_TRUE(torch::equal(on_gpu.cpu(), same.clips));
+  }
+}
+
+TEST(DataLoaderGpuTest, PinnedCleanClipsEqualUnpinnedOnes) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  auto* tiny = GetTinyDataset();
+  ASSERT_NE(tiny, nullptr);
+  LoaderOptions o;
+  o.clip_samples = kClip;
+  o.batch_size = 16;
+  o.seed = 5;
+  o.augment = true;
+  o.keep_clean = true;
+  o.pin_memory = true;
+  DataLoader loader(tiny->clips.get(), SplitExamples(*tiny, Split::kTraining), o);
+  std::vector<Batch> batches = Epoch(loader, 2);
+  ASSERT_FALSE(batches.empty());
+  for (const Batch& b : batches) {
+    EXPECT_TRUE(b.clips.is_pinned());
+    EXPECT_TRUE(b.clean.is_pinned());
+    const Batch same = loader.MakeBatch(2, b.index);
+    EXPECT_TRUE(torch::equal(b.clips, same.clips));
+    EXPECT_TRUE(torch::equal(b.clean, same.clean));
+    EXPECT_FALSE(torch::equal(b.clips, b.clean));
   }
 }
 
