@@ -165,6 +165,7 @@ Result<ReportData> ReadReportData(Storage& storage, const std::vector<std::strin
       r.worker = AttrString(t.user_attrs, "worker");
       if (r.worker.empty()) r.worker = AttrString(t.system_attrs, "worker");
       r.fail_reason = AttrString(t.user_attrs, "fail_reason");
+      r.reused_from = AttrString(t.user_attrs, "reused_from");
       if (r.state == TrialState::kComplete && std::isfinite(r.value) &&
           (stage.best < 0 || Better(stage.direction, r.value, stage.trials[stage.best].value))) {
         stage.best = static_cast<int>(stage.trials.size());
@@ -955,7 +956,8 @@ std::string Timeline(Page& page, const ReportData& data) {
   bool named = false;
   for (size_t si = 0; si < data.stages.size(); ++si) {
     for (const ReportTrial& t : data.stages[si].trials) {
-      if (!std::isfinite(t.start)) continue;
+      // A trial that copied a known result ran nowhere (docs/playbook.md).
+      if (!std::isfinite(t.start) || !t.reused_from.empty()) continue;
       bars.push_back({t.start, std::isfinite(t.end) ? t.end : now, t.worker,
                       data.stages[si].stage + " #" + std::to_string(t.number), si, t.state});
       named = named || !t.worker.empty();

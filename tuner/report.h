@@ -44,6 +44,7 @@ struct ReportTrial {
   std::string worker;                      // user or system attr `worker`, if the store has it
   std::string fail_reason;                 // user attr fail_reason
   Json hparams;                            // user attr hparams (the whole configuration) or null
+  std::string reused_from;                 // user attr reused_from: copied that trial's result
 };
 
 struct ReportStage {

@@ -305,6 +305,24 @@ TEST(ReportPlainStudyTest, InvalidUtf8InTheStoreDoesNotThrow) {
   EXPECT_TRUE(Has(html, "<h1>bad\xff name</h1>"));  // text is copied as it is
 }
 
+TEST_F(ReportTest, TheTimelineLeavesOutTrialsThatCopiedAKnownResult) {
+  auto data = ReadReportData(storage_, names_);
+  ASSERT_TRUE(data.ok());
+  auto timeline_bars = [](const std::string& html) {
+    size_t bars = 0;
+    for (const Json& c : Charts(html)) {
+      if (c["options"]["plugins"]["title"]["text"].get<std::string>().rfind("Timeline", 0) != 0)
+        continue;
+      for (const Json& d : c["data"]["datasets"]) bars += d["data"].size();
+    }
+    return bars;
+  };
+  const size_t all = timeline_bars(RenderReportHtml(*data));
+  ASSERT_GT(all, 0u);
+  data->stages[0].trials[1].reused_from = "demo/base#0";
+  EXPECT_EQ(timeline_bars(RenderReportHtml(*data)), all - 1);
+}
+
 TEST(ReportLargeStudyTest, CapsTheLinesDrawn) {
   InMemoryStorage storage;
   auto names = report_test::WriteSyntheticStudy(storage, "big", 300);
