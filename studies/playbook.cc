@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "samplers/random_sampler.h"
+#include "storage/base/seeds.h"
 #include "storage/base/strings.h"
 
 namespace mgr {
@@ -132,12 +133,8 @@ Result<TrialDraw> Playbook::DrawTrialHparams(
     size_t stage_index, const Incumbent& incumbent, const SuggestFn& propose,
     const std::vector<std::map<std::string, Json>>& measured, int64_t trial_number,
     int max_redraws) const {
-  const uint64_t seed = static_cast<uint64_t>(study_->seed);
-  const uint64_t number = static_cast<uint64_t>(trial_number);
-  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
-                    static_cast<uint32_t>(stage_index), static_cast<uint32_t>(number),
-                    static_cast<uint32_t>(number >> 32)};
-  std::mt19937_64 rng(seq);
+  std::mt19937_64 rng(MixSeed(
+      {static_cast<uint64_t>(study_->seed), stage_index, static_cast<uint64_t>(trial_number)}));
   TrialDraw draw;
   for (int attempt = 0;; ++attempt) {
     draw.searched.clear();

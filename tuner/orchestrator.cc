@@ -82,6 +82,13 @@ void AddPerClassF1(Json* test) {
   (*test)["f1"] = f1;
 }
 
+// The object in a JSON file; null when the file is missing or holds something else.
+Json ReadJsonObject(const fs::path& path) {
+  std::ifstream in(path);
+  Json j = in ? Json::parse(in, nullptr, false) : Json();
+  return j.is_object() ? j : Json();
+}
+
 std::string OneLine(const std::string& s) {
   std::string out;
   for (char c : s) out += (c == '\n') ? ' ' : c;
@@ -132,6 +139,8 @@ class Orchestrator::Impl {
   Status StartTrial(size_t slot, Trial trial);
   Status StartExport(size_t slot);
   Status ScheduleFinal();
+  // The incumbent's whole configuration: the study's fixed hparams under its own.
+  std::map<std::string, Json> IncumbentHparams() const;
   Json FinalRunConfig(int64_t seed) const;
   Status StartFinalSeed(size_t slot, int64_t seed);
   void FinishFinalSeed(Job* job, const WorkerExit& exit);
@@ -403,11 +412,9 @@ void Orchestrator::Impl::Schedule() {
     for (auto& j : jobs_) any_job = any_job || j;
   } else if (!export_started_) {
     export_started_ = true;
-    fs::path result = fs::path(study_.run_dir) / "final" / "result.json";
     if (exporting) {
-      std::ifstream in(result);
-      Json r = in ? Json::parse(in, nullptr, false) : Json();
-      if (in && !r.is_discarded()) {
+      Json r = ReadJsonObject(fs::path(study_.run_dir) / "final" / "result.json");
+      if (!r.is_null()) {
         final_result_ = r;  // exported by an earlier run
       } else if (auto slot = FreeSlot()) {
         Status st = StartExport(*slot);
@@ -963,13 +970,6 @@ Status ReplaceWithCopy(const fs::path& source, const fs::path& dest) {
   return Status::Ok();
 }
 
-// The object in a JSON file; null when the file is missing or holds something else.
-Json ReadJsonObject(const fs::path& path) {
-  std::ifstream in(path);
-  Json j = in ? Json::parse(in, nullptr, false) : Json();
-  return j.is_object() ? j : Json();
-}
-
 // Why an export or final run did not complete: the worker's error message and its exit.
 std::string FailureReason(const Job& job, const WorkerExit& exit) {
   if (!job.error_event) return exit.Describe();
@@ -1026,8 +1026,7 @@ Status Orchestrator::Impl::StartExport(size_t slot) {
     // (or finishes the remaining epochs when the trial stopped early).
     MGR_RETURN_IF_ERROR(ReplaceWithCopy(source, dir / "checkpoint"));
   }
-  std::map<std::string, Json> hparams = study_.fixed;
-  for (const auto& [k, v] : incumbent_.hparams) hparams[k] = v;
+  const std::map<std::string, Json> hparams = IncumbentHparams();
   auto job = std::make_unique<Job>();
   job->slot = slot;
   job->is_export = true;
@@ -1106,9 +1105,14 @@ Status Orchestrator::Impl::ScheduleFinal() {
 
 // What a final run trains: the incumbent's whole configuration with the final budget, and
 // the seed. A seed's results count only for the configuration they were trained with.
-Json Orchestrator::Impl::FinalRunConfig(int64_t seed) const {
+std::map<std::string, Json> Orchestrator::Impl::IncumbentHparams() const {
   std::map<std::string, Json> hparams = study_.fixed;
   for (const auto& [k, v] : incumbent_.hparams) hparams[k] = v;
+  return hparams;
+}
+
+Json Orchestrator::Impl::FinalRunConfig(int64_t seed) const {
+  std::map<std::string, Json> hparams = IncumbentHparams();
   hparams["max_epochs"] = study_.final_training->max_epochs;
   hparams["patience"] = study_.final_training->patience;
   return Json{{"seed", seed},

@@ -51,12 +51,16 @@ struct FilePrediction {
   int64_t windows = 0;
 };
 
-// The window of `samples` starting at `start`, zero-padded to a clip: (1, clip).
-torch::Tensor Window(const std::vector<float>& samples, int64_t start, int64_t clip) {
-  torch::Tensor w = torch::zeros({1, clip}, torch::kFloat32);
-  const int64_t len = std::min<int64_t>(clip, static_cast<int64_t>(samples.size()) - start);
-  std::copy(samples.begin() + start, samples.begin() + start + len, w.data_ptr<float>());
-  return w;
+// The windows of `samples` starting at `starts`, each zero-padded to a clip: (starts, clip).
+torch::Tensor Windows(const std::vector<float>& samples, const int64_t* starts, int64_t count,
+                      int64_t clip) {
+  torch::Tensor clips = torch::zeros({count, clip}, torch::kFloat32);
+  float* out = clips.data_ptr<float>();
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t len = std::min<int64_t>(clip, static_cast<int64_t>(samples.size()) - starts[i]);
+    std::copy(samples.begin() + starts[i], samples.begin() + starts[i] + len, out + i * clip);
+  }
+  return clips;
 }
 
 FilePrediction Predict(ExportedModel& model, const std::vector<float>& samples, int64_t hop,
@@ -71,14 +75,8 @@ FilePrediction Predict(ExportedModel& model, const std::vector<float>& samples, 
   torch::Tensor logit_sum = torch::zeros_like(sum);
   for (size_t first = 0; first < starts.size(); first += batch) {
     const int64_t count = std::min<int64_t>(batch, starts.size() - first);
-    torch::Tensor clips = torch::zeros({count, clip}, torch::kFloat32);
-    float* out = clips.data_ptr<float>();
-    for (int64_t i = 0; i < count; ++i) {
-      const int64_t s = starts[first + i];
-      const int64_t len = std::min(clip, n - s);
-      std::copy(samples.begin() + s, samples.begin() + s + len, out + i * clip);
-    }
-    torch::Tensor logits = model.module.forward({clips}).toTensor();
+    torch::Tensor logits =
+        model.module.forward({Windows(samples, &starts[first], count, clip)}).toTensor();
     sum += torch::softmax(logits.to(torch::kFloat64), 1).sum(0);
     logit_sum += logits.to(torch::kFloat64).sum(0);
   }
@@ -87,7 +85,7 @@ FilePrediction Predict(ExportedModel& model, const std::vector<float>& samples, 
   out_prediction.track = torch::softmax(logit_sum / count, 0);
   std::mt19937_64 unused_rng(0);  // the test split's window draws nothing
   const int64_t mid = ClipStart(n, clip, Split::kTest, unused_rng);
-  torch::Tensor mid_logits = model.module.forward({Window(samples, mid, clip)}).toTensor();
+  torch::Tensor mid_logits = model.module.forward({Windows(samples, &mid, 1, clip)}).toTensor();
   out_prediction.midpoint = torch::softmax(mid_logits.to(torch::kFloat64)[0], 0);
   return out_prediction;
 }

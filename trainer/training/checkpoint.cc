@@ -4,6 +4,7 @@
 
 #include "storage/base/atomic_file.h"
 #include "storage/base/files.h"
+#include "storage/base/strings.h"
 #include "trainer/training/export.h"
 
 namespace mgr {
@@ -224,56 +225,64 @@ Result<SourceNet> LoadSource(const std::string& path) {
   return src;
 }
 
+using NamedTensors = torch::OrderedDict<std::string, torch::Tensor>;
+
+// Checks that every defined tensor of `dst` under `to` has a same-shaped one in `src` at
+// `from` + the rest of its name, and that `src` has no other tensor under `from`.
+Status CheckEncoderTensors(const std::string& what, const std::string& path,
+                           const NamedTensors& src, const std::string& from,
+                           const NamedTensors& dst, const std::string& to) {
+  size_t matched = 0;
+  for (const auto& item : src) {
+    if (StartsWith(item.key(), from) && item.value().defined()) ++matched;
+  }
+  size_t copied = 0;
+  for (const auto& item : dst) {
+    if (!StartsWith(item.key(), to) || !item.value().defined()) continue;
+    const std::string source_key = from + item.key().substr(to.size());
+    const torch::Tensor* s = src.find(source_key);
+    if (s == nullptr || !s->defined()) {
+      return Status::InvalidArgument("hparams." + what + ": " + path + " has no " + source_key +
+                                     " for the MixNet's " + item.key() +
+                                     " (batch_norm or layer counts differ)");
+    }
+    if (s->sizes() != item.value().sizes()) {
+      return Status::InvalidArgument("hparams." + what + ": " + item.key() + " has shape " +
+                                     ShapeText(item.value()) + " in the MixNet, " + source_key +
+                                     " has shape " + ShapeText(*s) + " in " + path);
+    }
+    ++copied;
+  }
+  if (copied != matched) {
+    return Status::InvalidArgument("hparams." + what + ": " + path + " has " +
+                                   std::to_string(matched) + " tensors under " + from +
+                                   ", the MixNet " + std::to_string(copied) + " under " + to +
+                                   " (batch_norm or layer counts differ)");
+  }
+  return Status::Ok();
+}
+
+// Copies what CheckEncoderTensors checked.
+void CopyEncoderTensors(const NamedTensors& src, const std::string& from, const NamedTensors& dst,
+                        const std::string& to) {
+  for (const auto& item : dst) {
+    if (!StartsWith(item.key(), to) || !item.value().defined()) continue;
+    item.value().copy_(*src.find(from + item.key().substr(to.size())));
+  }
+}
+
 // Copies source.<from>* into target.<to>* (parameters and buffers), all or nothing checked.
 Status CopyEncoder(const std::string& what, const std::string& path, torch::nn::Module& source,
                    const std::string& from, torch::nn::Module& target, const std::string& to) {
-  auto copy = [&](const torch::OrderedDict<std::string, torch::Tensor>& src,
-                  const torch::OrderedDict<std::string, torch::Tensor>& dst, bool apply) -> Status {
-    if (apply) {
-      for (const auto& item : dst) {
-        if (item.key().rfind(to, 0) != 0 || !item.value().defined()) continue;
-        item.value().copy_(*src.find(from + item.key().substr(to.size())));
-      }
-      return Status::Ok();
-    }
-    size_t matched = 0;
-    for (const auto& item : src) {
-      if (item.key().rfind(from, 0) == 0 && item.value().defined()) ++matched;
-    }
-    size_t copied = 0;
-    for (const auto& item : dst) {
-      if (item.key().rfind(to, 0) != 0 || !item.value().defined()) continue;
-      const std::string source_key = from + item.key().substr(to.size());
-      const torch::Tensor* s = src.find(source_key);
-      if (s == nullptr || !s->defined()) {
-        return Status::InvalidArgument("hparams." + what + ": " + path + " has no " + source_key +
-                                       " for the MixNet's " + item.key() +
-                                       " (batch_norm or layer counts differ)");
-      }
-      if (s->sizes() != item.value().sizes()) {
-        return Status::InvalidArgument("hparams." + what + ": " + item.key() + " has shape " +
-                                       ShapeText(item.value()) + " in the MixNet, " + source_key +
-                                       " has shape " + ShapeText(*s) + " in " + path);
-      }
-      ++copied;
-    }
-    if (copied != matched) {
-      return Status::InvalidArgument("hparams." + what + ": " + path + " has " +
-                                     std::to_string(matched) + " tensors under " + from +
-                                     ", the MixNet " + std::to_string(copied) + " under " + to +
-                                     " (batch_norm or layer counts differ)");
-    }
-    return Status::Ok();
-  };
   torch::NoGradGuard no_grad;
   // Check both kinds before copying either, so that an error leaves the MixNet as built.
-  auto src_params = source.named_parameters(), dst_params = target.named_parameters();
-  auto src_buffers = source.named_buffers(), dst_buffers = target.named_buffers();
+  const NamedTensors src_params = source.named_parameters(), dst_params = target.named_parameters();
+  const NamedTensors src_buffers = source.named_buffers(), dst_buffers = target.named_buffers();
   try {
-    MGR_RETURN_IF_ERROR(copy(src_params, dst_params, false));
-    MGR_RETURN_IF_ERROR(copy(src_buffers, dst_buffers, false));
-    MGR_RETURN_IF_ERROR(copy(src_params, dst_params, true));
-    MGR_RETURN_IF_ERROR(copy(src_buffers, dst_buffers, true));
+    MGR_RETURN_IF_ERROR(CheckEncoderTensors(what, path, src_params, from, dst_params, to));
+    MGR_RETURN_IF_ERROR(CheckEncoderTensors(what, path, src_buffers, from, dst_buffers, to));
+    CopyEncoderTensors(src_params, from, dst_params, to);
+    CopyEncoderTensors(src_buffers, from, dst_buffers, to);
   } catch (const c10::Error& e) {
     return Status::Internal("hparams." + what + ": " + e.what_without_backtrace());
   }
