@@ -13,6 +13,7 @@
 
 #include "samplers/pruner.h"
 #include "samplers/sampler.h"
+#include "storage/copy_study.h"
 #include "storage/storage.h"
 #include "studies/study.h"
 #include "tuner/output_format.h"
@@ -292,6 +293,56 @@ int RunDeleteStudy(const Common& c, const Io& io) {
   if (!id.ok()) return fail(id.status());
   Status s = (*storage)->DeleteStudy(*id);
   if (!s.ok()) return fail(s);
+  return 0;
+}
+
+// --- copy-study --------------------------------------------------------------------------------
+
+struct CopyOptions {
+  std::string from_storage, to_storage, study_name, to_study_name;
+};
+
+// Copies every study StudiesToCopy names (a study, or a playbook study's stages), renaming
+// the prefix to --to-study-name. All or nothing: every target name is checked free first,
+// and a failure deletes the studies this run already copied.
+int RunCopyStudy(const CopyOptions& o, const Io& io) {
+  auto fail = [&](const Status& s) { return Fail(io, "copy-study", s); };
+  if (o.from_storage == o.to_storage && o.to_study_name.empty()) {
+    return fail(Status::InvalidArgument(
+        "--from-storage and --to-storage are the same store: give --to-study-name"));
+  }
+  Result<std::shared_ptr<Storage>> from = Open(o.from_storage, false);
+  if (!from.ok()) return fail(from.status());
+  Result<std::shared_ptr<Storage>> to = Open(o.to_storage, true);
+  if (!to.ok()) return fail(to.status());
+  Result<std::vector<std::string>> names = StudiesToCopy(**from, o.study_name);
+  if (!names.ok()) return fail(names.status().WithContext(o.from_storage));
+  const std::string& prefix = o.to_study_name.empty() ? o.study_name : o.to_study_name;
+  std::vector<std::string> targets;
+  for (const std::string& name : *names) {
+    targets.push_back(prefix + name.substr(o.study_name.size()));
+    if ((*to)->GetStudyId(targets.back()).ok()) {
+      return fail(Status::AlreadyExists("a study named '" + targets.back() +
+                                        "' already exists in " + o.to_storage +
+                                        "; nothing was copied (delete it or pass "
+                                        "another --to-study-name)"));
+    }
+  }
+  std::vector<std::string> done;
+  for (size_t i = 0; i < names->size(); ++i) {
+    Result<int64_t> copied = CopyStudy(**from, (*names)[i], **to, targets[i]);
+    if (!copied.ok()) {
+      for (const std::string& name : done) {
+        Result<int64_t> id = (*to)->GetStudyId(name);
+        if (id.ok()) (void)(*to)->DeleteStudy(*id);
+      }
+      return fail(copied.status());
+    }
+    done.push_back(targets[i]);
+    *io.out << "copied " << (*names)[i] << " -> " << targets[i] << " (" << *copied
+            << (*copied == 1 ? " trial)\n" : " trials)\n");
+  }
+  io.out->flush();
   return 0;
 }
 
@@ -700,6 +751,25 @@ void RegisterDeleteStudy(CLI::App& app, CommandRunner* run, const Io& io) {
   sub->callback([run, c, io] { *run = [c, io] { return RunDeleteStudy(*c, io); }; });
 }
 
+void RegisterCopyStudy(CLI::App& app, CommandRunner* run, const Io& io) {
+  auto o = std::make_shared<CopyOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "copy-study", "Copy a study, trials and attributes, to another store (optuna.copy_study)");
+  sub->group(kGroup);
+  sub->add_option("--from-storage", o->from_storage, "Source storage URL")->required();
+  sub->add_option("--to-storage", o->to_storage, "Target storage URL (created if missing)")
+      ->required();
+  sub->add_option("--study-name", o->study_name,
+                  "The study to copy; a playbook study's name copies all its stages")
+      ->required();
+  sub->add_option("--to-study-name", o->to_study_name,
+                  "Its name in the target (default: the same)");
+  sub->footer(
+      "Example: mgr-tune copy-study --from-storage sqlite:///runs/demo.db "
+      "--to-storage postgresql://mgr@db-host/studies --study-name demo");
+  sub->callback([run, o, io] { *run = [o, io] { return RunCopyStudy(*o, io); }; });
+}
+
 void RegisterAsk(CLI::App& app, CommandRunner* run, const Io& io) {
   auto o = std::make_shared<AskOptions>();
   CLI::App* sub = app.add_subcommand(
@@ -775,6 +845,7 @@ void RegisterStorageCommands(CLI::App& app, CommandRunner* run, std::ostream* ou
   RegisterTrialListings(app, run, io);
   RegisterCreateStudy(app, run, io);
   RegisterDeleteStudy(app, run, io);
+  RegisterCopyStudy(app, run, io);
   RegisterAsk(app, run, io);
   RegisterTell(app, run, io);
   RegisterExport(app, run, io);

@@ -1,6 +1,7 @@
 // The storage commands of mgr-tune, named and shaped like Python Optuna's CLI
 // (optuna/cli.py): studies, trials, best-trial, best-trials, create-study, delete-study,
-// ask, tell, plus export (a CSV like Optuna's trials_dataframe).
+// ask, tell, plus export (a CSV like Optuna's trials_dataframe) and copy-study
+// (optuna.copy_study).
 //
 // Every command takes --storage URL (or the OPTUNA_STORAGE environment variable). Read-only
 // commands never create a database. Arguments are checked before the storage is opened,

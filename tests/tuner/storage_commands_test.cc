@@ -4,13 +4,16 @@
 #include "tuner/storage_commands.h"
 
 #include <algorithm>
+#include <memory>
 #include <set>
 #include <sstream>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "storage/storage.h"
+#include "storage/trial.h"
 #include "tests/test_util.h"
 
 namespace mgr {
@@ -146,6 +149,80 @@ TEST(AskCommandTest, ALoopOfSeededAsksNeverRepeatsAValue) {
     all.insert(b.begin(), b.end());
     EXPECT_EQ(all.size(), a.size() + b.size()) << "two studies with one seed share values";
   }
+}
+
+// Runs one storage command in-process; returns its exit code, output in *out and *err.
+int RunStorageCommand(std::vector<std::string> args, std::string* out, std::string* err) {
+  CLI::App app;
+  CommandRunner runner;
+  std::ostringstream o, e;
+  RegisterStorageCommands(app, &runner, &o, &e);
+  std::reverse(args.begin(), args.end());  // CLI11 takes the arguments last first
+  app.parse(args);
+  const int rc = runner();
+  *out = o.str();
+  *err = e.str();
+  return rc;
+}
+
+// copy-study with a playbook study's name copies every stage, renamed; a target that exists
+// already stops it before anything is written.
+TEST(CopyStudyCommandTest, CopiesEveryStageAndNeverHalfOfThem) {
+  testing_util::TempDir dir;
+  const std::string from = "sqlite:///" + dir.path() + "/from.db";
+  const std::string to = "sqlite:///" + dir.path() + "/to.db";
+  {
+    std::unique_ptr<Storage> s = std::move(OpenStorage(from)).value();
+    for (const char* stage : {"demo/base", "demo/dense", "demo2/base"}) {
+      const int64_t id = *s->CreateStudy(stage, {StudyDirection::kMinimize});
+      ASSERT_TRUE(s->SetStudyUserAttr(id, "stage", stage).ok());
+      for (int i = 0; i < 2; ++i) {
+        const int64_t t = *s->CreateTrial(id);
+        ASSERT_TRUE(s->SetTrialIntermediateValue(t, 1, 0.5 + i).ok());
+        ASSERT_TRUE(s->SetTrialStateValues(t, TrialState::kComplete, {0.5 + i}).ok());
+      }
+    }
+  }
+  std::string out, err;
+  ASSERT_EQ(RunStorageCommand({"copy-study", "--from-storage", from, "--to-storage", to,
+                               "--study-name", "demo", "--to-study-name", "copy"},
+                              &out, &err),
+            0)
+      << err;
+  EXPECT_EQ(
+      out,
+      "copied demo/base -> copy/base (2 trials)\ncopied demo/dense -> copy/dense (2 trials)\n");
+  {
+    std::unique_ptr<Storage> s = std::move(OpenStorage(to)).value();
+    std::vector<StudySummary> studies = *s->GetAllStudies();
+    ASSERT_EQ(studies.size(), 2u);
+    const int64_t dense = *s->GetStudyId("copy/dense");
+    EXPECT_EQ(s->GetStudyUserAttrs(dense)->at("stage"), "demo/dense");
+    std::vector<FrozenTrial> trials = *s->GetAllTrials(dense);
+    ASSERT_EQ(trials.size(), 2u);
+    EXPECT_EQ(trials[1].values, std::vector<double>{1.5});
+    EXPECT_EQ(trials[1].intermediate_values.at(1), 1.5);
+  }
+  // The second stage's name is taken in a third store: nothing at all is copied there.
+  const std::string third = "sqlite:///" + dir.path() + "/third.db";
+  {
+    std::unique_ptr<Storage> s = std::move(OpenStorage(third)).value();
+    ASSERT_TRUE(s->CreateStudy("demo/dense", {StudyDirection::kMaximize}).ok());
+  }
+  EXPECT_EQ(RunStorageCommand({"copy-study", "--from-storage", from, "--to-storage", third,
+                               "--study-name", "demo"},
+                              &out, &err),
+            1);
+  EXPECT_NE(err.find("a study named 'demo/dense' already exists"), std::string::npos) << err;
+  {
+    std::unique_ptr<Storage> s = std::move(OpenStorage(third)).value();
+    EXPECT_EQ(s->GetStudyId("demo/base").status().code(), StatusCode::kNotFound);
+  }
+  EXPECT_EQ(RunStorageCommand({"copy-study", "--from-storage", from, "--to-storage", to,
+                               "--study-name", "nothing"},
+                              &out, &err),
+            1);
+  EXPECT_NE(err.find("no study named 'nothing'"), std::string::npos) << err;
 }
 
 }  // namespace
