@@ -88,7 +88,7 @@ void CheckOptions(const FeatureOptions& options) {
   TORCH_CHECK(options.hop_length > 0, "features: hop_length must be positive, got ",
               options.hop_length);
   TORCH_CHECK(options.n_mels > 0, "features: n_mels must be positive, got ", options.n_mels);
-  TORCH_CHECK(options.frames > 0, "features: frames must be positive, got ", options.frames);
+  TORCH_CHECK(options.frames >= 0, "features: frames must be >= 0, got ", options.frames);
 }
 
 // (B, N) view of the clips; remembers whether a batch dimension was added.
@@ -198,6 +198,12 @@ void MelPowerChunks(const torch::Tensor& batch, const FeatureOptions& options,
   });
 }
 
+// The frame count the features keep for a clip of num_samples (features.h, FeatureOptions).
+int64_t FramesKept(int64_t num_samples, const FeatureOptions& options) {
+  if (options.frames > 0) return options.frames;
+  return std::max<int64_t>(1, num_samples / options.hop_length);
+}
+
 torch::Tensor MelPowerCpu(const torch::Tensor& clips, const FeatureOptions& options,
                           const FeatureConstants& constants) {
   const torch::Tensor batch = clips.contiguous();
@@ -226,7 +232,7 @@ torch::Tensor DbMel(const torch::Tensor& batch, const FeatureOptions& options,
     const torch::Tensor floor = mel.amax({1, 2}, /*keepdim=*/true) - options.top_db;
     mel = torch::max(mel, floor);
   }
-  return mel.narrow(1, 0, std::min<int64_t>(t, options.frames));
+  return mel.narrow(1, 0, std::min<int64_t>(t, FramesKept(batch.size(1), options)));
 }
 
 torch::Tensor Finish(torch::Tensor features, const FeatureOptions& options, bool unbatched) {
@@ -241,7 +247,7 @@ int64_t StftFrames(int64_t num_samples, const FeatureOptions& options) {
 }
 
 int64_t FeatureFrames(int64_t num_samples, const FeatureOptions& options) {
-  return std::min<int64_t>(StftFrames(num_samples, options), options.frames);
+  return std::min<int64_t>(StftFrames(num_samples, options), FramesKept(num_samples, options));
 }
 
 double HzToMelSlaney(double hz) {

@@ -17,13 +17,16 @@ namespace mgr {
 struct FeatureOptions {
   int sample_rate = 22050;  // Hz of the clips
   int n_fft = 2048, hop_length = 1024, n_mels = 128, n_mfcc = 20;
-  int frames = 256;          // keep the first `frames` STFT frames
+  // Frames kept: `frames` when > 0, else num_samples / hop_length (2^18 samples -> 256 as
+  // the paper, 2^19 -> 512): the frame count follows the clip length.
+  int frames = 0;
   double top_db = 80.0;      // clamp at (max over the clip) - top_db; <= 0 disables
   bool standardize = false;  // per-clip, per-coefficient (population std)
 };
 
 // Number of STFT frames a centred STFT gives for `num_samples` samples
-// (1 + num_samples / hop_length), and the number the features keep: min(that, frames).
+// (1 + num_samples / hop_length), and the number the features keep: min(that, frames), with
+// frames = num_samples / hop_length (at least 1) unless options.frames > 0.
 int64_t StftFrames(int64_t num_samples, const FeatureOptions& options);
 int64_t FeatureFrames(int64_t num_samples, const FeatureOptions& options);
 

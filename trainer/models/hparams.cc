@@ -56,14 +56,27 @@ const Def kDefs[] = {
     {"pool", Type::kInt, 1, 1 << 16, false, false, true, kN1 | kMix, nullptr},
     {"aug_noise_p", Type::kFloat, 0, 1, false, false, false, kN1 | kMix, nullptr},
     {"aug_time_mask_p", Type::kFloat, 0, 1, false, false, false, kN1 | kMix, nullptr},
+    {"aug_noise_min", Type::kFloat, 0, 1, false, false, false, kN1 | kMix, nullptr},
+    {"aug_noise_max", Type::kFloat, 0, 1, false, false, false, kN1 | kMix, nullptr},
+    {"aug_time_mask_min", Type::kFloat, 0, 1, false, false, false, kN1 | kMix, nullptr},
+    {"aug_time_mask_max", Type::kFloat, 0, 1, false, false, false, kN1 | kMix, nullptr},
     {"feature", Type::kString, 0, 0, false, false, false, kN2 | kMix, "mfcc|mel"},
-    {"standardize", Type::kBool, 0, 0, false, false, false, kN2 | kMix, nullptr},
+    {"normalization", Type::kString, 0, 0, false, false, false, kN2 | kMix, "clip|dataset|none"},
+    {"n_mels", Type::kInt, 8, 512, false, false, false, kN2 | kMix, nullptr},
+    {"n_mfcc", Type::kInt, 1, 512, false, false, false, kN2 | kMix, nullptr},
     {"res_channels", Type::kInt, 1, 4096, false, false, false, kN2 | kMix, nullptr},
     {"res_kernel", Type::kInt, 1, 1024, false, false, false, kN2 | kMix, nullptr},
     {"res_blocks", Type::kInt, 0, 16, false, false, false, kN2 | kMix, nullptr},
     {"aug_spec_time_p", Type::kFloat, 0, 1, false, false, false, kN2 | kMix, nullptr},
     {"aug_spec_coef_p", Type::kFloat, 0, 1, false, false, false, kN2 | kMix, nullptr},
     {"aug_spec_noise_p", Type::kFloat, 0, 1, false, false, false, kN2 | kMix, nullptr},
+    {"aug_spec_time_max", Type::kInt, 0, 100000, false, false, false, kN2 | kMix, nullptr},
+    {"aug_spec_coef_max", Type::kInt, 0, 512, false, false, false, kN2 | kMix, nullptr},
+    {"aug_spec_noise_std", Type::kFloat, 0, 10, false, false, false, kN2 | kMix, nullptr},
+    // Data settings: override the spec's data.sample_rate / data.clip_samples when given
+    // (absent = the spec's values; the flat form carries them only when given).
+    {"sample_rate", Type::kInt, 1000, 384000, false, false, false, kAll, nullptr},
+    {"clip_samples", Type::kInt, 1, 1 << 26, false, false, false, kAll, nullptr},
 };
 
 int FamilyBit(const std::string& family) {
@@ -160,9 +173,13 @@ int64_t GetInt(const Json& v) { return static_cast<int64_t>(std::llround(v.get<d
 
 Json PaperNnet1() {
   // c1 1->64 k128 s32 pool4; c2 ->128 k32 s2 pool2; c3 ->256 k16 s2 pool2; c4 ->512 k8 s2.
-  Json j = {{"optimizer", "adam"}, {"lr", 1e-4},         {"weight_decay", 0.005},
-            {"batch_size", 64},    {"aug_noise_p", 0.5}, {"aug_time_mask_p", 1.0},
-            {"conv_layers", 4},    {"dense_layers", 4},  {"dropout", 0.0}};
+  Json j = {{"optimizer", "adam"},      {"lr", 1e-4},
+            {"weight_decay", 0.005},    {"batch_size", 64},
+            {"aug_noise_p", 0.5},       {"aug_time_mask_p", 1.0},
+            {"conv_layers", 4},         {"dense_layers", 4},
+            {"dropout", 0.0},           {"aug_noise_min", 0.001},
+            {"aug_noise_max", 0.015},   {"aug_time_mask_min", 0.10},
+            {"aug_time_mask_max", 0.15}};
   const int64_t ch[] = {64, 128, 256, 512}, k[] = {128, 32, 16, 8}, s[] = {32, 2, 2, 2},
                 p[] = {4, 2, 2, 1};
   for (int i = 0; i < 4; ++i) {
@@ -179,7 +196,12 @@ Json PaperNnet1() {
 
 Json Paper2d(Json j) {
   j["feature"] = "mfcc";
-  j["standardize"] = true;
+  j["normalization"] = "clip";
+  j["n_mels"] = 128;
+  j["n_mfcc"] = 20;
+  j["aug_spec_time_max"] = 30;
+  j["aug_spec_coef_max"] = 2;
+  j["aug_spec_noise_std"] = 0.015;
   j["res_channels"] = 256;
   j["res_kernel"] = 4;
   j["res_blocks"] = 1;
@@ -214,6 +236,7 @@ struct Renamed {
 };
 const Renamed kRenamed[] = {
     {kMix, "batch_norm", "mixnet has audio_batch_norm and feature_batch_norm"},
+    {kAll, "standardize", "replaced by normalization (clip, dataset or none)"},
 };
 
 // Per-layer value i of `base`: flat[base_i] if present, else the previous layer's value.
@@ -353,10 +376,33 @@ Result<HParams> ResolveHParams(const std::string& family, const std::string& pre
     }
     hp.aug_noise_p = flat["aug_noise_p"].get<double>();
     hp.aug_time_mask_p = flat["aug_time_mask_p"].get<double>();
+    hp.aug_noise_min = flat["aug_noise_min"].get<double>();
+    hp.aug_noise_max = flat["aug_noise_max"].get<double>();
+    hp.aug_time_mask_min = flat["aug_time_mask_min"].get<double>();
+    hp.aug_time_mask_max = flat["aug_time_mask_max"].get<double>();
+    if (hp.aug_noise_min > hp.aug_noise_max) {
+      return Status::InvalidArgument("hparams.aug_noise_min: must be <= aug_noise_max (" +
+                                     Num(hp.aug_noise_max) + "), got " + Num(hp.aug_noise_min));
+    }
+    if (hp.aug_time_mask_min > hp.aug_time_mask_max) {
+      return Status::InvalidArgument("hparams.aug_time_mask_min: must be <= aug_time_mask_max (" +
+                                     Num(hp.aug_time_mask_max) + "), got " +
+                                     Num(hp.aug_time_mask_min));
+    }
   }
   if (bit & (kN2 | kMix)) {
     hp.feature = flat["feature"].get<std::string>();
-    hp.standardize = GetBool(flat["standardize"]);
+    hp.normalization = flat["normalization"].get<std::string>();
+    hp.n_mels = GetInt(flat["n_mels"]);
+    hp.n_mfcc = GetInt(flat["n_mfcc"]);
+    if (hp.n_mfcc > hp.n_mels) {
+      return Status::InvalidArgument(
+          "hparams.n_mfcc: must be in [1, n_mels = " + std::to_string(hp.n_mels) + "], got " +
+          std::to_string(hp.n_mfcc));
+    }
+    hp.aug_spec_time_max = GetInt(flat["aug_spec_time_max"]);
+    hp.aug_spec_coef_max = GetInt(flat["aug_spec_coef_max"]);
+    hp.aug_spec_noise_std = flat["aug_spec_noise_std"].get<double>();
     hp.res_channels = GetInt(flat["res_channels"]);
     hp.res_kernel = GetInt(flat["res_kernel"]);
     hp.res_blocks = GetInt(flat["res_blocks"]);
@@ -364,6 +410,8 @@ Result<HParams> ResolveHParams(const std::string& family, const std::string& pre
     hp.aug_spec_coef_p = flat["aug_spec_coef_p"].get<double>();
     hp.aug_spec_noise_p = flat["aug_spec_noise_p"].get<double>();
   }
+  if (flat.contains("sample_rate")) hp.sample_rate = static_cast<int>(GetInt(flat["sample_rate"]));
+  if (flat.contains("clip_samples")) hp.clip_samples = GetInt(flat["clip_samples"]);
   return hp;
 }
 
@@ -408,10 +456,19 @@ Json HParamsToJson(const std::string& family, const HParams& hp) {
     }
     j["aug_noise_p"] = hp.aug_noise_p;
     j["aug_time_mask_p"] = hp.aug_time_mask_p;
+    j["aug_noise_min"] = hp.aug_noise_min;
+    j["aug_noise_max"] = hp.aug_noise_max;
+    j["aug_time_mask_min"] = hp.aug_time_mask_min;
+    j["aug_time_mask_max"] = hp.aug_time_mask_max;
   }
   if (bit & (kN2 | kMix)) {
     j["feature"] = hp.feature;
-    j["standardize"] = hp.standardize;
+    j["normalization"] = hp.normalization;
+    j["n_mels"] = hp.n_mels;
+    j["n_mfcc"] = hp.n_mfcc;
+    j["aug_spec_time_max"] = hp.aug_spec_time_max;
+    j["aug_spec_coef_max"] = hp.aug_spec_coef_max;
+    j["aug_spec_noise_std"] = hp.aug_spec_noise_std;
     j["res_channels"] = hp.res_channels;
     j["res_kernel"] = hp.res_kernel;
     j["res_blocks"] = hp.res_blocks;
@@ -419,6 +476,8 @@ Json HParamsToJson(const std::string& family, const HParams& hp) {
     j["aug_spec_coef_p"] = hp.aug_spec_coef_p;
     j["aug_spec_noise_p"] = hp.aug_spec_noise_p;
   }
+  if (hp.sample_rate > 0) j["sample_rate"] = hp.sample_rate;
+  if (hp.clip_samples > 0) j["clip_samples"] = hp.clip_samples;
   return j;
 }
 

@@ -69,7 +69,10 @@ struct HParams {
 
   // 2D residual encoder (nnet2, mixnet).
   std::string feature = "mfcc";  // "mfcc" | "mel"
-  bool standardize = true;       // per-clip, per-coefficient standardisation of the features
+  // Feature normalisation: "clip" (per clip and coefficient, the paper's), "dataset"
+  // (per-coefficient statistics of the training split) or "none".
+  std::string normalization = "clip";
+  int64_t n_mels = 128, n_mfcc = 20;  // mel bands; MFCCs taken of them (n_mfcc <= n_mels)
   int64_t res_channels = 256;
   int64_t res_kernel = 4;  // frames; the stem's kernel also spans all coefficients
   int64_t res_blocks = 1;  // residual blocks after the stem
@@ -81,6 +84,17 @@ struct HParams {
   // Augmentation probabilities (training only).
   double aug_noise_p = 0.5, aug_time_mask_p = 1.0;  // waveform (nnet1, mixnet)
   double aug_spec_time_p = 0.5, aug_spec_coef_p = 0.5, aug_spec_noise_p = 0.5;  // 2D
+  // Augmentation strengths (defaults: the paper's). Noise amplitude range, time-mask length
+  // as a fraction of the clip; SpecAugment widths in frames / coefficients, noise scale.
+  double aug_noise_min = 0.001, aug_noise_max = 0.015;
+  double aug_time_mask_min = 0.10, aug_time_mask_max = 0.15;
+  int64_t aug_spec_time_max = 30, aug_spec_coef_max = 2;
+  double aug_spec_noise_std = 0.015;
+
+  // Data settings given as hyperparameters; 0 = not given (the spec's data values apply).
+  // They appear in the flat form only when given.
+  int sample_rate = 0;
+  int64_t clip_samples = 0;
 };
 
 // True for "nnet1", "nnet2", "mixnet".

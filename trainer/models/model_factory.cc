@@ -14,7 +14,9 @@ InputConfig MakeInputConfig(const std::string& family, const HParams& hp, int64_
   in.features = family == kFamilyNnet2 || family == kFamilyMixNet;
   in.feature = hp.feature;
   in.feature_options.sample_rate = sample_rate;
-  in.feature_options.standardize = hp.standardize;
+  in.feature_options.standardize = hp.normalization == "clip";
+  in.feature_options.n_mels = static_cast<int>(hp.n_mels);
+  in.feature_options.n_mfcc = static_cast<int>(hp.n_mfcc);
   if (in.features) {
     in.frames = FeatureFrames(clip_samples, in.feature_options);
     in.coefficients = hp.feature == "mel" ? in.feature_options.n_mels : in.feature_options.n_mfcc;
@@ -25,6 +27,11 @@ InputConfig MakeInputConfig(const std::string& family, const HParams& hp, int64_
 Status ValidateArchitecture(const std::string& family, const HParams& hp,
                             const InputConfig& input) {
   if (!IsKnownFamily(family)) return Status::InvalidArgument("model.family: unknown " + family);
+  if (input.features && hp.normalization == "dataset") {
+    return Status::InvalidArgument(
+        "hparams.normalization: \"dataset\" is not implemented in this trainer yet (use clip "
+        "or none)");
+  }
   if (input.features && input.clip_samples < input.feature_options.n_fft / 2 + 1) {
     return Status::InvalidArgument("clip_samples = " + std::to_string(input.clip_samples) +
                                    " is too short for an STFT of n_fft " +
@@ -125,6 +132,10 @@ WaveformAugmentOptions WaveformAugment(const HParams& hp, int sample_rate) {
   WaveformAugmentOptions o;
   o.noise_p = hp.aug_noise_p;
   o.time_mask_p = hp.aug_time_mask_p;
+  o.noise_min_amplitude = hp.aug_noise_min;
+  o.noise_max_amplitude = hp.aug_noise_max;
+  o.time_mask_min_fraction = hp.aug_time_mask_min;
+  o.time_mask_max_fraction = hp.aug_time_mask_max;
   o.sample_rate = sample_rate;
   return o;
 }
@@ -134,6 +145,9 @@ SpectrogramAugmentOptions SpectrogramAugment(const HParams& hp) {
   o.time_mask_p = hp.aug_spec_time_p;
   o.coef_mask_p = hp.aug_spec_coef_p;
   o.noise_p = hp.aug_spec_noise_p;
+  o.max_time_mask = static_cast<int>(hp.aug_spec_time_max);
+  o.max_coef_mask = static_cast<int>(hp.aug_spec_coef_max);
+  o.noise_scale = hp.aug_spec_noise_std;
   return o;
 }
 

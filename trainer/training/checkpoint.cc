@@ -164,7 +164,13 @@ Result<SourceNet> BuildSource(const std::string& path, const Json& family, const
   }
   SourceNet src;
   src.family = family.get<std::string>();
-  Result<HParams> hp = ResolveHParams(src.family, "", hparams);
+  // Artefacts written before issue #13 record `standardize`, since replaced by normalization.
+  Json flat = hparams;
+  if (flat.contains("standardize")) {
+    flat["normalization"] = flat["standardize"] == true ? "clip" : "none";
+    flat.erase("standardize");
+  }
+  Result<HParams> hp = ResolveHParams(src.family, "", flat);
   if (!hp.ok()) return hp.status().WithContext(path);
   src.input = MakeInputConfig(src.family, *hp, clip_samples.get<int64_t>(), sample_rate.get<int>());
   MGR_ASSIGN_OR_RETURN(

@@ -77,7 +77,8 @@ Result<torch::jit::Module> TraceClipModel(torch::nn::Module& net, const ClipForw
       torch::Tensor f = torch::rand({batch, 3}, gen) * 2000 + 100;
       torch::Tensor x = torch::zeros({batch, clip_samples});
       for (int k = 0; k < 3; ++k) x += torch::sin(2 * M_PI * f.narrow(1, k, 1) * t);
-      return amplitude / 3 * x + 0.01 * amplitude * (torch::rand({batch, clip_samples}, gen) * 2 - 1);
+      return amplitude / 3 * x +
+             0.01 * amplitude * (torch::rand({batch, clip_samples}, gen) * 2 - 1);
     };
     torch::Tensor example = audio_like(1, 0.2);
     // Warm-up outside the trace: lazily built constants (mel filterbank, DCT, window caches)
@@ -144,6 +145,7 @@ Json ExportMetadata(const InputConfig& input, const std::string& family, const J
                 {"coefficients", input.coefficients},
                 {"top_db", f.top_db},
                 {"standardize", f.standardize},
+                {"normalization", f.standardize ? "clip" : "none"},
                 {"window", "periodic hann"},
                 {"mel_scale", "slaney"},
                 {"center", "zero padding"}};

@@ -133,10 +133,17 @@ Result<TrainSpec> ParseTrainSpec(const Json& spec) {
   }
   MGR_ASSIGN_OR_RETURN(s.params, ResolveHParams(s.family, s.preset, overrides));
   s.hparams = HParamsToJson(s.family, s.params);
+  // hparams.sample_rate / clip_samples (a stage may search them) override data's values.
+  if (s.params.sample_rate > 0) s.cache.sample_rate = s.params.sample_rate;
+  if (s.params.clip_samples > 0) {
+    s.clip_samples = s.params.clip_samples;
+    s.cache.min_samples = s.clip_samples;
+  }
   InputConfig input = MakeInputConfig(s.family, s.params, s.clip_samples, s.cache.sample_rate);
-  MGR_RETURN_IF_ERROR(
-      ValidateArchitecture(s.family, s.params, input)
-          .WithContext("hparams (data.clip_samples " + std::to_string(s.clip_samples) + ")"));
+  MGR_RETURN_IF_ERROR(ValidateArchitecture(s.family, s.params, input)
+                          .WithContext(std::string("hparams (") +
+                                       (s.params.clip_samples > 0 ? "hparams" : "data") +
+                                       ".clip_samples " + std::to_string(s.clip_samples) + ")"));
   return s;
 }
 

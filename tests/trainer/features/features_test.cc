@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -66,14 +67,16 @@ struct Reference {
   torch::Tensor mel, mfcc;  // (B, T_all, 128), (B, T_all, 20)
 };
 
-Reference RunTorchaudio(const torch::Tensor& clips, int sample_rate, const std::string& dtype) {
+Reference RunTorchaudio(const torch::Tensor& clips, int sample_rate, const std::string& dtype,
+                        int n_mels = 128, int n_mfcc = 20) {
   const std::string dir = TempDir();
   const std::string in = dir + "/clips.npy", mel = dir + "/mel.npy", mfcc = dir + "/mfcc.npy";
   EXPECT_TRUE(WriteNpy(in, clips).ok());
   const std::string command = std::string(MGR_PYTHON) + " " + MGR_SOURCE_DIR +
                               "/tests/trainer/features/torchaudio_reference.py " + in + " " + mel +
                               " " + mfcc + " --sample-rate " + std::to_string(sample_rate) +
-                              " --dtype " + dtype;
+                              " --dtype " + dtype + " --n-mels " + std::to_string(n_mels) +
+                              " --n-mfcc " + std::to_string(n_mfcc);
   const int rc = std::system(command.c_str());
   EXPECT_EQ(rc, 0) << command;
   Reference ref;
@@ -95,19 +98,23 @@ double MaxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) {
 }
 
 void ExpectMatchesTorchaudio(const torch::Tensor& clips64, int sample_rate, torch::ScalarType dtype,
-                             double mel_tolerance_db, double mfcc_tolerance) {
+                             double mel_tolerance_db, double mfcc_tolerance, int n_mels = 128,
+                             int n_mfcc = 20) {
   const torch::Tensor clips = clips64.to(dtype);
   // The reference always runs in float64, filterbank included (see the script).
-  const Reference ref = RunTorchaudio(clips.to(torch::kFloat64), sample_rate, "float64");
+  const Reference ref =
+      RunTorchaudio(clips.to(torch::kFloat64), sample_rate, "float64", n_mels, n_mfcc);
   ASSERT_TRUE(ref.mel.defined() && ref.mfcc.defined());
   FeatureOptions options;
   options.sample_rate = sample_rate;
+  options.n_mels = n_mels;
+  options.n_mfcc = n_mfcc;
   const torch::Tensor mel = LogMelSpectrogram(clips, options);
   const torch::Tensor mfcc = Mfcc(clips, options);
   const int64_t frames = FeatureFrames(clips.size(1), options);
   ASSERT_EQ(ref.mel.size(1), StftFrames(clips.size(1), options));
-  ASSERT_EQ(mel.sizes(), (std::vector<int64_t>{clips.size(0), frames, 128}));
-  ASSERT_EQ(mfcc.sizes(), (std::vector<int64_t>{clips.size(0), frames, 20}));
+  ASSERT_EQ(mel.sizes(), (std::vector<int64_t>{clips.size(0), frames, n_mels}));
+  ASSERT_EQ(mfcc.sizes(), (std::vector<int64_t>{clips.size(0), frames, n_mfcc}));
   EXPECT_EQ(mel.scalar_type(), dtype);
   const double mel_diff = MaxAbsDiff(mel, ref.mel.narrow(1, 0, frames));
   const double mfcc_diff = MaxAbsDiff(mfcc, ref.mfcc.narrow(1, 0, frames));
@@ -139,13 +146,20 @@ TEST(FeaturesTest, MatchesTorchaudioFloat64) {
   ExpectMatchesTorchaudio(Signals(44100), 44100, torch::kFloat64, 1e-6, 1e-6);
 }
 
-TEST(FeaturesTest, ShortClipsKeepAllFramesAndMatchTorchaudio) {
+// Non-default feature sizes (hparams n_mels / n_mfcc).
+TEST(FeaturesTest, MatchesTorchaudioWith64MelsAnd13Mfcc) {
+  ExpectMatchesTorchaudio(Signals(22050), 22050, torch::kFloat64, 1e-6, 1e-6, 64, 13);
+}
+
+// The frame count follows the clip: clip_samples / hop_length frames.
+TEST(FeaturesTest, ShortClipsKeepClipOverHopFramesAndMatchTorchaudio) {
   for (int64_t n : {5000, 2048, 1023}) {
     SCOPED_TRACE(n);
     const torch::Tensor clips = torch::stack({Sine(1000.0, 0.5, n, 22050), Noise(0.2, n, 11)});
     ExpectMatchesTorchaudio(clips, 22050, torch::kFloat32, kMelFloat32, kMfccFloat32);
     FeatureOptions options;
-    EXPECT_EQ(LogMelSpectrogram(clips.to(torch::kFloat32), options).size(1), 1 + n / 1024);
+    EXPECT_EQ(LogMelSpectrogram(clips.to(torch::kFloat32), options).size(1),
+              std::max<int64_t>(1, n / 1024));
   }
 }
 
@@ -155,6 +169,15 @@ TEST(FeaturesTest, ClipOf2To18SamplesGives256Of257Frames) {
   EXPECT_EQ(FeatureFrames(kClip, options), 256);
   const torch::Tensor mfcc = Mfcc(Sine(440.0, 0.5, kClip, 22050).to(torch::kFloat32), options);
   EXPECT_EQ(mfcc.sizes(), (std::vector<int64_t>{256, 20}));  // 1D in, no batch dimension
+}
+
+TEST(FeaturesTest, FramesFollowTheClipLength) {
+  FeatureOptions options;
+  EXPECT_EQ(FeatureFrames(1 << 19, options), 512);
+  EXPECT_EQ(FeatureFrames(1 << 14, options), 16);
+  EXPECT_EQ(Mfcc(Sine(440.0, 0.5, 1 << 19, 44100).to(torch::kFloat32), options).size(0), 512);
+  options.frames = 100;  // an explicit cap still applies
+  EXPECT_EQ(FeatureFrames(1 << 19, options), 100);
 }
 
 TEST(FeaturesTest, SlaneyMelScaleHandValues) {

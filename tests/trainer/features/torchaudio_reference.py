@@ -16,9 +16,9 @@ import torch
 import torchaudio
 
 
-def transforms(sample_rate, n_mfcc, top_db):
+def transforms(sample_rate, n_mfcc, top_db, n_mels=128):
     mel_kwargs = dict(n_fft=2048, win_length=2048, hop_length=1024, f_min=0.0,
-                      f_max=sample_rate / 2, n_mels=128, power=2.0, center=True,
+                      f_max=sample_rate / 2, n_mels=n_mels, power=2.0, center=True,
                       pad_mode="constant", norm="slaney", mel_scale="slaney")
     mel = torchaudio.transforms.MelSpectrogram(sample_rate=sample_rate, **mel_kwargs)
     to_db = torchaudio.transforms.AmplitudeToDB(stype="power", top_db=top_db)
@@ -36,6 +36,7 @@ def main():
     parser.add_argument("--sample-rate", type=int, required=True)
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--n-mfcc", type=int, default=20)
+    parser.add_argument("--n-mels", type=int, default=128)
     parser.add_argument("--top-db", type=float, default=80.0)
     args = parser.parse_args()
 
@@ -45,7 +46,7 @@ def main():
     torch.set_default_dtype(dtype)
     clips = torch.from_numpy(np.load(args.clips)).to(dtype)
     assert clips.dim() == 2, clips.shape
-    mel, to_db, mfcc = transforms(args.sample_rate, args.n_mfcc, args.top_db)
+    mel, to_db, mfcc = transforms(args.sample_rate, args.n_mfcc, args.top_db, args.n_mels)
     mel, mfcc = mel.to(dtype), mfcc.to(dtype)
     # (B, 1, N): AmplitudeToDB takes its top_db maximum per (batch, channel) item only for
     # 4D input; a 3D (B, mels, T) input would share one maximum across the batch.

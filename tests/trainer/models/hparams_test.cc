@@ -42,7 +42,12 @@ TEST(HParamsTest, PaperPresets) {
   EXPECT_EQ(n2->dropout, (std::vector<double>{0.1, 0.1, 0.1}));
   EXPECT_EQ(n2->lr, 5e-5);
   EXPECT_EQ(n2->feature, "mfcc");
-  EXPECT_TRUE(n2->standardize);
+  EXPECT_EQ(n2->normalization, "clip");
+  EXPECT_EQ(n2->n_mels, 128);
+  EXPECT_EQ(n2->n_mfcc, 20);
+  EXPECT_EQ(n2->aug_spec_time_max, 30);
+  EXPECT_EQ(n2->aug_spec_coef_max, 2);
+  EXPECT_EQ(n2->aug_spec_noise_std, 0.015);
   EXPECT_TRUE(n2->conv.empty());
 
   Result<HParams> mix = ResolveHParams("mixnet", "paper", Json::object());
@@ -102,8 +107,11 @@ TEST(HParamsTest, TypesAndRanges) {
                             "hparams.dropout_0: must be in [0, 1)"));
   EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet2", "", {{"feature", "cqt"}}),
                             "hparams.feature: must be one of mfcc|mel"));
-  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet2", "", {{"standardize", "yes"}}),
-                            "hparams.standardize: must be a boolean"));
+  EXPECT_TRUE(
+      ErrorMentions(ResolveHParams("nnet2", "", {{"standardize", true}}),
+                    "hparams.standardize: replaced by normalization (clip, dataset or none)"));
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet2", "", {{"normalization", "global"}}),
+                            "hparams.normalization: must be one of clip|dataset|none"));
   EXPECT_TRUE(
       ErrorMentions(ResolveHParams("nnet1", "", {{"conv_layers", 11}}), "hparams.conv_layers"));
   // Integers may arrive as integral floats (Optuna's int distributions store floats).
@@ -189,6 +197,57 @@ TEST(HParamsTest, MixNetBranchNames) {
     EXPECT_TRUE(ErrorMentions(ResolveHParams(family, "", {{"init_audio_encoder", "x"}}),
                               "unknown hyperparameter"));
   }
+}
+
+TEST(HParamsTest, DataAndFeatureSettings) {
+  // The paper's waveform augmentation strengths are the defaults.
+  Result<HParams> n1 = ResolveHParams("nnet1", "", Json::object());
+  ASSERT_TRUE(n1.ok());
+  EXPECT_EQ(n1->aug_noise_min, 0.001);
+  EXPECT_EQ(n1->aug_noise_max, 0.015);
+  EXPECT_EQ(n1->aug_time_mask_min, 0.10);
+  EXPECT_EQ(n1->aug_time_mask_max, 0.15);
+  // sample_rate / clip_samples: absent = 0 (the spec's data values), and absent from the
+  // flat form; given, they round-trip.
+  EXPECT_EQ(n1->sample_rate, 0);
+  EXPECT_EQ(n1->clip_samples, 0);
+  EXPECT_FALSE(HParamsToJson("nnet1", *n1).contains("sample_rate"));
+  EXPECT_FALSE(HParamsToJson("nnet1", *n1).contains("clip_samples"));
+  Json given = {{"sample_rate", 44100}, {"clip_samples", 262144},  {"n_mels", 64},
+                {"n_mfcc", 13},         {"normalization", "none"}, {"aug_spec_time_max", 10}};
+  Result<HParams> mix = ResolveHParams("mixnet", "", given);
+  ASSERT_TRUE(mix.ok()) << mix.status().ToString();
+  EXPECT_EQ(mix->sample_rate, 44100);
+  EXPECT_EQ(mix->clip_samples, 262144);
+  EXPECT_EQ(mix->n_mels, 64);
+  EXPECT_EQ(mix->n_mfcc, 13);
+  EXPECT_EQ(mix->normalization, "none");
+  const Json flat = HParamsToJson("mixnet", *mix);
+  for (auto& [k, v] : given.items()) EXPECT_EQ(flat[k], v) << k;
+  Result<HParams> again = ResolveHParams("mixnet", "", flat);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(HParamsToJson("mixnet", *again), flat);
+  // A stage may set the optimizer as a JSON string, with momentum for SGD.
+  Result<HParams> sgd = ResolveHParams("nnet1", "", {{"optimizer", "sgd"}, {"momentum", 0.5}});
+  ASSERT_TRUE(sgd.ok());
+  EXPECT_EQ(sgd->optimizer, "sgd");
+  EXPECT_EQ(sgd->momentum, 0.5);
+
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet2", "", {{"n_mels", 32}, {"n_mfcc", 40}}),
+                            "hparams.n_mfcc: must be in [1, n_mels = 32], got 40"));
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet2", "", {{"n_mels", 4}}), "hparams.n_mels"));
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet1", "", {{"aug_noise_min", 0.1}}),
+                            "hparams.aug_noise_min: must be <= aug_noise_max"));
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("mixnet", "", {{"aug_time_mask_max", 0.05}}),
+                            "hparams.aug_time_mask_min: must be <= aug_time_mask_max"));
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet1", "", {{"aug_time_mask_max", 1.5}}),
+                            "hparams.aug_time_mask_max: must be in [0, 1]"));
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet2", "", {{"aug_spec_noise_std", -1}}),
+                            "hparams.aug_spec_noise_std"));
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet1", "", {{"sample_rate", 10}}),
+                            "hparams.sample_rate: must be in [1000"));
+  EXPECT_TRUE(ErrorMentions(ResolveHParams("nnet1", "", {{"n_mfcc", 13}}),
+                            "hparams.n_mfcc: unknown hyperparameter for nnet1"));
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace mgr {
 namespace {
 
@@ -31,13 +33,82 @@ TEST(ModelFactoryTest, InputConfigFollowsFamilyAndClip) {
   EXPECT_FALSE(n1.features);
   InputConfig n2 = MakeInputConfig("nnet2", Paper("nnet2"), 262144, 22050);
   EXPECT_FALSE(n2.audio);
-  EXPECT_EQ(n2.frames, 256);  // 257 STFT frames, the first 256 kept
+  EXPECT_EQ(n2.frames, 256);  // clip_samples / hop_length (257 STFT frames, the first 256 kept)
   EXPECT_EQ(n2.coefficients, 20);
   EXPECT_TRUE(n2.feature_options.standardize);
   InputConfig mel = MakeInputConfig("mixnet", Paper("mixnet", {{"feature", "mel"}}), 65536, 22050);
   EXPECT_TRUE(mel.audio && mel.features);
-  EXPECT_EQ(mel.frames, 65536 / 1024 + 1);
+  EXPECT_EQ(mel.frames, 65536 / 1024);  // follows the clip
   EXPECT_EQ(mel.coefficients, 128);
+}
+
+TEST(ModelFactoryTest, FeatureAndAugmentationHParamsReachTheOptions) {
+  HParams hp = Paper("mixnet", {{"feature", "mfcc"},
+                                {"n_mels", 64},
+                                {"n_mfcc", 13},
+                                {"normalization", "none"},
+                                {"aug_noise_min", 0.002},
+                                {"aug_noise_max", 0.004},
+                                {"aug_time_mask_min", 0.2},
+                                {"aug_time_mask_max", 0.3},
+                                {"aug_spec_time_max", 7},
+                                {"aug_spec_coef_max", 3},
+                                {"aug_spec_noise_std", 0.5}});
+  InputConfig in = MakeInputConfig("mixnet", hp, 1 << 19, 44100);
+  EXPECT_EQ(in.feature_options.n_mels, 64);
+  EXPECT_EQ(in.feature_options.n_mfcc, 13);
+  EXPECT_EQ(in.coefficients, 13);
+  EXPECT_EQ(in.frames, 512);
+  EXPECT_FALSE(in.feature_options.standardize);
+  EXPECT_EQ(PrepareInputs(in, torch::randn({1, 1 << 19}) * 0.1).features.sizes(),
+            (std::vector<int64_t>{1, 1, 512, 13}));
+  WaveformAugmentOptions w = WaveformAugment(hp, 44100);
+  EXPECT_EQ(w.noise_min_amplitude, 0.002);
+  EXPECT_EQ(w.noise_max_amplitude, 0.004);
+  EXPECT_EQ(w.time_mask_min_fraction, 0.2);
+  EXPECT_EQ(w.time_mask_max_fraction, 0.3);
+  SpectrogramAugmentOptions a = SpectrogramAugment(hp);
+  EXPECT_EQ(a.max_time_mask, 7);
+  EXPECT_EQ(a.max_coef_mask, 3);
+  EXPECT_EQ(a.noise_scale, 0.5);
+  // The defaults are the paper's (those the augmentation options carry by themselves).
+  const HParams paper = Paper("mixnet");
+  WaveformAugmentOptions wd = WaveformAugment(paper, 22050), w0;
+  EXPECT_EQ(wd.noise_min_amplitude, w0.noise_min_amplitude);
+  EXPECT_EQ(wd.noise_max_amplitude, w0.noise_max_amplitude);
+  EXPECT_EQ(wd.time_mask_min_fraction, w0.time_mask_min_fraction);
+  EXPECT_EQ(wd.time_mask_max_fraction, w0.time_mask_max_fraction);
+  SpectrogramAugmentOptions sd = SpectrogramAugment(paper), s0;
+  EXPECT_EQ(sd.max_time_mask, s0.max_time_mask);
+  EXPECT_EQ(sd.max_coef_mask, s0.max_coef_mask);
+  EXPECT_EQ(sd.noise_scale, s0.noise_scale);
+}
+
+// The paper's full-rate setting (44.1 kHz, 2^18 samples): every family validates, builds and
+// takes one training step.
+TEST(ModelFactoryTest, PaperFullRateTrainsOneStep) {
+  for (const char* family : {"nnet1", "nnet2", "mixnet"}) {
+    SCOPED_TRACE(family);
+    HParams hp = Paper(family);
+    InputConfig in = MakeInputConfig(family, hp, 262144, 44100);
+    if (in.features) {
+      EXPECT_EQ(in.frames, 256);
+    }
+    ASSERT_TRUE(ValidateArchitecture(family, hp, in).ok());
+    torch::manual_seed(0);
+    Result<GenreNet> net = BuildModel(family, hp, in, 8);
+    ASSERT_TRUE(net.ok()) << net.status().ToString();
+    (*net)->train();
+    torch::optim::Adam opt(TrainableParameters(**net), torch::optim::AdamOptions(1e-4));
+    const torch::Tensor clips = torch::randn({2, 262144}) * 0.1;
+    NetInputs x = PrepareInputs(in, clips);
+    torch::Tensor loss = torch::nn::functional::cross_entropy((*net)->forward(x.audio, x.features),
+                                                              torch::tensor({1, 5}, torch::kLong));
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+    EXPECT_TRUE(std::isfinite(loss.item<double>()));
+  }
 }
 
 TEST(ModelFactoryTest, PrepareInputsShapesAndStandardisation) {
@@ -48,7 +119,7 @@ TEST(ModelFactoryTest, PrepareInputsShapesAndStandardisation) {
   NetInputs x = PrepareInputs(in, clips);
   EXPECT_EQ(x.audio.sizes(), (std::vector<int64_t>{3, 1, 8192}));
   EXPECT_TRUE(torch::equal(x.audio.squeeze(1), clips));  // raw audio, never standardised
-  ASSERT_EQ(x.features.sizes(), (std::vector<int64_t>{3, 1, 9, 20}));
+  ASSERT_EQ(x.features.sizes(), (std::vector<int64_t>{3, 1, 8, 20}));
   // Per clip and coefficient: mean 0, population std 1 over the frames.
   torch::Tensor mean = x.features.mean(2), std = x.features.std(2, /*unbiased=*/false);
   EXPECT_LT(mean.abs().max().item<double>(), 1e-4);

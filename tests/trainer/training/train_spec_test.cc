@@ -91,7 +91,7 @@ TEST(TrainSpecTest, ErrorsNameTheJsonPath) {
 // The network is checked against clip_samples before any training.
 TEST(TrainSpecTest, UnbuildableNetworkIsASpecError) {
   Json j = Example();
-  j["data"]["clip_samples"] = 2048;  // 3 frames for res_kernel 4
+  j["data"]["clip_samples"] = 2048;  // 2 frames (2048 / hop 1024) for res_kernel 4
   std::string e = Error(j);
   EXPECT_NE(e.find("res_kernel = 4"), std::string::npos) << e;
   EXPECT_NE(e.find("clip_samples 2048"), std::string::npos) << e;
@@ -100,6 +100,31 @@ TEST(TrainSpecTest, UnbuildableNetworkIsASpecError) {
   j["hparams"] = {{"conv_kernel_0", 300000}};
   e = Error(j);
   EXPECT_NE(e.find("conv_kernel_0 = 300000"), std::string::npos) << e;
+}
+
+// hparams.sample_rate / clip_samples (searched by a stage) override data's values and
+// drive the cache (rate, min_samples), the features and the architecture check.
+TEST(TrainSpecTest, HParamsOverrideSampleRateAndClipSamples) {
+  Json j = Example();
+  j["hparams"]["sample_rate"] = 44100;
+  j["hparams"]["clip_samples"] = 524288;
+  Result<TrainSpec> r = ParseTrainSpec(j);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->cache.sample_rate, 44100);
+  EXPECT_EQ(r->clip_samples, 524288);
+  EXPECT_EQ(r->cache.min_samples, 524288);
+  EXPECT_EQ(r->hparams["sample_rate"], 44100);
+  EXPECT_EQ(r->hparams["clip_samples"], 524288);
+  // Not given: data's values, and the flat form does not carry them.
+  r = ParseTrainSpec(Example());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->cache.sample_rate, 22050);
+  EXPECT_FALSE(r->hparams.contains("sample_rate"));
+  // A clip too short for the network names the overridden length.
+  j = Example();
+  j["hparams"]["clip_samples"] = 2048;
+  const std::string e = Error(j);
+  EXPECT_NE(e.find("clip_samples 2048"), std::string::npos) << e;
 }
 
 TEST(TrainSpecTest, DefaultsAndExportDir) {

@@ -256,7 +256,7 @@ TEST(TrainingTest, DivergenceIsANanError) {
   hp["optimizer"] = "sgd";
   hp["momentum"] = 0.99;
   hp["batch_norm"] = false;
-  hp["standardize"] = false;
+  hp["normalization"] = "none";
   hp["feature"] = "mel";  // dB values in the tens: SGD at lr 1 explodes
   // Whether the weights overflow before every ReLU dies (a finite, useless run) depends on
   // the initialisation: over a few seeds some run diverges, and each that does is kNan.
