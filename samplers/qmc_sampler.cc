@@ -2,64 +2,22 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <numeric>
+#include <string>
+
+#include <boost/random/detail/sobol_table.hpp>
 
 #include "samplers/search_space.h"
 
 namespace mgr {
 namespace {
 
-// Joe and Kuo's new-joe-kuo-6.21201 direction numbers, dimensions 2 to 40:
-// {degree s, polynomial a, initial m_1..m_s}. Dimension 1 has all m_k = 1.
-// (c) 2008 Frances Y. Kuo and Stephen Joe, BSD licence; see docs/samplers.md.
-struct SobolInit {
-  int s;
-  uint32_t a;
-  uint32_t m[8];
-};
-constexpr SobolInit kJoeKuo[] = {
-    {1, 0, {1}},
-    {2, 1, {1, 3}},
-    {3, 1, {1, 3, 1}},
-    {3, 2, {1, 1, 1}},
-    {4, 1, {1, 1, 3, 3}},
-    {4, 4, {1, 3, 5, 13}},
-    {5, 2, {1, 1, 5, 5, 17}},
-    {5, 4, {1, 1, 5, 5, 5}},
-    {5, 7, {1, 1, 7, 11, 19}},
-    {5, 11, {1, 1, 5, 1, 1}},
-    {5, 13, {1, 1, 1, 3, 11}},
-    {5, 14, {1, 3, 5, 5, 31}},
-    {6, 1, {1, 3, 3, 9, 7, 49}},
-    {6, 13, {1, 1, 1, 15, 21, 21}},
-    {6, 16, {1, 3, 1, 13, 27, 49}},
-    {6, 19, {1, 1, 1, 15, 7, 5}},
-    {6, 22, {1, 3, 1, 15, 13, 25}},
-    {6, 25, {1, 1, 5, 5, 19, 61}},
-    {7, 1, {1, 3, 7, 11, 23, 15, 103}},
-    {7, 4, {1, 3, 7, 13, 13, 15, 69}},
-    {7, 7, {1, 1, 3, 13, 7, 35, 63}},
-    {7, 8, {1, 3, 5, 9, 1, 25, 53}},
-    {7, 14, {1, 3, 1, 13, 9, 35, 107}},
-    {7, 19, {1, 3, 1, 5, 27, 61, 31}},
-    {7, 21, {1, 1, 5, 11, 19, 41, 61}},
-    {7, 28, {1, 3, 5, 3, 3, 13, 69}},
-    {7, 31, {1, 1, 7, 13, 1, 19, 1}},
-    {7, 32, {1, 3, 7, 5, 13, 19, 59}},
-    {7, 37, {1, 1, 3, 9, 25, 29, 41}},
-    {7, 41, {1, 3, 5, 13, 23, 1, 55}},
-    {7, 42, {1, 3, 7, 3, 13, 59, 17}},
-    {7, 50, {1, 3, 1, 3, 5, 53, 69}},
-    {7, 55, {1, 1, 5, 5, 23, 33, 13}},
-    {7, 56, {1, 1, 7, 7, 1, 61, 123}},
-    {7, 59, {1, 1, 7, 9, 13, 61, 49}},
-    {7, 62, {1, 3, 3, 5, 3, 55, 33}},
-    {8, 14, {1, 3, 1, 15, 31, 13, 49, 245}},
-    {8, 21, {1, 3, 5, 15, 31, 59, 63, 97}},
-    {8, 22, {1, 3, 1, 11, 11, 11, 77, 249}},
-};
-static_assert(sizeof(kJoeKuo) / sizeof(kJoeKuo[0]) == QmcSequence::kMaxSobolDims - 1,
-              "one row per dimension after the first");
+// Joe and Kuo's new-joe-kuo-6.21201 table as Boost.Random carries it.
+using SobolTable = boost::random::detail::qrng_tables::sobol;
+static_assert(SobolTable::max_dimension == QmcSequence::kMaxSobolDims,
+              "kMaxSobolDims is Boost's table size");
+static_assert(SobolTable::max_degree < 32, "initial numbers fit the 32-bit directions");
 
 constexpr int kBits = 32;
 
@@ -69,13 +27,17 @@ std::vector<uint32_t> SobolDirections(int dim) {
   if (dim == 0) {
     for (int k = 1; k <= kBits; ++k) m[k] = 1;
   } else {
-    const SobolInit& init = kJoeKuo[dim - 1];
-    const int s = init.s;
-    for (int k = 1; k <= s; ++k) m[k] = init.m[k - 1];
+    // Boost stores each primitive polynomial whole (leading and constant terms
+    // included): degree s = its top bit; Joe and Kuo's a = the s - 1 bits in between.
+    const uint32_t poly = SobolTable::polynomial(dim - 1);
+    int s = 0;
+    while ((poly >> (s + 1)) != 0) ++s;
+    const uint32_t a = (poly >> 1) & ((1u << (s - 1)) - 1u);
+    for (int k = 1; k <= s; ++k) m[k] = SobolTable::minit(dim - 1, k - 1);
     for (int k = s + 1; k <= kBits; ++k) {
       uint32_t v = m[k - s] ^ (m[k - s] << s);
       for (int j = 1; j < s; ++j) {
-        if ((init.a >> (s - 1 - j)) & 1u) v ^= m[k - j] << j;
+        if ((a >> (s - 1 - j)) & 1u) v ^= m[k - j] << j;
       }
       m[k] = v;
     }
@@ -101,8 +63,22 @@ int NthPrime(int n) {
 
 }  // namespace
 
+Result<QmcSequence> QmcSequence::Create(QmcType type, int dims, bool scramble, uint64_t seed) {
+  if (dims < 1) {
+    return Status::InvalidArgument("QMC sequence: dimension count must be at least 1, got " +
+                                   std::to_string(dims));
+  }
+  if (type == QmcType::kSobol && dims > kMaxSobolDims) {
+    return Status::InvalidArgument(
+        "QMC sequence: Sobol supports at most " + std::to_string(kMaxSobolDims) +
+        " dimensions (Boost.Random's Joe-Kuo table), the search space has " + std::to_string(dims) +
+        "; use qmc_type \"halton\"");
+  }
+  return QmcSequence(type, dims, scramble, seed);
+}
+
 QmcSequence::QmcSequence(QmcType type, int dims, bool scramble, uint64_t seed)
-    : type_(dims > kMaxSobolDims ? QmcType::kHalton : type), dims_(dims) {
+    : type_(type), dims_(dims) {
   std::mt19937_64 rng(seed);
   if (type_ == QmcType::kSobol) {
     directions_.resize(dims);
@@ -200,7 +176,16 @@ std::map<std::string, double> QmcSampler::SampleRelative(const StudyView& study,
   const int dims = static_cast<int>(space.size());
   const uint64_t seed = MixSeed({options_.seed, HashName(study.study_name)});
   if (!sequence_ || sequence_->dims() != dims || sequence_seed_ != seed) {
-    sequence_ = std::make_unique<QmcSequence>(options_.type, dims, options_.scramble, seed);
+    Result<QmcSequence> created = QmcSequence::Create(options_.type, dims, options_.scramble, seed);
+    if (!created.ok()) {
+      if (!warned_) {
+        std::cerr << "QMCSampler: " << created.status().message()
+                  << "; sampling these parameters independently\n";
+        warned_ = true;
+      }
+      return {};
+    }
+    sequence_ = std::make_unique<QmcSequence>(*std::move(created));
     sequence_seed_ = seed;
   }
   const uint64_t index = trial.number > 0 ? static_cast<uint64_t>(trial.number - 1) : 0;

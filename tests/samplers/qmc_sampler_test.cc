@@ -1,10 +1,11 @@
-// QMC: Sobol points against the hand-derived Joe-Kuo sequence (scipy is not installed for
-// /usr/bin/python3, so SciPy's values cannot be generated here), net properties that
-// scrambling must preserve, Halton digits, and the sampler's use of trial numbers.
+// QMC: Sobol points against the hand-derived Joe-Kuo sequence, net properties that
+// scrambling must preserve, Halton digits, the dimension limit, and the sampler's use of
+// trial numbers. Equality with Optuna 5 and SciPy: qmc_sampler_optuna5_test (label python).
 #include "samplers/qmc_sampler.h"
 
 #include <cmath>
 #include <set>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -29,7 +30,7 @@ TEST(QmcSequenceTest, UnscrambledSobolFirstPointsMatchHandDerivation) {
                                  {0.875, 0.875, 0.125},
                                  {0.625, 0.125, 0.875},
                                  {0.125, 0.625, 0.375}};
-  QmcSequence seq(QmcType::kSobol, 3, false, 0);
+  QmcSequence seq = *QmcSequence::Create(QmcType::kSobol, 3, false, 0);
   for (int n = 0; n < 8; ++n) {
     std::vector<double> p = seq.Point(n);
     for (int d = 0; d < 3; ++d) EXPECT_EQ(p[d], expected[n][d]) << "point " << n << " dim " << d;
@@ -38,29 +39,32 @@ TEST(QmcSequenceTest, UnscrambledSobolFirstPointsMatchHandDerivation) {
 
 // Each of the first 2^m points falls in a different interval [k/2^m, (k+1)/2^m).
 void ExpectStratified1D(const QmcSequence& seq, int n_points, int base_intervals) {
-  for (int d = 0; d < seq.dims(); ++d) {
-    std::set<int64_t> cells;
-    for (int n = 0; n < n_points; ++n) {
-      double x = seq.Point(n)[d];
-      ASSERT_GE(x, 0.0);
-      ASSERT_LT(x, 1.0);
-      cells.insert(static_cast<int64_t>(std::floor(x * base_intervals)));
+  std::vector<std::set<int64_t>> cells(seq.dims());
+  for (int n = 0; n < n_points; ++n) {
+    const std::vector<double> p = seq.Point(n);
+    for (int d = 0; d < seq.dims(); ++d) {
+      ASSERT_GE(p[d], 0.0);
+      ASSERT_LT(p[d], 1.0);
+      cells[d].insert(static_cast<int64_t>(std::floor(p[d] * base_intervals)));
     }
-    EXPECT_EQ(cells.size(), static_cast<size_t>(n_points)) << "dim " << d;
+  }
+  for (int d = 0; d < seq.dims(); ++d) {
+    EXPECT_EQ(cells[d].size(), static_cast<size_t>(n_points)) << "dim " << d;
   }
 }
 
 TEST(QmcSequenceTest, EverySobolDimensionIsStratifiedScrambledOrNot) {
-  ExpectStratified1D(QmcSequence(QmcType::kSobol, QmcSequence::kMaxSobolDims, false, 0), 1024,
-                     1024);
-  ExpectStratified1D(QmcSequence(QmcType::kSobol, QmcSequence::kMaxSobolDims, true, 5), 1024, 1024);
+  ExpectStratified1D(*QmcSequence::Create(QmcType::kSobol, QmcSequence::kMaxSobolDims, false, 0),
+                     1024, 1024);
+  ExpectStratified1D(*QmcSequence::Create(QmcType::kSobol, QmcSequence::kMaxSobolDims, true, 5),
+                     1024, 1024);
 }
 
 TEST(QmcSequenceTest, ScrambledSobolKeepsTheTwoDimensionalNet) {
   // The first two Sobol dimensions form a (0, m, 2)-net: 1024 points, one per cell of a
   // 32 x 32 grid (and of 64 x 16, ...). Linear scrambling plus a digital shift keeps it.
   for (uint64_t seed : {1u, 2u, 3u}) {
-    QmcSequence seq(QmcType::kSobol, 2, true, seed);
+    QmcSequence seq = *QmcSequence::Create(QmcType::kSobol, 2, true, seed);
     for (int bx : {32, 64, 16}) {
       int by = 1024 / bx;
       std::set<std::pair<int, int>> cells;
@@ -74,15 +78,16 @@ TEST(QmcSequenceTest, ScrambledSobolKeepsTheTwoDimensionalNet) {
 }
 
 TEST(QmcSequenceTest, ScrambleDependsOnSeed) {
-  QmcSequence a(QmcType::kSobol, 4, true, 1), b(QmcType::kSobol, 4, true, 1),
-      c(QmcType::kSobol, 4, true, 2);
+  QmcSequence a = *QmcSequence::Create(QmcType::kSobol, 4, true, 1);
+  QmcSequence b = *QmcSequence::Create(QmcType::kSobol, 4, true, 1);
+  QmcSequence c = *QmcSequence::Create(QmcType::kSobol, 4, true, 2);
   EXPECT_EQ(a.Point(17), b.Point(17));
   EXPECT_NE(a.Point(17), c.Point(17));
   EXPECT_NE(a.Point(0), std::vector<double>(4, 0.0));  // scrambled: origin moves
 }
 
 TEST(QmcSequenceTest, HaltonRadicalInverses) {
-  QmcSequence seq(QmcType::kHalton, 3, false, 0);
+  QmcSequence seq = *QmcSequence::Create(QmcType::kHalton, 3, false, 0);
   // Bases 2, 3, 5.
   const double expected[5][3] = {{0, 0, 0},
                                  {0.5, 1.0 / 3, 0.2},
@@ -94,7 +99,7 @@ TEST(QmcSequenceTest, HaltonRadicalInverses) {
     for (int d = 0; d < 3; ++d) EXPECT_NEAR(p[d], expected[n][d], 1e-15) << n << " " << d;
   }
   // Scrambled Halton keeps the base-b stratification of each dimension.
-  QmcSequence s(QmcType::kHalton, 3, true, 4);
+  QmcSequence s = *QmcSequence::Create(QmcType::kHalton, 3, true, 4);
   for (int d = 0; d < 3; ++d) {
     int base = d == 0 ? 2 : (d == 1 ? 3 : 5);
     int n_points = base == 2 ? 256 : (base == 3 ? 243 : 125);
@@ -104,9 +109,33 @@ TEST(QmcSequenceTest, HaltonRadicalInverses) {
   }
 }
 
-TEST(QmcSequenceTest, ManyDimensionsFallBackToHalton) {
-  QmcSequence seq(QmcType::kSobol, QmcSequence::kMaxSobolDims + 1, true, 0);
-  EXPECT_EQ(seq.type(), QmcType::kHalton);
+TEST(QmcSequenceTest, SobolBeyondBoostsTableIsAnError) {
+  static_assert(QmcSequence::kMaxSobolDims == 3667, "Boost 1.74's table");
+  Result<QmcSequence> too_many =
+      QmcSequence::Create(QmcType::kSobol, QmcSequence::kMaxSobolDims + 1, false, 0);
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(too_many.status().message().find("at most 3667"), std::string::npos)
+      << too_many.status().message();
+  EXPECT_NE(too_many.status().message().find("has 3668"), std::string::npos);
+  EXPECT_FALSE(QmcSequence::Create(QmcType::kSobol, 0, false, 0).ok());
+  // Halton has no table: any dimension count works.
+  EXPECT_TRUE(QmcSequence::Create(QmcType::kHalton, QmcSequence::kMaxSobolDims + 1, true, 0).ok());
+}
+
+TEST(QmcSamplerTest, TooManySobolDimensionsLeaveTheSpaceToIndependentDraws) {
+  SearchSpace space;
+  for (int i = 0; i <= QmcSequence::kMaxSobolDims; ++i) {
+    space.emplace("p" + std::to_string(i), Float(0.0, 1.0));
+  }
+  std::vector<FrozenTrial> none;
+  StudyView view{{StudyDirection::kMinimize}, none};
+  QmcSampler sampler(QmcOptions{});
+  EXPECT_TRUE(
+      sampler.SampleRelative(view, MakeTrial(1, TrialState::kRunning, 0, {}), space).empty());
+  space.erase("p0");  // at the limit: every parameter gets its coordinate
+  EXPECT_EQ(sampler.SampleRelative(view, MakeTrial(1, TrialState::kRunning, 0, {}), space).size(),
+            static_cast<size_t>(QmcSequence::kMaxSobolDims));
 }
 
 TEST(QmcSamplerTest, TrialNumbersWalkTheSequenceOverTheFirstTrialsSpace) {
