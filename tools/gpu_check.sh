@@ -255,7 +255,7 @@ fig sqlite_library "${SQLITE:-missing}"
 export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}  # no GPU probing at configure time
 CMAKE_ARGS=(
   -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release
-  -DMGR_BUILD_TESTS=ON -DMGR_BUILD_BENCH=ON
+  -DMGR_BUILD_TESTS=ON -DMGR_BUILD_BENCH=ON -DMGR_POSTGRES=OFF
   # torch/ itself, so that libtorch.so is found in PyTorch and not in a system folder.
   "-DCMAKE_PREFIX_PATH=$PREFIX;$FF;${TORCH_CMAKE%/share/cmake};$TORCH_CMAKE"
   -DTorch_DIR="$TORCH_CMAKE/Torch"

@@ -10,6 +10,8 @@ PACKAGES=(
   libtorch-dev libavformat-dev libavcodec-dev libswresample-dev libavutil-dev
   libboost-dev libboost-filesystem-dev libboost-system-dev
   libsqlite3-dev sqlite3 nlohmann-json3-dev libeigen3-dev libcli11-dev
+  # the PostgreSQL trial store (libpq) and its tests' scratch server and Optuna driver
+  libpq-dev postgresql python3-psycopg2
   libgtest-dev libgmock-dev googletest
   # references for tests and benchmarks only (never needed at run time)
   ffmpeg python3-optuna python3-torch python3-torchaudio python3-numpy
