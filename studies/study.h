@@ -32,6 +32,15 @@ inline constexpr char kFixedParamsKey[] = "fixed_params";    // enqueued trial's
 inline constexpr char kFailedTrialKey[] = "failed_trial";    // first trial of a retry chain
 inline constexpr char kRetryHistoryKey[] = "retry_history";  // numbers of the chain so far
 
+// The root of a retry chain: system attr failed_trial when present, else the number. A
+// chain's attempts share the root's run folder (trials/<stage>/<root>/).
+inline int64_t ChainRootNumber(const FrozenTrial& t) {
+  auto it = t.system_attrs.find(kFailedTrialKey);
+  if (it != t.system_attrs.end() && it->second.is_number_integer())
+    return it->second.get<int64_t>();
+  return t.number;
+}
+
 // A study: its storage, sampler and pruner. Not thread-safe (the orchestrator uses it from
 // one event loop). Owns its sampler and pruner; shares the storage.
 class Study {

@@ -17,10 +17,12 @@ namespace fs = std::filesystem;
 
 const std::map<std::string, std::vector<std::string>>& KeyTable() {
   static const auto* table = new std::map<std::string, std::vector<std::string>>{
-      {"study",
-       {"$schema",       "name",       "description", "storage", "run_dir",   "dataset", "model",
-        "fixed",         "objective",  "sampler",     "pruner",  "retune",    "stages",  "workers",
-        "trial_timeout", "kill_grace", "retries",     "seed",    "heartbeat", "export",  "final"}},
+      {"study", {"$schema",   "name",    "description",   "storage",    "run_dir", "dataset",
+                 "model",     "fixed",   "objective",     "sampler",    "pruner",  "retune",
+                 "stages",    "workers", "trial_timeout", "kill_grace", "retries", "seed",
+                 "heartbeat", "export",  "final",         "encoders"}},
+      {"encoders", {"audio", "feature", "load_weights", "freeze"}},
+      {"encoder", {"study", "model"}},
       {"dataset",
        {"metadata", "audio_dir", "subset", "sample_rate", "clip_samples", "cache_dir", "prepare"}},
       {"model", {"family", "preset"}},
@@ -303,11 +305,49 @@ std::optional<ParamSpec> ParseParam(const std::string& name, const Json& j, cons
   return spec;
 }
 
+// The data hyperparameters that override dataset.*: bounds as for dataset.* (see ParseDataset).
+std::optional<int64_t> DataParamMinimum(const std::string& name) {
+  if (name == "sample_rate") return 1000;
+  if (name == "clip_samples") return 256;
+  return std::nullopt;
+}
+
+// A value of sample_rate / clip_samples (fixed or a choice): an integer >= the minimum.
+void CheckDataValue(const std::string& name, const Json& v, const std::string& path,
+                    Errors* errors) {
+  const auto min = DataParamMinimum(name);
+  if (!min) return;
+  if (!v.is_number_integer() || v.get<int64_t>() < *min || v.get<int64_t>() > INT_MAX) {
+    errors->Add(path, "must be " + RangeText(*min, INT_MAX) + " (got " + v.dump() + ")");
+  }
+}
+
+// sample_rate is searched over a few rates only (each needs its own prepared cache), so it must
+// be categorical; clip_samples may also be an int range.
+void CheckDataParam(const ParamSpec& p, const std::string& path, Errors* errors) {
+  const auto min = DataParamMinimum(p.name);
+  if (!min) return;
+  if (const auto* c = std::get_if<CategoricalDistribution>(&p.distribution)) {
+    for (size_t i = 0; i < c->choices.size(); ++i) {
+      CheckDataValue(p.name, c->choices[i], path + ".choices[" + std::to_string(i) + "]", errors);
+    }
+  } else if (const auto* d = std::get_if<IntDistribution>(&p.distribution);
+             d && p.name == "clip_samples") {
+    if (d->low < *min) errors->Add(path + ".low", "must be " + RangeText(*min, INT_MAX));
+    if (d->high > INT_MAX) errors->Add(path + ".high", "must be " + RangeText(*min, INT_MAX));
+  } else if (p.name == "sample_rate") {
+    errors->Add(path, "must be categorical: each rate needs its own prepared cache");
+  } else {
+    errors->Add(path, "must be categorical or int");
+  }
+}
+
 std::vector<ParamSpec> ParseParams(const Json& j, const std::string& path, Errors* errors) {
   std::vector<ParamSpec> out;
   if (!IsObject(j, path, errors)) return out;
   for (auto it = j.begin(); it != j.end(); ++it) {
     auto p = ParseParam(it.key(), it.value(), Child(path, it.key()), errors);
+    if (p) CheckDataParam(*p, Child(path, it.key()), errors);
     if (p) out.push_back(std::move(*p));
   }
   return out;
@@ -323,6 +363,7 @@ std::map<std::string, Json> ParseFixed(const Json& j, const std::string& path, E
     } else if (!(it->is_number() || it->is_string() || it->is_boolean())) {
       errors->Add(p, "expected a number, string or boolean, got " + TypeName(*it));
     } else {
+      CheckDataValue(it.key(), *it, p, errors);
       out[it.key()] = *it;
     }
   }
@@ -728,6 +769,42 @@ void ParseFinal(const Json& json, StudyFile* study, Errors* errors) {
   study->final_training = spec;
 }
 
+// "encoders": where a MixNet's encoders come from. Paths relative to the file.
+void ParseEncoders(const Json& json, StudyFile* study, Errors* errors) {
+  if (!json.contains("encoders") || !IsObject(json["encoders"], "encoders", errors)) return;
+  const Json& e = json["encoders"];
+  CheckKeys(e, "encoders", "encoders", errors);
+  if (study->model_family != "mixnet") {
+    errors->Add("encoders", "only a mixnet builds on other nets' encoders (model.family is \"" +
+                                study->model_family + "\")");
+  }
+  EncodersSpec spec;
+  for (const char* branch : {"audio", "feature"}) {
+    const std::string path = std::string("encoders.") + branch;
+    if (!e.contains(branch) || !IsObject(e[branch], path, errors)) continue;
+    const Json& b = e[branch];
+    CheckKeys(b, "encoder", path, errors);
+    EncoderSource source;
+    if (auto f = GetString(b, "study", path, errors, false))
+      source.study = ResolvePath(study->dir, *f);
+    if (auto m = GetString(b, "model", path, errors, false))
+      source.model = ResolvePath(study->dir, *m);
+    if (source.study.empty() == source.model.empty()) {
+      errors->Add(path, "give exactly one of study (a study file) or model (an exported model)");
+      continue;
+    }
+    (std::string(branch) == "audio" ? spec.audio : spec.feature) = source;
+  }
+  if (!spec.audio && !spec.feature) errors->Add("encoders", "name an audio or a feature source");
+  spec.load_weights = GetBool(e, "load_weights", "encoders", errors).value_or(false);
+  spec.freeze = GetBool(e, "freeze", "encoders", errors).value_or(false);
+  if (spec.freeze && !spec.load_weights) {
+    errors->Add("encoders.freeze",
+                "frozen encoders need load_weights: true (else they stay random)");
+  }
+  study->encoders = spec;
+}
+
 }  // namespace
 
 const std::vector<std::string>& StudyFileKeys(const std::string& object) {
@@ -760,23 +837,27 @@ Result<StudyFile> ParseStudyJson(const Json& json, const std::string& file_path)
   ParseRunOptions(json, &study, &errors);
   ParseHeartbeat(json, &study, &errors);
   ParseFinal(json, &study, &errors);
+  ParseEncoders(json, &study, &errors);
   if (!errors.empty()) return Status::InvalidArgument(errors.Join(file_path));
   return study;
 }
 
-Result<StudyFile> LoadStudyFile(const std::string& path) {
+Result<Json> ReadJsonFile(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return Status::NotFound(path + ": cannot open the study file");
+  if (!in) return Status::NotFound(path + ": cannot open the file");
   std::stringstream buffer;
   buffer << in.rdbuf();
-  Json json;
   try {
-    json = Json::parse(buffer.str(), nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+    return Json::parse(buffer.str(), nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
   } catch (const Json::exception& e) {
     // parse_error for a syntax error (with its position), out_of_range for a number that
     // does not fit a double.
     return Status::InvalidArgument(path + ": not valid JSON: " + e.what());
   }
+}
+
+Result<StudyFile> LoadStudyFile(const std::string& path) {
+  MGR_ASSIGN_OR_RETURN(Json json, ReadJsonFile(path));
   return ParseStudyJson(json, path);
 }
 

@@ -56,17 +56,31 @@ struct FinalSpec {
   std::vector<int64_t> seeds;  // the workers' seeds, distinct, one final run each
 };
 
+// A MixNet's encoder source: exactly one of a study file or an exported model (absolute).
+struct EncoderSource {
+  std::string study;
+  std::string model;
+};
+
+// "encoders" (mixnet only): the NNET1/NNET2 the MixNet builds on (studies/encoders.h).
+struct EncodersSpec {
+  std::optional<EncoderSource> audio, feature;
+  bool load_weights = false;  // init_*_encoder from the sources' trained weights
+  bool freeze = false;        // freeze_encoders: only the head trains
+};
+
 struct StudyFile {
   std::string path;  // absolute path of the file
   std::string dir;   // its folder
   std::string name;
-  std::string storage_url;            // default sqlite:///<dir>/<name>.db
-  std::string run_dir;                // checkpoints, specs, logs, the exported model
-  Json dataset;                       // the worker's "data" object, paths absolute
-  bool prepare = true;                // run `mgr-train prepare` before the first trial
-  std::string model_family;           // nnet1, nnet2, mixnet
-  std::string model_preset;           // "paper" by default
-  std::map<std::string, Json> fixed;  // hparams fixed for every stage
+  std::string storage_url;               // default sqlite:///<dir>/<name>.db
+  std::string run_dir;                   // checkpoints, specs, logs, the exported model
+  Json dataset;                          // the worker's "data" object, paths absolute
+  bool prepare = true;                   // run `mgr-train prepare` before the first trial
+  std::string model_family;              // nnet1, nnet2, mixnet
+  std::string model_preset;              // "paper" by default
+  std::map<std::string, Json> fixed;     // hparams fixed for every stage
+  std::optional<EncodersSpec> encoders;  // mixnet: imported into `fixed` when a run starts
   std::string objective_metric = "val_loss";
   StudyDirection direction = StudyDirection::kMinimize;
   std::vector<ParamSpec> retune;  // re-tuned in every stage (e.g. lr)
@@ -89,6 +103,9 @@ struct StudyFile {
 // Parses and validates `json` as if read from `path` (used for messages and to resolve
 // relative paths). All errors are reported in one InvalidArgument, one per line.
 Result<StudyFile> ParseStudyJson(const Json& json, const std::string& path);
+// Reads a JSON file (comments allowed, as in study files). NotFound when it cannot be opened,
+// InvalidArgument naming the file and the position when it is not JSON.
+Result<Json> ReadJsonFile(const std::string& path);
 // Reads the file, then ParseStudyJson. Errors are prefixed with the file's path.
 Result<StudyFile> LoadStudyFile(const std::string& path);
 

@@ -24,6 +24,9 @@ void RegisterTrainerCommands(CLI::App& app);
 void RegisterRunCommand(CLI::App& app, CommandRunner* run);     // tuner/run_command.cc
 void RegisterStatusCommand(CLI::App& app, CommandRunner* run);  // tuner/run_command.cc
 
+// `mgr-tune campaign campaign.json`: study files in order, then one summary.
+void RegisterCampaignCommand(CLI::App& app, CommandRunner* run);  // tuner/campaign.cc
+
 // `mgr-tune report`: a study's HTML page.
 void RegisterReportCommand(CLI::App& app, CommandRunner* run);  // tuner/report_command.cc
 

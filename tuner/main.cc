@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   app.footer(
       "Examples:\n"
       "  mgr-tune examples/demo.json                      run a study (same as: mgr-tune run ...)\n"
+      "  mgr-tune campaign examples/paper/campaign.json   NNET1, NNET2, then MixNet, one summary\n"
       "  mgr-tune studies --storage sqlite:///runs/demo.db\n"
       "  mgr-tune trials --storage sqlite:///runs/demo.db --study-name demo -f json\n"
       "  mgr-tune best-trial --storage sqlite:///runs/demo.db --study-name demo\n"
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
   // @register-commands
   mgr::RegisterRunCommand(app, &run);
   mgr::RegisterStatusCommand(app, &run);
+  mgr::RegisterCampaignCommand(app, &run);
   mgr::RegisterReportCommand(app, &run);
 
   // `mgr-tune path/to/study.json ...` means `mgr-tune run path/to/study.json ...`.

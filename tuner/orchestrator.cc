@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <set>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -33,13 +34,6 @@ namespace mgr {
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-int64_t ChainRootNumber(const FrozenTrial& t) {
-  auto it = t.system_attrs.find(kFailedTrialKey);
-  if (it != t.system_attrs.end() && it->second.is_number_integer())
-    return it->second.get<int64_t>();
-  return t.number;
-}
 
 namespace {
 
@@ -133,7 +127,8 @@ class Orchestrator::Impl {
 
  private:
   Status SetUpStages();
-  Status Prepare();
+  Status PrepareStages(size_t first);
+  Status PrepareRate(int64_t rate, int64_t min_clip);
   void Schedule();
   Status ScheduleStage();
   Status StartTrial(size_t slot, Trial trial);
@@ -179,6 +174,7 @@ class Orchestrator::Impl {
   std::vector<std::unique_ptr<Study>> studies_;
   size_t current_ = 0;  // the stage being run; == stages.size() when all are decided
   Incumbent incumbent_;
+  std::set<int64_t> prepared_rates_;  // clip caches prepared by this run (one per sample rate)
   std::vector<StageDecision> decisions_;
   int signals_seen_ = 0;
   bool stopping_ = false;
@@ -250,13 +246,67 @@ Status Orchestrator::Impl::SetUpStages() {
   return Status::Ok();
 }
 
-Status Orchestrator::Impl::Prepare() {
-  fs::path data = fs::path(study_.run_dir) / "data.json";
-  MGR_RETURN_IF_ERROR(WriteJsonFile(data, Json{{"data", study_.dataset}}));
+// The values a stage's trials can take for a data hyperparameter (sample_rate, clip_samples):
+// the stage's choices (or an int range's low end) when it searches it, else the value its
+// trials get, in the order hparams are merged (study fixed < incumbent < stage fixed).
+std::vector<int64_t> StageDataValues(const StudyFile& study, size_t stage,
+                                     const Incumbent& incumbent, const std::string& name) {
+  const StageSpec& s = study.stages[stage];
+  std::vector<int64_t> out;
+  for (const auto* list : {&s.params, &s.retune}) {
+    for (const ParamSpec& p : *list) {
+      if (p.name != name) continue;
+      if (const auto* c = std::get_if<CategoricalDistribution>(&p.distribution)) {
+        for (const Json& v : c->choices)
+          if (v.is_number_integer()) out.push_back(v.get<int64_t>());
+      } else if (const auto* d = std::get_if<IntDistribution>(&p.distribution)) {
+        out.push_back(d->low);
+      }
+      return out;
+    }
+  }
+  std::optional<Json> v;
+  if (auto it = study.dataset.find(name); it != study.dataset.end()) v = *it;
+  if (auto it = study.fixed.find(name); it != study.fixed.end()) v = it->second;
+  if (auto it = incumbent.hparams.find(name); it != incumbent.hparams.end()) v = it->second;
+  if (auto it = s.fixed.find(name); it != s.fixed.end()) v = it->second;
+  if (v && v->is_number_integer()) out.push_back(v->get<int64_t>());
+  return out;
+}
+
+// Before the first trial: every sample rate the stages from `first` on can use gets its clip
+// cache, once per rate per run (prepare is idempotent: an existing cache is reused), with the
+// shortest clip those stages can use.
+Status Orchestrator::Impl::PrepareStages(size_t first) {
+  if (!options_.prepare || !study_.prepare) return Status::Ok();
+  std::set<int64_t> rates;
+  std::vector<int64_t> clips;
+  for (size_t i = first; i < study_.stages.size(); ++i) {
+    for (int64_t r : StageDataValues(study_, i, incumbent_, "sample_rate")) rates.insert(r);
+    for (int64_t c : StageDataValues(study_, i, incumbent_, "clip_samples")) clips.push_back(c);
+  }
+  const int64_t min_clip = clips.empty() ? study_.dataset.value("clip_samples", int64_t{262144})
+                                         : *std::min_element(clips.begin(), clips.end());
+  for (int64_t rate : rates) {
+    if (prepared_rates_.count(rate)) continue;
+    MGR_RETURN_IF_ERROR(PrepareRate(rate, min_clip));
+    prepared_rates_.insert(rate);
+  }
+  return Status::Ok();
+}
+
+Status Orchestrator::Impl::PrepareRate(int64_t rate, int64_t min_clip) {
+  const std::string tag = std::to_string(rate);
+  fs::path data = fs::path(study_.run_dir) / ("data-" + tag + ".json");
+  Json dataset = study_.dataset;
+  dataset["sample_rate"] = rate;
+  dataset["clip_samples"] = min_clip;
+  MGR_RETURN_IF_ERROR(WriteJsonFile(data, Json{{"data", dataset}}));
   MGR_ASSIGN_OR_RETURN(std::string exe, FindExecutable(options_.worker_command[0]));
   std::vector<std::string> args(options_.worker_command.begin() + 1, options_.worker_command.end());
   args.insert(args.end(), {kPrepareCommand, "--data", data.string()});
-  display_.Log("preparing the clip cache in " + study_.dataset.value("cache_dir", "") + " ...");
+  display_.Log("preparing the clip cache in " + study_.dataset.value("cache_dir", "") + " at " +
+               tag + " Hz (clips of at least " + std::to_string(min_clip) + " samples) ...");
   int rc = -1;
   try {
     rc = boost::process::system(boost::process::exe = exe, boost::process::args = args,
@@ -289,7 +339,9 @@ Result<RunReport> Orchestrator::Impl::Run() {
   if (current_ < study_.stages.size()) {
     display_.Log((decisions_.empty() ? "starting" : "resuming") + std::string(" at stage ") +
                  std::to_string(current_) + " (" + study_.stages[current_].name + ")");
-    if (options_.prepare && study_.prepare) MGR_RETURN_IF_ERROR(Prepare());
+    // Every stage left, before io_ runs: a synchronous child process inside the event loop
+    // loses the workers' exits. A later stage's incumbent rate is an earlier stage's rate.
+    MGR_RETURN_IF_ERROR(PrepareStages(current_));
   }
 
   signals_.async_wait([this](const boost::system::error_code& e, int signo) {

@@ -74,9 +74,6 @@ class Orchestrator {
   std::unique_ptr<Impl> impl_;
 };
 
-// The root of a retry chain: system attr failed_trial when present, else the number.
-int64_t ChainRootNumber(const FrozenTrial& trial);
-
 }  // namespace mgr
 
 #endif  // MGR_TUNER_ORCHESTRATOR_H_

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "studies/encoders.h"
 #include "studies/playbook.h"
 #include "tuner/commands.h"
 #include "tuner/gpu_discovery.h"
@@ -79,12 +80,7 @@ namespace {
 
 struct RunArgs {
   std::string study_path;
-  std::string worker;
-  int gpus = -1;
-  bool no_prepare = false;
-  bool no_export = false;
-  double poll = 1.0;
-  bool plain = false;
+  RunOptions options;
 };
 
 int RunStudy(const RunArgs& args) {
@@ -93,10 +89,43 @@ int RunStudy(const RunArgs& args) {
     std::cerr << study.status().message() << "\n";
     return 2;
   }
-  auto storage = OpenStorage(study->storage_url);
+  return RunLoadedStudy(std::move(*study), args.options);
+}
+
+}  // namespace
+
+int RunLoadedStudy(StudyFile study, const RunOptions& args) {
+  Json imported_record;
+  if (study.encoders) {
+    // A MixNet building on tuned nets: their encoders join `fixed` (studies/encoders.h).
+    Result<ImportedEncoders> imported = ResolveEncoders(study);
+    if (!imported.ok()) {
+      std::cerr << "error: " << imported.status().message() << "\n";
+      return 1;
+    }
+    for (const auto& [name, value] : imported->hparams) study.fixed[name] = value;
+    imported_record = imported->record;
+    for (const auto& [branch, record] : imported->record.items()) {
+      std::cout << "encoders." << branch << ": from " << record["source"].get<std::string>() << ": "
+                << record["values"].dump() << (record.contains("weights") ? ", weights " : "")
+                << record.value("weights", "") << "\n";
+    }
+  }
+  auto storage = OpenStorage(study.storage_url);
   if (!storage.ok()) {
-    std::cerr << "error: " << study->storage_url << ": " << storage.status().ToString() << "\n";
+    std::cerr << "error: " << study.storage_url << ": " << storage.status().ToString() << "\n";
     return 1;
+  }
+  if (study.encoders) {
+    // What was imported, on the first stage's study for the report and the dashboard.
+    Result<int64_t> id = (*storage)->GetStudyId(study.StageStudyName(0));
+    if (!id.ok()) id = (*storage)->CreateStudy(study.StageStudyName(0), {study.direction});
+    Status s =
+        id.ok() ? (*storage)->SetStudyUserAttr(*id, "imported", imported_record) : id.status();
+    if (!s.ok()) {
+      std::cerr << "error: " << study.storage_url << ": " << s.ToString() << "\n";
+      return 1;
+    }
   }
   OrchestratorOptions options;
   std::string worker = args.worker;
@@ -121,7 +150,7 @@ int RunStudy(const RunArgs& args) {
   options.export_model = !args.no_export;
   options.poll_seconds = args.poll;
   options.interactive = !args.plain && isatty(STDOUT_FILENO);
-  Orchestrator orchestrator(std::move(*study), std::shared_ptr<Storage>(std::move(*storage)),
+  Orchestrator orchestrator(std::move(study), std::shared_ptr<Storage>(std::move(*storage)),
                             options);
   auto report = orchestrator.Run();
   if (!report.ok()) {
@@ -131,7 +160,18 @@ int RunStudy(const RunArgs& args) {
   return report->interrupted ? 130 : 0;
 }
 
-}  // namespace
+void AddRunOptions(CLI::App* cmd, RunOptions* options) {
+  cmd->add_option(
+      "--worker", options->worker,
+      "worker executable (default: $MGR_WORKER, else the mgr-train next to mgr-tune or in PATH)");
+  cmd->add_option("--gpus", options->gpus,
+                  "pretend the host has N GPUs (0: CPU workers); default: discover");
+  cmd->add_flag("--no-prepare", options->no_prepare, "do not run `mgr-train prepare` first");
+  cmd->add_flag("--no-export", options->no_export, "skip the final test evaluation and export");
+  cmd->add_option("--poll", options->poll, "seconds between polls of the store")
+      ->capture_default_str();
+  cmd->add_flag("--plain", options->plain, "plain log lines even on a terminal");
+}
 
 void RegisterRunCommand(CLI::App& app, CommandRunner* run) {
   auto args = std::make_shared<RunArgs>();
@@ -139,16 +179,7 @@ void RegisterRunCommand(CLI::App& app, CommandRunner* run) {
                                      "Run (or resume) a study: the playbook's stages, one trial "
                                      "per worker (also: mgr-tune study.json)");
   cmd->add_option("study", args->study_path, "the study file (docs/study-file.md)")->required();
-  cmd->add_option(
-      "--worker", args->worker,
-      "worker executable (default: $MGR_WORKER, else the mgr-train next to mgr-tune or in PATH)");
-  cmd->add_option("--gpus", args->gpus,
-                  "pretend the host has N GPUs (0: CPU workers); default: discover");
-  cmd->add_flag("--no-prepare", args->no_prepare, "do not run `mgr-train prepare` first");
-  cmd->add_flag("--no-export", args->no_export, "skip the final test evaluation and export");
-  cmd->add_option("--poll", args->poll, "seconds between polls of the store")
-      ->capture_default_str();
-  cmd->add_flag("--plain", args->plain, "plain log lines even on a terminal");
+  AddRunOptions(cmd, &args->options);
   cmd->callback([args, run] { *run = [args] { return RunStudy(*args); }; });
 }
 

@@ -1,5 +1,7 @@
 #include "tuner/run_report.h"
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -105,7 +107,67 @@ void AddSeedLines(const Json& result, std::vector<std::string>* lines) {
                    ", chosen without the test split); its test metrics:");
 }
 
+// The spread of `values` as the orchestrator's result summary computes it.
+MetricSpread SpreadOf(const std::vector<double>& values) {
+  MetricSpread m;
+  m.n = static_cast<int>(values.size());
+  if (values.empty()) return m;
+  double sum = 0;
+  for (double v : values) sum += v;
+  m.mean = sum / static_cast<double>(values.size());
+  if (values.size() > 1) {
+    double squares = 0;
+    for (double v : values) squares += (v - m.mean) * (v - m.mean);
+    m.std = std::sqrt(squares / static_cast<double>(values.size() - 1));
+  }
+  return m;
+}
+
 }  // namespace
+
+FinalTestMetrics ReadFinalTestMetrics(const Json& result) {
+  // The test objects to average: every finished seed's, or the single export's.
+  std::vector<const Json*> tests;
+  auto seeds = result.is_object() ? result.find("seeds") : result.end();
+  if (result.is_object() && seeds != result.end() && seeds->is_array()) {
+    for (const Json& s : *seeds) {
+      if (!s.is_object() || s.contains("error")) continue;
+      auto t = s.find(kFieldTest);
+      if (t != s.end() && t->is_object()) tests.push_back(&*t);
+    }
+  } else if (result.is_object()) {
+    auto t = result.find(kFieldTest);
+    if (t != result.end() && t->is_object()) tests.push_back(&*t);
+  }
+  auto spread = [&](const char* key, bool track) {
+    std::vector<double> values;
+    for (const Json* t : tests) {
+      const Json* from = t;
+      if (track) {
+        auto tr = t->find(kTestTrack);
+        if (tr == t->end() || !tr->is_object()) continue;
+        from = &*tr;
+      }
+      const double v = NumberOr(*from, key);
+      if (!std::isnan(v)) values.push_back(v);
+    }
+    return SpreadOf(values);
+  };
+  FinalTestMetrics m;
+  m.accuracy = spread(kTestAccuracy, false);
+  m.macro_f1 = spread(kTestMacroF1, false);
+  m.loss = spread(kTestLoss, false);
+  m.track_accuracy = spread(kTestAccuracy, true);
+  m.track_macro_f1 = spread(kTestMacroF1, true);
+  m.track_loss = spread(kTestLoss, true);
+  return m;
+}
+
+Json ReadFinalResult(const StudyFile& study) {
+  std::ifstream in(std::filesystem::path(study.run_dir) / "final" / "result.json");
+  Json j = in ? Json::parse(in, nullptr, false) : Json();
+  return j.is_object() ? j : Json();
+}
 
 std::string FormatWorkerStatus(const WorkerStatus& w, const std::string& metric) {
   std::ostringstream l;

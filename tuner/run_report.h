@@ -56,6 +56,26 @@ std::vector<std::string> FinalReportLines(const StudyFile& study,
                                           const std::vector<StageDecision>& decisions,
                                           const Incumbent& incumbent, const Json& final_result);
 
+// One test metric of a study's final result: over the final runs' seeds (study file
+// `final`) the mean and sample standard deviation of the seeds that finished (as the
+// result's `summary`); for a single export its value, std NaN, n 1. n 0, mean NaN: absent.
+struct MetricSpread {
+  double mean = NAN;
+  double std = NAN;
+  int n = 0;
+};
+
+// The test metrics of a result.json (`final_result`): one window from the middle of each
+// track (the paper's figure) and the track level (`test.track`, when evaluated).
+struct FinalTestMetrics {
+  MetricSpread accuracy, macro_f1, loss;
+  MetricSpread track_accuracy, track_macro_f1, track_loss;
+};
+FinalTestMetrics ReadFinalTestMetrics(const Json& final_result);
+
+// <run_dir>/final/result.json of a study, or null when it is missing or not an object.
+Json ReadFinalResult(const StudyFile& study);
+
 }  // namespace mgr
 
 #endif  // MGR_TUNER_RUN_REPORT_H_

@@ -131,6 +131,36 @@ TEST(StudyFileTest, SearchedAndFixedConflict) {
   EXPECT_THAT(Error(k), HasSubstr("stages[1].fixed.dense_layers: is also searched in this stage"));
 }
 
+TEST(StudyFileTest, SampleRateIsSearchedOverChoicesOnly) {
+  Json ok = Minimal();
+  ok["stages"][1]["params"]["sample_rate"] = {{"type", "categorical"}, {"choices", {16000, 22050}}};
+  ok["stages"][1]["params"]["clip_samples"] = {{"type", "int"}, {"low", 65536}, {"high", 262144}};
+  ok["fixed"] = {{"sample_rate", 22050}};
+  ok["stages"][0]["fixed"] = {{"clip_samples", 131072}};
+  ASSERT_TRUE(ParseStudyJson(ok, "/tmp/s.json").ok());
+
+  Json j = Minimal();
+  j["stages"][1]["params"]["sample_rate"] = {{"type", "int"}, {"low", 8000}, {"high", 22050}};
+  j["stages"][1]["params"]["clip_samples"] = {{"type", "categorical"}, {"choices", {4096, 100}}};
+  j["fixed"] = {{"sample_rate", 999}};
+  j["stages"][0]["fixed"] = {{"clip_samples", "long"}};
+  std::string e = Error(j);
+  EXPECT_THAT(e, HasSubstr("stages[1].params.sample_rate: must be categorical: each rate needs "
+                           "its own prepared cache"));
+  EXPECT_THAT(e, HasSubstr("stages[1].params.clip_samples.choices[1]: must be"));
+  EXPECT_THAT(e, HasSubstr("(got 100)"));
+  EXPECT_THAT(e, HasSubstr("fixed.sample_rate: must be"));
+  EXPECT_THAT(e, HasSubstr("(got 999)"));
+  EXPECT_THAT(e, HasSubstr("stages[0].fixed.clip_samples: must be"));
+
+  Json k = Minimal();
+  k["stages"][1]["params"]["clip_samples"] = {{"type", "int"}, {"low", 100}, {"high", 4096}};
+  k["stages"][1]["params"]["sample_rate"] = {{"type", "float"}, {"low", 8000.0}, {"high", 22050.0}};
+  std::string f = Error(k);
+  EXPECT_THAT(f, HasSubstr("stages[1].params.clip_samples.low: must be"));
+  EXPECT_THAT(f, HasSubstr("stages[1].params.sample_rate: must be categorical"));
+}
+
 TEST(StudyFileTest, StageNamesAreUniqueAndMinImprovementParses) {
   Json j = Minimal();
   j["stages"][1]["name"] = "base";
@@ -320,6 +350,8 @@ TEST(StudyFileTest, SchemaMatchesTheParserKeys) {
   EXPECT_EQ(keys(schema["properties"]["heartbeat"]), parser("heartbeat"));
   EXPECT_EQ(keys(defs["stage"]), parser("stage"));
   EXPECT_EQ(keys(defs["param"]), parser("param"));
+  EXPECT_EQ(keys(schema["properties"]["encoders"]), parser("encoders"));
+  EXPECT_EQ(keys(defs["encoder"]), parser("encoder"));
   EXPECT_EQ(schema["additionalProperties"], false);
   EXPECT_EQ(defs["stage"]["additionalProperties"], false);
 }

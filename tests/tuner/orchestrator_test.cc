@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -257,6 +258,58 @@ TEST_F(OrchestratorTest, TwoStagesTwoWorkersPruneAndOptunaReadsTheResult) {
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(FakeLog().size(), runs);
   EXPECT_EQ(Trials(*st, "t/base").size(), 6u);
+}
+
+// A stage that searches sample_rate gets one prepared cache per rate before any trial runs;
+// the trials run at both rates (the value lands in their hparams like any parameter).
+TEST_F(OrchestratorTest, AStageSearchingSampleRatePreparesEveryRateFirst) {
+  StudyFile s =
+      MakeStudy({{"stages",
+                  {{{"name", "base"}, {"trials", 2}},
+                   {{"name", "rate"},
+                    {"trials", 8},
+                    {"params",
+                     {{"sample_rate", {{"type", "categorical"}, {"choices", {8000, 16000}}}},
+                      {"clip_samples", {{"type", "categorical"}, {"choices", {4096, 2048}}}}}}}}}});
+  auto r = RunStudy(s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString() << "\n" << out_.str();
+
+  std::vector<std::string> prepared;  // data files, in order
+  std::set<int64_t> rates_before_stage1;
+  std::set<int64_t> rates_run;
+  bool stage1_started = false;
+  for (const auto& e : FakeLog()) {
+    if (e.contains("prepare")) {
+      ASSERT_FALSE(stage1_started) << "a cache prepared after a stage-1 trial ran";
+      prepared.push_back(e["prepare"].get<std::string>());
+      std::ifstream in(e["prepare"].get<std::string>());
+      auto d = std::make_optional(Json::parse(in, nullptr, false));
+      ASSERT_TRUE(d->is_object()) << e.dump();
+      rates_before_stage1.insert((*d)["data"]["sample_rate"].get<int64_t>());
+      // The shortest clip a stage can use.
+      EXPECT_EQ((*d)["data"]["clip_samples"], 2048);
+    } else if (e["trial"]["study"] == "t/rate") {
+      stage1_started = true;
+      rates_run.insert(e["hparams"]["sample_rate"].get<int64_t>());
+      EXPECT_TRUE(rates_before_stage1.count(e["hparams"]["sample_rate"].get<int64_t>()));
+    } else if (e["trial"]["study"] == "t/base") {
+      EXPECT_FALSE(e["hparams"].contains("sample_rate"));
+    }
+  }
+  // Each rate once: the searched ones and 22050 (the dataset's, for stage 0).
+  const fs::path run = s.run_dir;
+  EXPECT_EQ(prepared, (std::vector<std::string>{(run / "data-8000.json").string(),
+                                                (run / "data-16000.json").string(),
+                                                (run / "data-22050.json").string()}));
+  EXPECT_EQ(rates_run, (std::set<int64_t>{8000, 16000})) << out_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("at 16000 Hz (clips of at least 2048 samples)"));
+
+  // The stage's trials store the rate they ran at.
+  auto st = Open(s);
+  std::set<int64_t> stored;
+  for (const auto& t : Trials(*st, "t/rate"))
+    stored.insert(t.user_attrs.at("hparams")["sample_rate"].get<int64_t>());
+  EXPECT_EQ(stored, rates_run);
 }
 
 TEST_F(OrchestratorTest, CrashedWorkerFailsWithReasonAndIsRetriedFromItsCheckpoint) {
