@@ -174,7 +174,6 @@ class Orchestrator::Impl {
   std::vector<std::unique_ptr<Study>> studies_;
   size_t current_ = 0;  // the stage being run; == stages.size() when all are decided
   Incumbent incumbent_;
-  std::set<int64_t> prepared_rates_;  // clip caches prepared by this run (one per sample rate)
   std::vector<StageDecision> decisions_;
   int signals_seen_ = 0;
   bool stopping_ = false;
@@ -275,7 +274,7 @@ std::vector<int64_t> StageDataValues(const StudyFile& study, size_t stage,
 }
 
 // Before the first trial: every sample rate the stages from `first` on can use gets its clip
-// cache, once per rate per run (prepare is idempotent: an existing cache is reused), with the
+// cache, once per rate (prepare is idempotent: an existing cache is reused), with the
 // shortest clip those stages can use.
 Status Orchestrator::Impl::PrepareStages(size_t first) {
   if (!options_.prepare || !study_.prepare) return Status::Ok();
@@ -287,11 +286,7 @@ Status Orchestrator::Impl::PrepareStages(size_t first) {
   }
   const int64_t min_clip = clips.empty() ? study_.dataset.value("clip_samples", int64_t{262144})
                                          : *std::min_element(clips.begin(), clips.end());
-  for (int64_t rate : rates) {
-    if (prepared_rates_.count(rate)) continue;
-    MGR_RETURN_IF_ERROR(PrepareRate(rate, min_clip));
-    prepared_rates_.insert(rate);
-  }
+  for (int64_t rate : rates) MGR_RETURN_IF_ERROR(PrepareRate(rate, min_clip));
   return Status::Ok();
 }
 

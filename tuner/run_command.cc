@@ -92,38 +92,34 @@ int RunStudy(const RunArgs& args) {
   return RunLoadedStudy(std::move(*study), args.options);
 }
 
+// A MixNet building on tuned nets: their encoders join `fixed` (studies/encoders.h); what
+// was imported is printed and kept on the first stage's study (report, dashboard).
+Status ImportEncoders(StudyFile* study, Storage& storage) {
+  MGR_ASSIGN_OR_RETURN(ImportedEncoders imported, ResolveEncoders(*study));
+  for (const auto& [name, value] : imported.hparams) study->fixed[name] = value;
+  for (const auto& [branch, record] : imported.record.items()) {
+    std::cout << "encoders." << branch << ": from " << record["source"].get<std::string>() << ": "
+              << record["values"].dump() << (record.contains("weights") ? ", weights " : "")
+              << record.value("weights", "") << "\n";
+  }
+  Result<int64_t> id = storage.GetStudyId(study->StageStudyName(0));
+  if (!id.ok()) id = storage.CreateStudy(study->StageStudyName(0), {study->direction});
+  if (!id.ok()) return id.status().WithContext(study->storage_url);
+  return storage.SetStudyUserAttr(*id, "imported", imported.record).WithContext(study->storage_url);
+}
+
 }  // namespace
 
 int RunLoadedStudy(StudyFile study, const RunOptions& args) {
-  Json imported_record;
-  if (study.encoders) {
-    // A MixNet building on tuned nets: their encoders join `fixed` (studies/encoders.h).
-    Result<ImportedEncoders> imported = ResolveEncoders(study);
-    if (!imported.ok()) {
-      std::cerr << "error: " << imported.status().message() << "\n";
-      return 1;
-    }
-    for (const auto& [name, value] : imported->hparams) study.fixed[name] = value;
-    imported_record = imported->record;
-    for (const auto& [branch, record] : imported->record.items()) {
-      std::cout << "encoders." << branch << ": from " << record["source"].get<std::string>() << ": "
-                << record["values"].dump() << (record.contains("weights") ? ", weights " : "")
-                << record.value("weights", "") << "\n";
-    }
-  }
   auto storage = OpenStorage(study.storage_url);
   if (!storage.ok()) {
     std::cerr << "error: " << study.storage_url << ": " << storage.status().ToString() << "\n";
     return 1;
   }
   if (study.encoders) {
-    // What was imported, on the first stage's study for the report and the dashboard.
-    Result<int64_t> id = (*storage)->GetStudyId(study.StageStudyName(0));
-    if (!id.ok()) id = (*storage)->CreateStudy(study.StageStudyName(0), {study.direction});
-    Status s =
-        id.ok() ? (*storage)->SetStudyUserAttr(*id, "imported", imported_record) : id.status();
+    Status s = ImportEncoders(&study, **storage);
     if (!s.ok()) {
-      std::cerr << "error: " << study.storage_url << ": " << s.ToString() << "\n";
+      std::cerr << "error: " << s.message() << "\n";
       return 1;
     }
   }
