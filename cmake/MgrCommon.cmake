@@ -25,10 +25,12 @@ if(MGR_CCACHE)
       CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime ${MGR_CCACHE})
 endif()
 
-# mgr_add_test(NAME name SOURCES a.cc b.cc LIBS lib1 lib2 [LABELS l])
-# One GoogleTest executable, registered with ctest test by test.
+# mgr_add_test(NAME name SOURCES a.cc b.cc LIBS lib1 lib2 [LABELS l] [TIMEOUT s]
+#              [FIXTURES fixture...] [ENVIRONMENT VAR=value...])
+# One GoogleTest executable, registered with ctest test by test. FIXTURES names ctest
+# fixtures every test requires (e.g. postgres_server, which starts a scratch server).
 function(mgr_add_test)
-  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS;FIXTURES;ENVIRONMENT" ${ARGN})
   add_executable(${T_NAME} ${T_SOURCES})
   target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main mgr_warnings)
   target_compile_definitions(${T_NAME} PRIVATE
@@ -37,8 +39,15 @@ function(mgr_add_test)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 600)
   endif()
+  set(extra)
+  if(T_FIXTURES)
+    list(APPEND extra FIXTURES_REQUIRED "${T_FIXTURES}")
+  endif()
+  if(T_ENVIRONMENT)
+    list(APPEND extra ENVIRONMENT "${T_ENVIRONMENT}")
+  endif()
   gtest_discover_tests(${T_NAME} DISCOVERY_TIMEOUT 120
-    PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}")
+    PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}" ${extra})
 endfunction()
 
 # mgr_use_torch_pch(target): reuse trainer/features' precompiled <torch/torch.h>.
