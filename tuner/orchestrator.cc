@@ -19,6 +19,7 @@
 #include <boost/process.hpp>
 
 #include "storage/base/atomic_file.h"
+#include "storage/base/file_lock.h"
 #include "storage/base/files.h"
 #include "storage/base/strings.h"
 #include "studies/study.h"
@@ -40,8 +41,16 @@ namespace {
 constexpr char kOverBudgetKey[] = "mgr:over_budget";
 // Trial user attr: every epoch event's fields, a list in epoch order (docs/storage.md).
 constexpr char kEpochsAttr[] = "epochs";
+// Why a resumed trial trained from its first epoch (user attr), when it did.
+constexpr char kRestartedAttr[] = "restarted";
 
 bool IsRetry(const FrozenTrial& t) { return t.system_attrs.count(kFailedTrialKey) > 0; }
+
+// A checkpoint folder with something in it (the worker writes it whole, atomically).
+bool HasCheckpoint(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_directory(dir, ec) && !fs::is_empty(dir, ec);
+}
 
 std::chrono::milliseconds Ms(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
@@ -108,6 +117,9 @@ struct Job {
   std::optional<WorkerEvent> final_event, error_event, stopped_event;  // the terminal event
   Json epochs = Json::array();  // the trial's `epochs` user attr as last written
   std::unique_ptr<asio::steady_timer> timeout, kill;
+  // An export or final run: its claim on the step, so that of the orchestrators sharing
+  // run_dir exactly one runs it (released when the job ends, or by the kernel on a crash).
+  std::optional<FileLock> claim;
 };
 
 class Orchestrator::Impl {
@@ -132,12 +144,14 @@ class Orchestrator::Impl {
   void Schedule();
   Status ScheduleStage();
   Status StartTrial(size_t slot, Trial trial);
-  Status StartExport(size_t slot);
+  Status StartExport(size_t slot, FileLock claim);
+  Result<std::optional<FileLock>> ClaimFinalStep(const std::string& step);
+  Json ReadFinalSeedResult(int64_t seed) const;
   Status ScheduleFinal();
   // The incumbent's whole configuration: the study's fixed hparams under its own.
   std::map<std::string, Json> IncumbentHparams() const;
   Json FinalRunConfig(int64_t seed) const;
-  Status StartFinalSeed(size_t slot, int64_t seed);
+  Status StartFinalSeed(size_t slot, int64_t seed, FileLock claim);
   void FinishFinalSeed(Job* job, const WorkerExit& exit);
   void FinishFinal();
   Status Launch(Job* job, const Json& spec, const fs::path& dir);
@@ -185,6 +199,7 @@ class Orchestrator::Impl {
   // an earlier one (run_dir/final/seed-<s>/result.json), or {seed, error} when it failed.
   std::map<int64_t, Json> final_seeds_;
   bool final_loaded_ = false, final_done_ = false;
+  std::set<std::string> claims_waited_;  // final steps found claimed (logged once each)
   bool schedule_posted_ = false;
   Clock::time_point report_due_{};  // RefreshReport skips unforced writes before this
   bool report_failed_ = false;      // warned once
@@ -455,16 +470,25 @@ void Orchestrator::Impl::Schedule() {
       Fatal(st);
       return;
     }
+    // Seeds that another orchestrator runs: wait for them (the poll comes back here).
+    if (!final_done_) return;
     any_job = false;
     for (auto& j : jobs_) any_job = any_job || j;
-  } else if (!export_started_) {
-    export_started_ = true;
-    if (exporting) {
+  } else if (!export_started_ && exporting) {
+    if (auto slot = FreeSlot()) {
+      auto claim = ClaimFinalStep("export");
+      if (!claim.ok()) {
+        Fatal(claim.status());
+        return;
+      }
+      if (!*claim) return;  // another orchestrator exports: wait for its result.json
+      export_started_ = true;
+      // Read after the claim: the holder before us may have just written it.
       Json r = ReadJsonObject(fs::path(study_.run_dir) / "final" / "result.json");
       if (!r.is_null()) {
-        final_result_ = r;  // exported by an earlier run
-      } else if (auto slot = FreeSlot()) {
-        Status st = StartExport(*slot);
+        final_result_ = r;  // exported by an earlier run or another orchestrator
+      } else {
+        Status st = StartExport(*slot, std::move(**claim));
         if (!st.ok()) Fatal(st);
         return;
       }
@@ -693,7 +717,25 @@ Status Orchestrator::Impl::StartTrial(size_t slot, Trial trial) {
       return Status::Ok();
     }
   }
-  if (IsRetry(frozen)) {
+  const fs::path dir = fs::path(study_.run_dir) / "trials" / study_.stages[current_].name /
+                       std::to_string(ChainRootNumber(frozen));
+  // The epochs recorded so far: a retry's user attrs carry those of the attempt it replaces.
+  auto epochs = frozen.user_attrs.find(kEpochsAttr);
+  job->epochs = epochs != frozen.user_attrs.end() && epochs->second.is_array() ? epochs->second
+                                                                               : Json::array();
+  if (IsRetry(frozen) && !job->epochs.empty() && !HasCheckpoint(dir / "checkpoint")) {
+    // The attempt before ran where this process cannot see its checkpoint (another host
+    // without a shared run_dir, or it was deleted): train from epoch 1, and say so.
+    const std::string why = "no checkpoint at " + (dir / "checkpoint").string() +
+                            " (the attempt before it reached epoch " +
+                            std::to_string(job->epochs.size()) +
+                            "; is run_dir on a filesystem shared by every host?): trained from "
+                            "epoch 1";
+    job->epochs = Json::array();
+    MGR_RETURN_IF_ERROR(trial.SetUserAttr(kEpochsAttr, job->epochs));
+    MGR_RETURN_IF_ERROR(trial.SetUserAttr(kRestartedAttr, why));
+    display_.Log(job->label + ": " + why);
+  } else if (IsRetry(frozen)) {
     // Carry the replaced trial's epochs over: the worker resumes after them.
     auto hist = frozen.system_attrs.find(kRetryHistoryKey);
     if (hist != frozen.system_attrs.end() && hist->second.is_array() && !hist->second.empty()) {
@@ -705,13 +747,7 @@ Status Orchestrator::Impl::StartTrial(size_t slot, Trial trial) {
       }
     }
   }
-  // The epochs recorded so far: a retry's user attrs carry those of the attempt it replaces.
-  auto epochs = frozen.user_attrs.find(kEpochsAttr);
-  job->epochs = epochs != frozen.user_attrs.end() && epochs->second.is_array() ? epochs->second
-                                                                               : Json::array();
   MGR_RETURN_IF_ERROR(st.Heartbeat(trial.id()));
-  const fs::path dir = fs::path(study_.run_dir) / "trials" / study_.stages[current_].name /
-                       std::to_string(ChainRootNumber(frozen));
   Json spec = SpecFor(*job, hparams, (dir / "checkpoint").string(), false, nullptr);
   Job* raw = job.get();
   jobs_[slot] = std::move(job);
@@ -1055,7 +1091,27 @@ double LossOr(const Json& object, const char* key) {
 
 }  // namespace
 
-Status Orchestrator::Impl::StartExport(size_t slot) {
+// Claims the final step `step` ("export", "seed-<s>", "result") among the orchestrators
+// sharing run_dir (flock on run_dir/final/<step>.lock; on a shared filesystem this spans
+// hosts). nullopt while another process holds it: the caller waits and asks again.
+Result<std::optional<FileLock>> Orchestrator::Impl::ClaimFinalStep(const std::string& step) {
+  const fs::path dir = fs::path(study_.run_dir) / "final";
+  MGR_RETURN_IF_ERROR(MakeDirectories(dir.string()));
+  const std::string path = (dir / (step + ".lock")).string();
+  Result<FileLock> lock = FileLock::TryLock(path);
+  if (lock.ok()) {
+    claims_waited_.erase(step);
+    return std::optional<FileLock>(std::move(*lock));
+  }
+  if (lock.status().code() != StatusCode::kBusy) return lock.status();
+  if (claims_waited_.insert(step).second) {
+    display_.Log("final step " + step + " runs in another orchestrator (" + path +
+                 " is locked); waiting for its result");
+  }
+  return std::optional<FileLock>();
+}
+
+Status Orchestrator::Impl::StartExport(size_t slot, FileLock claim) {
   // The incumbent's trial and the checkpoint folder of its chain.
   size_t stage = 0;
   for (size_t i = 0; i < study_.stages.size(); ++i) {
@@ -1077,6 +1133,7 @@ Status Orchestrator::Impl::StartExport(size_t slot) {
   auto job = std::make_unique<Job>();
   job->slot = slot;
   job->is_export = true;
+  job->claim = std::move(claim);
   job->number = incumbent_.trial_number;
   job->label = "export (" + incumbent_.stage + " #" + std::to_string(incumbent_.trial_number) + ")";
   Json spec = SpecFor(*job, hparams, (dir / "checkpoint").string(), true, (dir / "model").string());
@@ -1123,10 +1180,8 @@ Status Orchestrator::Impl::ScheduleFinal() {
   if (!final_loaded_) {
     final_loaded_ = true;
     for (int64_t seed : final.seeds) {
-      const fs::path dir = FinalSeedDir(study_, seed);
-      Json result = ReadJsonObject(dir / "result.json");
-      if (!result.is_null() && ReadJsonObject(dir / "config.json") == FinalRunConfig(seed))
-        final_seeds_[seed] = std::move(result);
+      Json result = ReadFinalSeedResult(seed);
+      if (!result.is_null()) final_seeds_[seed] = std::move(result);
     }
     display_.Log("final training of the incumbent (" + incumbent_.stage + " #" +
                  std::to_string(incumbent_.trial_number) +
@@ -1142,12 +1197,44 @@ Status Orchestrator::Impl::ScheduleFinal() {
     if (running || final_seeds_.count(seed)) continue;
     auto slot = FreeSlot();
     if (!slot) break;
-    MGR_RETURN_IF_ERROR(StartFinalSeed(*slot, seed));
+    MGR_ASSIGN_OR_RETURN(std::optional<FileLock> claim,
+                         ClaimFinalStep("seed-" + std::to_string(seed)));
+    if (!claim) continue;  // another orchestrator trains it
+    // Read after the claim: the process that held it may have just finished the seed.
+    Json result = ReadFinalSeedResult(seed);
+    if (!result.is_null()) {
+      final_seeds_[seed] = std::move(result);
+      continue;
+    }
+    MGR_RETURN_IF_ERROR(StartFinalSeed(*slot, seed, std::move(*claim)));
   }
   if (final_seeds_.size() < final.seeds.size()) return Status::Ok();
   final_done_ = true;
+  // One orchestrator writes the summary and copies the model; one that comes second
+  // (waiting at most for that copy) reads what the first wrote.
+  MGR_ASSIGN_OR_RETURN(
+      FileLock claim,
+      FileLock::Lock((fs::path(study_.run_dir) / "final" / "result.lock").string()));
+  Json written = ReadJsonObject(fs::path(study_.run_dir) / "final" / "result.json");
+  Json seeds = Json::array();
+  for (int64_t seed : final.seeds) seeds.push_back(final_seeds_.at(seed));
+  if (!written.is_null() && written.value("incumbent", Json()) == incumbent_.ToJson() &&
+      written.value("seeds", Json()) == seeds) {
+    final_result_ = std::move(written);
+    display_.Log("final training: every seed's summary is already in final/result.json");
+    return Status::Ok();
+  }
   FinishFinal();
   return Status::Ok();
+}
+
+// A seed's result.json when it was trained for the configuration it would train now;
+// null otherwise.
+Json Orchestrator::Impl::ReadFinalSeedResult(int64_t seed) const {
+  const fs::path dir = FinalSeedDir(study_, seed);
+  Json result = ReadJsonObject(dir / "result.json");
+  if (result.is_null() || ReadJsonObject(dir / "config.json") != FinalRunConfig(seed)) return {};
+  return result;
 }
 
 // What a final run trains: the incumbent's whole configuration with the final budget, and
@@ -1168,7 +1255,7 @@ Json Orchestrator::Impl::FinalRunConfig(int64_t seed) const {
               {"data", study_.dataset}};
 }
 
-Status Orchestrator::Impl::StartFinalSeed(size_t slot, int64_t seed) {
+Status Orchestrator::Impl::StartFinalSeed(size_t slot, int64_t seed, FileLock claim) {
   const fs::path dir = FinalSeedDir(study_, seed);
   const Json config = FinalRunConfig(seed);
   const Json previous = ReadJsonObject(dir / "config.json");
@@ -1186,6 +1273,7 @@ Status Orchestrator::Impl::StartFinalSeed(size_t slot, int64_t seed) {
   auto job = std::make_unique<Job>();
   job->slot = slot;
   job->is_export = true;
+  job->claim = std::move(claim);
   job->final_seed = seed;
   job->number = incumbent_.trial_number;
   job->label = "final seed " + std::to_string(seed);
@@ -1194,8 +1282,7 @@ Status Orchestrator::Impl::StartFinalSeed(size_t slot, int64_t seed) {
   // A final run differs from the search's trials in its seed and budget only.
   spec["seed"] = seed;
   spec["trial"]["study"] = study_.name + "/final";
-  std::error_code ec;
-  const bool resuming = fs::exists(dir / "checkpoint") && !fs::is_empty(dir / "checkpoint", ec);
+  const bool resuming = HasCheckpoint(dir / "checkpoint");
   Job* raw = job.get();
   jobs_[slot] = std::move(job);
   display_.Log("[" + slots_[slot].Label() + "] start " + raw->label +

@@ -3,10 +3,13 @@
 //
 // hparams it reads (all optional):
 //   max_epochs (default 3), sleep_per_epoch (seconds, default 0), lr (default 1e-3)
+//   sleep_test: seconds the test evaluation takes (with evaluate_test; default 0)
 //   quality: added to the loss (default: |log10(lr) + 2.5|, so lr near 3e-3 is best)
 //   fail_at_epoch: prints an error event and exits 1 at that epoch (every attempt)
 //   oom_at_epoch: the same with an error of kind oom (out of memory)
 //   crash_at_epoch: aborts at that epoch, once per checkpoint dir (a retry then resumes)
+//   crash_loses_checkpoint: the crash also deletes the checkpoint folder (as if the retry
+//     ran on a host that cannot see it)
 //   spec_error: exits 2 with an error event of kind spec
 //   hang: after `started`, ignores stdin and signals and sleeps forever
 //   noise: before `started`, writes a line that is not an event and a malformed `epoch`
@@ -212,8 +215,11 @@ int Run(int argc, char** argv) {
              "out of memory on cuda:0 at batch_size " + std::to_string(h.value("batch_size", 0))}});
       return Finish(kExitFailed);
     }
-    if (epoch == crash_at && !fs::exists(ckdir / "crashed")) {
-      std::ofstream(ckdir / "crashed") << "1";
+    // The marker sits beside the checkpoint folder, which crash_loses_checkpoint removes.
+    const fs::path crashed = ckdir.string() + ".crashed";
+    if (epoch == crash_at && !fs::exists(crashed)) {
+      std::ofstream(crashed) << "1";
+      if (h.value("crash_loses_checkpoint", false)) fs::remove_all(ckdir);
       std::cerr << "fake_worker: crashing at epoch " << epoch << std::endl;
       g_log["end"] = NowNs();
       g_log["exit"] = "abort";
@@ -243,6 +249,7 @@ int Run(int argc, char** argv) {
                 {kFieldBestValLoss, best},
                 {kFieldStoppedEarly, false}};
   if (spec.value("evaluate_test", false)) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(h.value("sleep_test", 0.0)));
     final[kFieldTest] = {{kTestLoss, best},
                          {kTestAccuracy, 0.75 + seed_effect},
                          {kTestMacroF1, 0.7 - seed_effect},

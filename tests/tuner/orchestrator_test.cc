@@ -344,6 +344,40 @@ TEST_F(OrchestratorTest, CrashedWorkerFailsWithReasonAndIsRetriedFromItsCheckpoi
   EXPECT_EQ(resumed, 2);
 }
 
+// A retry that cannot see its checkpoint (another host, run_dir not shared) trains from
+// epoch 1, keeps no epoch of the attempt before, and says why in its record.
+TEST_F(OrchestratorTest, ARetryWithoutItsCheckpointTrainsFromEpochOneAndSaysSo) {
+  StudyFile s = MakeStudy(
+      {{"fixed", {{"max_epochs", 3}, {"crash_at_epoch", 3}, {"crash_loses_checkpoint", true}}},
+       {"stages", {{{"name", "base"}, {"trials", 1}}}},
+       {"retries", 1},
+       {"export", false}});
+  auto r = RunStudy(s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto st = Open(s);
+  auto trials = Trials(*st, "t/base");
+  ASSERT_EQ(trials.size(), 2u) << out_.str();
+  EXPECT_EQ(trials[0].state, TrialState::kFail);
+  const FrozenTrial& retry = trials[1];
+  ASSERT_EQ(retry.state, TrialState::kComplete) << out_.str();
+  EXPECT_THAT(retry.user_attrs.at("restarted").get<std::string>(), HasSubstr("no checkpoint at "));
+  EXPECT_THAT(retry.user_attrs.at("restarted").get<std::string>(),
+              HasSubstr("trained from epoch 1"));
+  // Its own three epochs, once each: val_loss(epoch) = 0.5 + quality + 1 / epoch.
+  const Json& epochs = retry.user_attrs.at("epochs");
+  ASSERT_EQ(epochs.size(), 3u) << epochs.dump();
+  for (int e = 1; e <= 3; ++e) EXPECT_EQ(epochs[e - 1]["epoch"], e);
+  ASSERT_EQ(retry.intermediate_values.size(), 3u);
+  const double quality = std::fabs(std::log10(retry.params.at("lr")) + 2.5);
+  EXPECT_DOUBLE_EQ(retry.intermediate_values.at(1), 0.5 + quality + 1.0);
+  std::vector<int> resumed_from;
+  for (const auto& e : FakeLog()) {
+    if (e.contains("trial")) resumed_from.push_back(e.value("resumed_from", -1));
+  }
+  EXPECT_EQ(resumed_from, (std::vector<int>{0, 0}));
+  EXPECT_THAT(out_.str(), HasSubstr("trained from epoch 1"));
+}
+
 TEST_F(OrchestratorTest, FailingTrialIsRetriedUpToTheLimit) {
   StudyFile s = MakeStudy({{"fixed", {{"max_epochs", 3}, {"fail_at_epoch", 1}}},
                            {"stages", {{{"name", "base"}, {"trials", 1}}}},
@@ -1045,6 +1079,57 @@ TEST_F(OrchestratorTest, ARerunTrainsOnlyTheSeedsNotFinishedForThisConfiguration
   for (const auto& e : runs) EXPECT_EQ(e["resumed_from"], 0) << e.dump();
   EXPECT_THAT(out_.str(), HasSubstr("the configuration changed since the last run"));
   EXPECT_EQ(r->final_result["seeds"][0]["epochs_run"], 6);
+}
+
+// Two orchestrators on one study file and run_dir (two hosts on a shared filesystem, or a
+// command started twice): each final seed trains once, in whichever process claimed it, and
+// both end with the same summary.
+TEST_F(OrchestratorTest, TwoOrchestratorsTrainEachFinalSeedOnceAndAgreeOnTheSummary) {
+  StudyFile s = MakeStudy({{"fixed", {{"max_epochs", 2}, {"sleep_per_epoch", 0.3}}},
+                           {"stages", {{{"name", "base"}, {"trials", 2}}}},
+                           {"final", {{"max_epochs", 2}, {"seeds", 4}}}});
+  { auto st = Open(s); }
+  pid_t a = ForkRun(s, (dir_ / "a.txt").string());
+  pid_t b = ForkRun(s, (dir_ / "b.txt").string());
+  int sa = 0, sb = 0;
+  waitpid(a, &sa, 0);
+  waitpid(b, &sb, 0);
+  ASSERT_TRUE(WIFEXITED(sa) && WEXITSTATUS(sa) == 0) << "logs in " << dir_.string();
+  ASSERT_TRUE(WIFEXITED(sb) && WEXITSTATUS(sb) == 0) << "logs in " << dir_.string();
+  const std::vector<Json> runs = FinalRuns(FakeLog());
+  EXPECT_EQ(runs.size(), 4u) << "a final seed trained twice; logs in " << dir_.string();
+  EXPECT_EQ(SeedsOf(runs), (std::set<int64_t>{0, 1, 2, 3}));
+  std::ifstream in(fs::path(s.run_dir) / "final" / "result.json");
+  const Json res = Json::parse(in);
+  EXPECT_EQ(res["summary"]["accuracy"]["n"], 4);
+  auto st = Open(s);
+  auto id = st->GetStudyId("t/base");
+  ASSERT_TRUE(id.ok());
+  auto attrs = st->GetStudyUserAttrs(*id);
+  ASSERT_TRUE(attrs.ok());
+  EXPECT_EQ(attrs->at("final_result"), res);
+}
+
+// Without `final`, the incumbent's export (test evaluation, model) runs in one of them.
+TEST_F(OrchestratorTest, TwoOrchestratorsExportTheIncumbentOnce) {
+  // The export takes 1 s: the second orchestrator reaches it (a 0.2 s poll) while it runs.
+  StudyFile s =
+      MakeStudy({{"fixed", {{"max_epochs", 2}, {"sleep_per_epoch", 0.3}, {"sleep_test", 1.0}}},
+                 {"stages", {{{"name", "base"}, {"trials", 2}}}}});
+  { auto st = Open(s); }
+  pid_t a = ForkRun(s, (dir_ / "a.txt").string());
+  pid_t b = ForkRun(s, (dir_ / "b.txt").string());
+  int sa = 0, sb = 0;
+  waitpid(a, &sa, 0);
+  waitpid(b, &sb, 0);
+  ASSERT_TRUE(WIFEXITED(sa) && WEXITSTATUS(sa) == 0) << "logs in " << dir_.string();
+  ASSERT_TRUE(WIFEXITED(sb) && WEXITSTATUS(sb) == 0) << "logs in " << dir_.string();
+  int exports = 0;
+  for (const auto& e : FakeLog()) {
+    exports += e.contains("trial") && e["trial"].value("study", "") == "t/export";
+  }
+  EXPECT_EQ(exports, 1) << "logs in " << dir_.string();
+  EXPECT_TRUE(fs::exists(fs::path(s.run_dir) / "final" / "result.json"));
 }
 
 // A final run that crashes keeps its checkpoint: every seed failed, so there is no
