@@ -12,6 +12,8 @@ PACKAGES=(
   libsqlite3-dev sqlite3 nlohmann-json3-dev libeigen3-dev libcli11-dev
   # the PostgreSQL trial store (libpq) and its tests' scratch server and Optuna driver
   libpq-dev postgresql python3-psycopg2
+  # the cluster test's scratch single-node Slurm (tools/slurm_test_cluster.sh)
+  slurm-wlm munge
   libgtest-dev libgmock-dev googletest
   # references for tests and benchmarks only (never needed at run time)
   ffmpeg python3-optuna python3-torch python3-torchaudio python3-numpy
