@@ -37,7 +37,8 @@ def dump(url, name):
         "study_name": study.study_name,
         "directions": [d.name for d in study.directions],
         "user_attrs": study.user_attrs,
-        "system_attrs": study.system_attrs,
+        # Through the storage: Optuna 5 dropped Study.system_attrs.
+        "system_attrs": storage.get_study_system_attrs(study._study_id),
         "trials": [],
     }
     for t in study.get_trials(deepcopy=False):
@@ -75,7 +76,8 @@ def write(url, name):
     )
     study.set_user_attr("dataset", "fma_small")
     study.set_user_attr("folds", [1, 2, 3])
-    study.set_system_attr("stage", {"index": 1, "name": "lr"})
+    storage = study._storage  # Optuna 5 dropped Study/Trial.set_system_attr
+    storage.set_study_system_attr(study._study_id, "stage", {"index": 1, "name": "lr"})
     study.enqueue_trial({"lr": 0.01, "layers": 4, "opt": "sgd", "drop": 0.25})
 
     def objective(trial):
@@ -84,7 +86,7 @@ def write(url, name):
         opt = trial.suggest_categorical("opt", ["adam", "sgd", None, 1.5])
         drop = trial.suggest_float("drop", 0.0, 0.5, step=0.05)
         trial.set_user_attr("note", "n%d" % trial.number)
-        trial.set_system_attr("sys", {"k": [trial.number]})
+        storage.set_trial_system_attr(trial._trial_id, "sys", {"k": [trial.number]})
         if trial.number == 5:
             raise RuntimeError("deliberate failure")
         score = 0.0

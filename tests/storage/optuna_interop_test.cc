@@ -1,8 +1,10 @@
-// Interoperability with Python Optuna at the storage level (Debian's python3-optuna 3.1):
+// Interoperability with Python Optuna at the storage level, against Debian's python3-optuna
+// 3.1 and Optuna 4.9 and 5.1 from PyPI (BUILD/optuna4-venv, optuna5-venv; label python):
 // (1) a study written by SqliteStorage is read by optuna.load_study, whose dump of every
 //     field must equal what we wrote (expected values written by hand below);
 // (2) a study written by Python Optuna (TPE, pruner, failures, enqueue, attrs) is read by
-//     SqliteStorage, and every field must equal Python's own dump of it.
+//     SqliteStorage, and every field must equal Python's own dump of it;
+// (3) datetimes under a non-UTC TZ: we store naive UTC, as Optuna 5 does (docs/storage.md).
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,17 +39,48 @@ Json Enc(const Json& v) {
   return v;
 }
 
-Json RunDump(const std::string& mode, const std::string& url, const std::string& study) {
-  std::string out;
-  std::string cmd = std::string(MGR_PYTHON) + " " + MGR_SOURCE_DIR +
-                    "/tests/storage/optuna_dump.py " + mode + " '" + url + "' '" + study +
-                    "' 2>/dev/null";
-  int rc = RunCommand(cmd, &out);
-  EXPECT_EQ(rc, 0) << cmd;
-  Json j = Json::parse(out, nullptr, false);
-  EXPECT_FALSE(j.is_discarded()) << out;
-  return j;
-}
+// An Optuna release the tests run against: Debian's (pip_version null) or one from PyPI.
+struct OptunaRelease {
+  const char* name;
+  const char* pip_version;
+  const char* alembic_version;  // what it stamps on a new SQLite file
+};
+
+std::ostream& operator<<(std::ostream& os, const OptunaRelease& r) { return os << r.name; }
+
+class OptunaInteropTest : public ::testing::TestWithParam<OptunaRelease> {
+ protected:
+  void SetUp() override {
+    if (GetParam().pip_version == nullptr) return;
+    // Once per build folder; fails (never skips) when PyPI cannot be reached.
+    std::string out;
+    const int rc = RunCommand("bash '" + std::string(MGR_SOURCE_DIR) + "/tools/optuna_venv.sh' '" +
+                                  Venv() + "' " + GetParam().pip_version + " 2>&1",
+                              &out);
+    ASSERT_EQ(rc, 0) << out;
+  }
+
+  std::string Venv() const {
+    return std::string(MGR_BINARY_DIR) + "/optuna" + GetParam().pip_version[0] + "-venv";
+  }
+  std::string Python() const {
+    return GetParam().pip_version == nullptr ? std::string(MGR_PYTHON) : Venv() + "/bin/python";
+  }
+
+  // tests/storage/optuna_dump.py MODE URL STUDY with this release, in time zone `tz`.
+  Json RunDump(const std::string& mode, const std::string& url, const std::string& study,
+               const std::string& tz = "UTC") const {
+    std::string out;
+    std::string cmd = "TZ=" + tz + " '" + Python() + "' " + MGR_SOURCE_DIR +
+                      "/tests/storage/optuna_dump.py " + mode + " '" + url + "' '" + study +
+                      "' 2>/dev/null";
+    int rc = RunCommand(cmd, &out);
+    EXPECT_EQ(rc, 0) << cmd;
+    Json j = Json::parse(out, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << out;
+    return j;
+  }
+};
 
 // Our storage's view in optuna_dump.py's format.
 Json DumpOurs(Storage& s, const std::string& name) {
@@ -112,7 +145,7 @@ void ExpectSameStudy(const Json& ours, const Json& python) {
   }
 }
 
-TEST(OptunaInteropTest, PythonReadsEveryFieldWeWrite) {
+TEST_P(OptunaInteropTest, PythonReadsEveryFieldWeWrite) {
   TempDir dir;
   const std::string path = dir.path() + "/ours.db";
   const auto before = std::chrono::system_clock::now() - std::chrono::seconds(1);
@@ -249,7 +282,7 @@ TEST(OptunaInteropTest, PythonReadsEveryFieldWeWrite) {
   EXPECT_EQ(j5["datetime_complete"], nullptr);
 }
 
-TEST(OptunaInteropTest, WeReadEveryFieldPythonWrites) {
+TEST_P(OptunaInteropTest, WeReadEveryFieldPythonWrites) {
   TempDir dir;
   const std::string path = dir.path() + "/py.db";
   Json py = RunDump("write", "sqlite:///" + path, "py");
@@ -274,7 +307,7 @@ TEST(OptunaInteropTest, WeReadEveryFieldPythonWrites) {
 
   auto s = SqliteStorage::Open(path);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  EXPECT_EQ((*s)->alembic_version(), "v3.0.0.d");
+  EXPECT_EQ((*s)->alembic_version(), GetParam().alembic_version);
   ExpectSameStudy(DumpOurs(**s, "py"), py);
   // Python can still read the file after we opened it.
   Json again = RunDump("dump", "sqlite:///" + path, "py");
@@ -283,7 +316,7 @@ TEST(OptunaInteropTest, WeReadEveryFieldPythonWrites) {
 
 // Python reads the file live, while another process keeps writing whole trials to it: every
 // read succeeds and sees only whole trials (WAL readers see committed transactions only).
-TEST(OptunaInteropTest, PythonReadsLiveWhileWeWrite) {
+TEST_P(OptunaInteropTest, PythonReadsLiveWhileWeWrite) {
   TempDir dir;
   const std::string path = dir.path() + "/live.db";
   int64_t study;
@@ -330,6 +363,60 @@ TEST(OptunaInteropTest, PythonReadsLiveWhileWeWrite) {
   EXPECT_TRUE(WIFSIGNALED(status)) << "writer stopped early with " << WEXITSTATUS(status);
   EXPECT_GT(last_seen, 0u);
 }
+
+// Optuna <= 4 stored naive local time, Optuna 5 naive UTC; every release shows naive local
+// time. We store UTC, so under TZ=Asia/Tokyo (UTC+9, no daylight saving) Optuna 5 shows our
+// instants right both ways, and Optuna 3.1 and 4.9 are 9 hours off (docs/storage.md).
+TEST_P(OptunaInteropTest, DatetimesAreUtcInTheFileAsOptuna5Has) {
+  const bool utc_release = std::string(GetParam().name).rfind("5.", 0) == 0;
+  const auto offset = std::chrono::hours(utc_release ? 0 : 9);
+  TempDir dir;
+  // Ours, read by Python in Tokyo: 05:06 UTC is 14:06 there.
+  const std::string ours = dir.path() + "/ours.db";
+  {
+    auto s = std::move(SqliteStorage::Open(ours)).value();
+    int64_t study = *s->CreateStudy("ours", {StudyDirection::kMinimize});
+    FrozenTrial t;
+    t.state = TrialState::kComplete;
+    t.values = {1.0};
+    t.datetime_start = *ParseDatetime("2025-03-04 05:06:07.000001");
+    t.datetime_complete = *ParseDatetime("2025-03-04 06:07:08.999999");
+    ASSERT_TRUE(s->CreateTrial(study, &t).ok());
+  }
+  Json py = RunDump("dump", "sqlite:///" + ours, "ours", "Asia/Tokyo");
+  ASSERT_EQ(py["trials"].size(), 1u);
+  EXPECT_EQ(py["trials"][0]["datetime_start"],
+            utc_release ? "2025-03-04 14:06:07.000001" : "2025-03-04 05:06:07.000001");
+  EXPECT_EQ(py["trials"][0]["datetime_complete"],
+            utc_release ? "2025-03-04 15:07:08.999999" : "2025-03-04 06:07:08.999999");
+
+  // Python's, written in Tokyo now: we read the instant (Optuna 5) or 9 hours later.
+  const std::string theirs = dir.path() + "/py.db";
+  const auto before = std::chrono::system_clock::now() - std::chrono::seconds(1);
+  ASSERT_TRUE(RunDump("write", "sqlite:///" + theirs, "py", "Asia/Tokyo").is_object());
+  const auto after = std::chrono::system_clock::now() + std::chrono::seconds(1);
+  auto s = SqliteStorage::Open(theirs);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  auto trials = (*s)->GetAllTrials(*(*s)->GetStudyId("py"));
+  ASSERT_TRUE(trials.ok());
+  ASSERT_FALSE(trials->empty());
+  const FrozenTrial& first = trials->front();
+  ASSERT_TRUE(first.datetime_start.has_value());
+  EXPECT_GE(*first.datetime_start, before + offset) << FormatDatetime(*first.datetime_start);
+  EXPECT_LE(*first.datetime_start, after + offset) << FormatDatetime(*first.datetime_start);
+}
+
+INSTANTIATE_TEST_SUITE_P(Releases, OptunaInteropTest,
+                         ::testing::Values(OptunaRelease{"3.1 (Debian)", nullptr, "v3.0.0.d"},
+                                           OptunaRelease{"4.9", "4.9.0", "v3.2.0.a"},
+                                           OptunaRelease{"5.1", "5.1.0", "v3.2.0.a"}),
+                         [](const ::testing::TestParamInfo<OptunaRelease>& info) {
+                           return std::string("Optuna") +
+                                  (info.param.pip_version == nullptr
+                                       ? "31"
+                                       : std::string(1, info.param.pip_version[0]) +
+                                             info.param.pip_version[2]);
+                         });
 
 }  // namespace
 }  // namespace mgr
