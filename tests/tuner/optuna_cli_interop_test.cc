@@ -1,4 +1,5 @@
-// The built mgr-tune against Python Optuna 3.1 (/usr/bin/python3) on one SQLite file:
+// The built mgr-tune against Python Optuna 3.1 (/usr/bin/python3), 4.9 and 5.1 (PyPI, into
+// BUILD/optuna4-venv and optuna5-venv) on one SQLite file:
 // a study Optuna wrote is listed byte for byte as optuna/cli.py's own code lists it, is
 // continued with mgr-tune ask/tell, and Optuna still reads it; concurrent ask/tell
 // processes lose nothing; bad input leaves the file byte-identical.
@@ -21,7 +22,6 @@ namespace {
 using Json = nlohmann::json;
 
 const std::string kTune = MGR_TUNE;
-const std::string kPython = MGR_PYTHON;
 const std::string kHelper = std::string(MGR_SOURCE_DIR) + "/tests/tuner/optuna_interop.py";
 
 struct Output {
@@ -45,26 +45,38 @@ Output RunShell(const std::string& dir, const std::string& cmd) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out), ReadFile(err)};
 }
 
-class InteropTest : public ::testing::Test {
+// The Optuna release on the other side: Debian's (null) or a version from PyPI.
+class InteropTest : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/mgr_interop_XXXXXX";
     dir_ = mkdtemp(tmpl);
+    if (GetParam() == nullptr) {
+      python_ = MGR_PYTHON;
+      return;
+    }
+    // Once per build folder; fails (never skips) when PyPI cannot be reached.
+    const std::string venv = std::string(MGR_BINARY_DIR) + "/optuna" + GetParam()[0] + "-venv";
+    Output made = RunShell(dir_, "bash '" + std::string(MGR_SOURCE_DIR) +
+                                     "/tools/optuna_venv.sh' '" + venv + "' " + GetParam());
+    ASSERT_EQ(made.code, 0) << made.err;
+    python_ = venv + "/bin/python";
   }
   void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
 
   Output Tune(const std::string& args) { return RunShell(dir_, "'" + kTune + "' " + args); }
   Output Py(const std::string& args) {
-    return RunShell(dir_, "'" + kPython + "' '" + kHelper + "' " + args);
+    return RunShell(dir_, "'" + python_ + "' '" + kHelper + "' " + args);
   }
   void MakePythonStudy() {
     Output made = Py("make py.db");
     ASSERT_EQ(made.code, 0) << made.err;
   }
   std::string dir_;
+  std::string python_;
 };
 
-TEST_F(InteropTest, ListingsAreByteIdenticalToOptunasCli) {
+TEST_P(InteropTest, ListingsAreByteIdenticalToOptunasCli) {
   MakePythonStudy();
   const std::string storage = " --storage sqlite:///py.db";
   struct Case {
@@ -87,7 +99,7 @@ TEST_F(InteropTest, ListingsAreByteIdenticalToOptunasCli) {
   }
 }
 
-TEST_F(InteropTest, AskTellContinuesAPythonStudyThatPythonStillReads) {
+TEST_P(InteropTest, AskTellContinuesAPythonStudyThatPythonStillReads) {
   MakePythonStudy();
   Json before = Json::parse(Py("summary py.db py").out);
   const size_t n = before.size();  // 14 run + 1 WAITING
@@ -143,7 +155,7 @@ TEST_F(InteropTest, AskTellContinuesAPythonStudyThatPythonStillReads) {
   EXPECT_EQ(ours.out, py.out);
 }
 
-TEST_F(InteropTest, ConcurrentAskTellLosesNothing) {
+TEST_P(InteropTest, ConcurrentAskTellLosesNothing) {
   ASSERT_EQ(Tune("create-study --storage sqlite:///c.db --study-name c").code, 0);
   // Three processes, each asking and telling 12 trials (value = the trial's number).
   const int kProcs = 3, kEach = 12;
@@ -184,7 +196,7 @@ TEST_F(InteropTest, ConcurrentAskTellLosesNothing) {
   EXPECT_EQ(py.size(), trials.size());
 }
 
-TEST_F(InteropTest, BadInputIsOneClearLineAndChangesNothing) {
+TEST_P(InteropTest, BadInputIsOneClearLineAndChangesNothing) {
   MakePythonStudy();
   // A first valid write, so the file is in the state mgr-tune leaves it in.
   ASSERT_EQ(Tune("ask --storage sqlite:///py.db --study-name py").code, 0);
@@ -237,7 +249,7 @@ TEST_F(InteropTest, BadInputIsOneClearLineAndChangesNothing) {
   EXPECT_NE(stat((dir_ + "/missing.db").c_str(), &st), 0) << "a read created a database";
 }
 
-TEST_F(InteropTest, CreateStudyAndExport) {
+TEST_P(InteropTest, CreateStudyAndExport) {
   Output created = Tune(
       "create-study --storage sqlite:///e.db --study-name e --directions "
       "minimize maximize");
@@ -268,5 +280,12 @@ TEST_F(InteropTest, CreateStudyAndExport) {
   ASSERT_EQ(deleted.code, 0) << deleted.err;
   EXPECT_EQ(Tune("studies --storage sqlite:///e.db -f json").out, "[]\n");
 }
+
+INSTANTIATE_TEST_SUITE_P(Releases, InteropTest, ::testing::Values(nullptr, "4.9.0", "5.1.0"),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           return info.param == nullptr
+                                      ? std::string("Optuna31")
+                                      : "Optuna" + std::string(1, info.param[0]) + info.param[2];
+                         });
 
 }  // namespace
