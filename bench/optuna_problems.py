@@ -103,14 +103,16 @@ PROBLEMS = {
 
 
 def best_value(task):
-    name, seed, n_trials = task
-    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
+    name, seed, n_trials, multivariate = task
+    study = optuna.create_study(
+        sampler=optuna.samplers.TPESampler(seed=seed, multivariate=multivariate))
     study.optimize(PROBLEMS[name], n_trials=n_trials)
     return study.best_value
 
 
 def quality(n_trials, seeds, names, jobs=2):
-    tasks = [(name, seed, n_trials) for name in names for seed in range(seeds)]
+    tasks = [(name, seed, n_trials, multi)
+             for multi in (False, True) for name in names for seed in range(seeds)]
     if jobs > 1:
         # Fork: the workers inherit the imported optuna (no start-up per run). Longest
         # problems first would balance better, but chunks of 1 keep both cores busy.
@@ -118,9 +120,10 @@ def quality(n_trials, seeds, names, jobs=2):
             values = pool.map(best_value, tasks, chunksize=1)
     else:
         values = [best_value(t) for t in tasks]
-    out = {name: [] for name in names}
-    for (name, _, _), v in zip(tasks, values):
-        out[name].append(v)
+    # {"version": ..., "univariate": {problem: [best per seed]}, "multivariate": {...}}
+    out = {"version": optuna.__version__, "univariate": {}, "multivariate": {}}
+    for (name, _, _, multi), v in zip(tasks, values):
+        out["multivariate" if multi else "univariate"].setdefault(name, []).append(v)
     return out
 
 
@@ -145,6 +148,7 @@ def speed(n_finished, reps):
             study.tell(t, v)
             times.append((time.process_time() - start) * 1e3)
         out[label] = float(np.median(times))
+    out["version"] = optuna.__version__
     return out
 
 

@@ -1,14 +1,17 @@
 // Best value found in 100 trials on standard test problems (the same ones as
 // bench/optuna_problems.py), 20 seeds each, for our random and QMC samplers, our TPE
-// (univariate and multivariate) and python3-optuna 3.1's default TPE run in the same
+// (univariate and multivariate) and Python Optuna's TPE in both modes, run in the same
 // invocation. Per problem it prints mean, standard error, std and median, and compares
-// our TPE with Optuna's and with random by Welch's t (difference of means over the
-// combined standard error; |t| >= 2 is called a difference, about p < 0.05 at 20 seeds).
+// each mode of our TPE with the same mode of Optuna's, and with random, by Welch's t (difference of
+// means over the combined standard error; |t| >= 2 is called a difference, about p < 0.05 at 20
+// seeds).
 //
 // Python runs in 2 worker processes (bench/optuna_problems.py --jobs 2), started first
 // so that it overlaps our own runs.
 //
 // Usage: sampler_quality_bench [--python-seeds N] [--python-jobs J] [--no-python]
+//                              [--python PATH]   (default: Debian's python3-optuna;
+//                              tools/bench_samplers.sh passes Optuna 5's venv)
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -156,8 +159,10 @@ int main(int argc, char** argv) {
   const double wall_start = bench::WallMs();
   int python_seeds = 20, python_jobs = 2;
   bool python = true;
+  std::string python_exe = MGR_PYTHON;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--no-python") == 0) python = false;
+    if (std::strcmp(argv[i], "--python") == 0 && i + 1 < argc) python_exe = argv[++i];
     if (std::strcmp(argv[i], "--python-seeds") == 0 && i + 1 < argc)
       python_seeds = std::atoi(argv[++i]);
     if (std::strcmp(argv[i], "--python-jobs") == 0 && i + 1 < argc)
@@ -173,10 +178,9 @@ int main(int argc, char** argv) {
   // Start Optuna first: it runs in its own processes while we run ours.
   FILE* py_pipe = nullptr;
   if (python) {
-    py_pipe = popen((std::string(MGR_PYTHON) + " " + MGR_SOURCE_DIR +
-                     "/bench/optuna_problems.py quality " + std::to_string(kTrials) + " " +
-                     std::to_string(python_seeds) + " --jobs " + std::to_string(python_jobs) +
-                     " 2>/dev/null")
+    py_pipe = popen((python_exe + " " + MGR_SOURCE_DIR + "/bench/optuna_problems.py quality " +
+                     std::to_string(kTrials) + " " + std::to_string(python_seeds) + " --jobs " +
+                     std::to_string(python_jobs) + " 2>/dev/null")
                         .c_str(),
                     "r");
   }
@@ -196,14 +200,15 @@ int main(int argc, char** argv) {
     try {
       py = Json::parse(out);
     } catch (const std::exception& e) {
-      std::printf("python3-optuna reference unavailable (%s)\n", e.what());
+      std::printf("Optuna reference (%s) unavailable (%s)\n", python_exe.c_str(), e.what());
       python = false;
     }
   }
+  const std::string optuna = "optuna " + (python ? py.value("version", "?") : std::string("-"));
   std::printf(
-      "Best value after %d trials (minimise; lower is better). mgr: %d seeds; optuna 3.1 "
-      "TPE: %d seeds\n",
-      kTrials, kSeeds, python ? python_seeds : 0);
+      "Best value after %d trials (minimise; lower is better). mgr: %d seeds; %s TPE: %d "
+      "seeds\n",
+      kTrials, kSeeds, optuna.c_str(), python ? python_seeds : 0);
   std::printf("%-15s %-22s %10s %10s %10s %10s\n", "problem", "sampler", "mean", "s.e.", "std",
               "median");
   auto row = [](const std::string& problem, const std::string& label, const Stats& st) {
@@ -219,13 +224,17 @@ int main(int argc, char** argv) {
     const double t_random_multi = WelchT(st["mgr tpe multivariate"], st["mgr random"]);
     beats_random += t_random <= -2.0;
     beats_random_multi += t_random_multi <= -2.0;
-    std::string line = "  t vs random: tpe " + Fmt(t_random) + ", multivariate " +
-                       Fmt(t_random_multi);
-    if (python && py.contains(name)) {
-      st["optuna tpe"] = Summarise(py[name].get<std::vector<double>>());
-      row(name, "optuna 3.1 tpe", st["optuna tpe"]);
+    std::string line =
+        "  t vs random: tpe " + Fmt(t_random) + ", multivariate " + Fmt(t_random_multi);
+    if (python && py["univariate"].contains(name) && py["multivariate"].contains(name)) {
+      // Each mode against the same mode of Optuna's TPE.
+      st["optuna tpe"] = Summarise(py["univariate"][name].get<std::vector<double>>());
+      st["optuna tpe multivariate"] =
+          Summarise(py["multivariate"][name].get<std::vector<double>>());
+      row(name, optuna + " tpe", st["optuna tpe"]);
+      row(name, optuna + " tpe multi", st["optuna tpe multivariate"]);
       const double t = WelchT(st["mgr tpe"], st["optuna tpe"]);
-      const double t_multi = WelchT(st["mgr tpe multivariate"], st["optuna tpe"]);
+      const double t_multi = WelchT(st["mgr tpe multivariate"], st["optuna tpe multivariate"]);
       not_worse += t < 2.0;
       not_worse_multi += t_multi < 2.0;
       ++n_compared;
@@ -239,9 +248,9 @@ int main(int argc, char** argv) {
               beats_random, n_problems, beats_random_multi, n_problems);
   if (python) {
     std::printf(
-        "mgr tpe not worse than optuna 3.1 tpe (t < 2) on %d/%d problems (multivariate "
-        "%d/%d)\n",
-        not_worse, n_compared, not_worse_multi, n_compared);
+        "mgr tpe not worse than %s tpe (t < 2) on %d/%d problems (multivariate against its "
+        "multivariate: %d/%d)\n",
+        optuna.c_str(), not_worse, n_compared, not_worse_multi, n_compared);
   }
   std::printf("mgr runs: %.1f s CPU; whole bench: %.1f s wall\n", mgr_cpu / 1e3,
               (bench::WallMs() - wall_start) / 1e3);

@@ -1,14 +1,16 @@
 // One TPE suggestion (10 float parameters) after 1,000 finished trials, univariate and
-// multivariate, against python3-optuna 3.1 timed in the same run (a few ask + 10
+// multivariate, against Python Optuna timed in the same run (a few ask + 10
 // suggest + tell calls after add_trials of the same history size, not 1,000 full trials:
 // only the calls at n = 1,000 matter and they dominate a full run's cost).
 // Figures are process CPU time (the machine is shared).
 //
-// Usage: tpe_speed_bench [--no-python]
+// Usage: tpe_speed_bench [--no-python] [--python PATH]   (default: Debian's python3-optuna;
+// tools/bench_samplers.sh passes Optuna 5's venv)
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <string>
 
 #include "bench/sampler_bench_util.h"
 #include "samplers/tpe_sampler.h"
@@ -65,7 +67,12 @@ double MedianMs(bool multivariate, int n_finished, int reps) {
 }  // namespace mgr
 
 int main(int argc, char** argv) {
-  bool python = !(argc > 1 && std::strcmp(argv[1], "--no-python") == 0);
+  bool python = true;
+  std::string python_exe = MGR_PYTHON;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--no-python") == 0) python = false;
+    if (std::strcmp(argv[i], "--python") == 0 && i + 1 < argc) python_exe = argv[++i];
+  }
   const int n = 1000;
   double uni = mgr::MedianMs(false, n, 30);
   double multi = mgr::MedianMs(true, n, 30);
@@ -73,16 +80,18 @@ int main(int argc, char** argv) {
   std::printf("  mgr univariate:   %8.3f ms\n", uni);
   std::printf("  mgr multivariate: %8.3f ms\n", multi);
   if (!python) return 0;
-  std::string out = mgr::bench::RunCommand(std::string(MGR_PYTHON) + " " + MGR_SOURCE_DIR +
+  std::string out = mgr::bench::RunCommand(python_exe + " " + MGR_SOURCE_DIR +
                                            "/bench/optuna_problems.py speed 1000 5 2>/dev/null");
   try {
     mgr::Json j = mgr::Json::parse(out);
     double pu = j.at("univariate_ms").get<double>(), pm = j.at("multivariate_ms").get<double>();
-    std::printf("  optuna %s univariate:   %8.1f ms  (mgr is %.0fx faster)\n", "3.1", pu, pu / uni);
-    std::printf("  optuna %s multivariate: %8.1f ms  (mgr is %.0fx faster)\n", "3.1", pm,
+    const std::string v = j.value("version", "?");
+    std::printf("  optuna %s univariate:   %8.1f ms  (mgr is %.0fx faster)\n", v.c_str(), pu,
+                pu / uni);
+    std::printf("  optuna %s multivariate: %8.1f ms  (mgr is %.0fx faster)\n", v.c_str(), pm,
                 pm / multi);
   } catch (const std::exception& e) {
-    std::printf("  python3-optuna reference unavailable (%s)\n", e.what());
+    std::printf("  Optuna reference (%s) unavailable (%s)\n", python_exe.c_str(), e.what());
   }
   return 0;
 }
