@@ -151,6 +151,7 @@ Result<std::unique_ptr<Sampler>> MakeSampler(const Json& config) {
     }
     MGR_RETURN_IF_ERROR(r.Bool("consider_magic_clip", &o.consider_magic_clip));
     MGR_RETURN_IF_ERROR(r.Bool("consider_endpoints", &o.consider_endpoints));
+    MGR_RETURN_IF_ERROR(r.Bool("scott_bandwidth", &o.scott_bandwidth));
     MGR_RETURN_IF_ERROR(r.CheckUnknown());
     if (o.group && !o.multivariate) {
       return r.Error("group", "needs \"multivariate\": true");

@@ -29,8 +29,8 @@ bool ByNumber(const FrozenTrial* a, const FrozenTrial* b) { return a->number < b
 // otherwise (NaN compares equal to everything) it falls back to the stable sort.
 template <typename T, typename Less>
 void StableSortPrefix(std::vector<T>& v, size_t k, Less less) {
-  const bool has_nan =
-      std::any_of(v.begin(), v.end(), [](const T& e) { return std::isnan(e.k1) || std::isnan(e.k2); });
+  const bool has_nan = std::any_of(v.begin(), v.end(),
+                                   [](const T& e) { return std::isnan(e.k1) || std::isnan(e.k2); });
   if (has_nan || k * 4 >= v.size()) {
     std::stable_sort(v.begin(), v.end(), less);
     return;
@@ -108,7 +108,7 @@ TpeSampler::TpeSampler(const TpeOptions& options) : options_(options), seeder_(o
   pe_params_.prior_weight = options.prior_weight;
   pe_params_.consider_magic_clip = options.consider_magic_clip;
   pe_params_.consider_endpoints = options.consider_endpoints;
-  pe_params_.multivariate = options.multivariate;
+  pe_params_.multivariate = options.multivariate && options.scott_bandwidth;
 }
 
 SearchSpace TpeSampler::InferRelativeSearchSpace(const StudyView& study, const FrozenTrial& trial) {
@@ -267,7 +267,8 @@ bool TpeSampler::SortedOrder(Column& col, bool log, const std::vector<int64_t>& 
     // Pairs compare values with <, so -0.0 and +0.0 tie and fall back to the trial number,
     // as in the estimator's stable argsort.
     std::sort(col.sorted.begin() + static_cast<std::ptrdiff_t>(old_size), col.sorted.end());
-    std::inplace_merge(col.sorted.begin(), col.sorted.begin() + static_cast<std::ptrdiff_t>(old_size),
+    std::inplace_merge(col.sorted.begin(),
+                       col.sorted.begin() + static_cast<std::ptrdiff_t>(old_size),
                        col.sorted.end());
   }
   // A RUNNING observation (constant liar) is not in the list: the caller sorts instead.
@@ -378,7 +379,8 @@ std::map<std::string, double> TpeSampler::Sample(const StudyView& study, const F
   // column's sorted list instead of letting each sort ~1,000 values again.
   const std::vector<int>* below_sorted = nullptr;
   const std::vector<int>* above_sorted = nullptr;
-  if (space.size() == 1 && !std::holds_alternative<CategoricalDistribution>(space.begin()->second)) {
+  if (space.size() == 1 &&
+      !std::holds_alternative<CategoricalDistribution>(space.begin()->second)) {
     const Distribution& dist = space.begin()->second;
     const bool log = std::holds_alternative<FloatDistribution>(dist)
                          ? std::get<FloatDistribution>(dist).log
@@ -390,10 +392,10 @@ std::map<std::string, double> TpeSampler::Sample(const StudyView& study, const F
   // Assigned, not constructed in place: the new estimators are built while the previous
   // suggestion's still hold their memory, which is released only afterwards (see
   // Workspace).
-  w.below = ParzenEstimator(space, w.below_obs, Mixture(w.below_obs[0].size()), pe_params_,
-                            below_sorted);
-  w.above = ParzenEstimator(space, w.above_obs, Mixture(w.above_obs[0].size()), pe_params_,
-                            above_sorted);
+  w.below =
+      ParzenEstimator(space, w.below_obs, Mixture(w.below_obs[0].size()), pe_params_, below_sorted);
+  w.above =
+      ParzenEstimator(space, w.above_obs, Mixture(w.above_obs[0].size()), pe_params_, above_sorted);
   const ParzenEstimator& below = *w.below;
   const ParzenEstimator& above = *w.above;
 

@@ -39,6 +39,11 @@ struct TpeOptions {
   double prior_weight = 1.0;
   bool consider_magic_clip = true;
   bool consider_endpoints = false;
+  // Multivariate kernel widths: Scott's rule, one width per dimension for every kernel
+  // (Optuna <= 4.x), or false: each kernel's gap to its neighbours per dimension, as in
+  // univariate mode (Optuna 5; better on every continuous problem of the quality bench,
+  // docs/samplers.md).
+  bool scott_bandwidth = false;
 };
 
 // Optuna's default_gamma(n) = min(ceil(0.1 n), 25).
@@ -116,9 +121,9 @@ class TpeSampler : public Sampler {
   struct Column {
     std::vector<double> value;
     std::vector<uint8_t> state;
-    bool sorted_log = false;                        // keys of `sorted` are log(value)
+    bool sorted_log = false;                         // keys of `sorted` are log(value)
     std::vector<std::pair<double, int64_t>> sorted;  // (transformed value, trial number)
-    std::vector<int64_t> unsorted;                  // present, not yet merged into `sorted`
+    std::vector<int64_t> unsorted;                   // present, not yet merged into `sorted`
   };
   // Trial t's value of the parameter `name` (column `col`); false if it has none.
   // `number` is t's number if t is finished (then the column answers once it has read t),

@@ -47,7 +47,8 @@ TEST(MakeSamplerTest, TpeAndQmcOptions) {
                           {"constant_liar", true},
                           {"prior_weight", 2.0},
                           {"consider_magic_clip", false},
-                          {"consider_endpoints", true}});
+                          {"consider_endpoints", true},
+                          {"scott_bandwidth", true}});
   ASSERT_TRUE(tpe.ok()) << tpe.status().ToString();
   auto* t = dynamic_cast<TpeSampler*>(tpe->get());
   ASSERT_NE(t, nullptr);
@@ -58,13 +59,15 @@ TEST(MakeSamplerTest, TpeAndQmcOptions) {
   EXPECT_EQ(t->options().prior_weight, 2.0);
   EXPECT_FALSE(t->options().consider_magic_clip);
   EXPECT_TRUE(t->options().consider_endpoints);
-  // Defaults are Optuna's.
+  EXPECT_TRUE(t->options().scott_bandwidth);
+  // Defaults are Optuna's (5.x for the multivariate bandwidth).
   auto d = MakeSampler({{"type", "tpe"}});
   ASSERT_TRUE(d.ok());
   const TpeOptions& o = dynamic_cast<TpeSampler*>(d->get())->options();
   EXPECT_EQ(o.n_startup_trials, 10);
   EXPECT_EQ(o.n_ei_candidates, 24);
-  EXPECT_FALSE(o.multivariate || o.group || o.constant_liar || o.consider_endpoints);
+  EXPECT_FALSE(o.multivariate || o.group || o.constant_liar || o.consider_endpoints ||
+               o.scott_bandwidth);
   EXPECT_TRUE(o.consider_magic_clip);
   EXPECT_EQ(o.prior_weight, 1.0);
   auto qmc = MakeSampler({{"type", "qmc"}, {"qmc_type", "halton"}, {"scramble", false}});
