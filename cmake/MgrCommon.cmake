@@ -50,6 +50,18 @@ function(mgr_add_test)
     PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}" ${extra})
 endfunction()
 
+# mgr_add_server_fixture(NAME fixture SCRIPT tools/x.sh DIR dir LABEL label)
+# A ctest fixture around a scratch server: `SCRIPT start DIR` before the first test that
+# requires it (FIXTURES in mgr_add_test, or FIXTURES_REQUIRED), `SCRIPT stop DIR` after the
+# last. A failed start fails every test that needs the server: none of them skips.
+function(mgr_add_server_fixture)
+  cmake_parse_arguments(F "" "NAME;SCRIPT;DIR;LABEL" "" ${ARGN})
+  add_test(NAME ${F_NAME}_start COMMAND ${PROJECT_SOURCE_DIR}/${F_SCRIPT} start ${F_DIR})
+  add_test(NAME ${F_NAME}_stop COMMAND ${PROJECT_SOURCE_DIR}/${F_SCRIPT} stop ${F_DIR})
+  set_tests_properties(${F_NAME}_start PROPERTIES FIXTURES_SETUP ${F_NAME} LABELS ${F_LABEL})
+  set_tests_properties(${F_NAME}_stop PROPERTIES FIXTURES_CLEANUP ${F_NAME} LABELS ${F_LABEL})
+endfunction()
+
 # mgr_use_torch_pch(target): reuse trainer/features' precompiled <torch/torch.h>.
 function(mgr_use_torch_pch target)
   target_precompile_headers(${target} REUSE_FROM mgr_features)

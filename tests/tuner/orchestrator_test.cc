@@ -107,6 +107,20 @@ class OrchestratorTest : public ::testing::Test {
     return pid;
   }
 
+  // Two orchestrators on `s` at once (forked; logs in dir_/a.txt and b.txt), both of which
+  // must exit 0. Their pids.
+  std::pair<pid_t, pid_t> RunTwoOrchestrators(const StudyFile& s) {
+    { auto st = Open(s); }  // the database exists before both open it
+    pid_t a = ForkRun(s, (dir_ / "a.txt").string());
+    pid_t b = ForkRun(s, (dir_ / "b.txt").string());
+    int sa = 0, sb = 0;
+    waitpid(a, &sa, 0);
+    waitpid(b, &sb, 0);
+    EXPECT_TRUE(WIFEXITED(sa) && WEXITSTATUS(sa) == 0) << "logs in " << dir_.string();
+    EXPECT_TRUE(WIFEXITED(sb) && WEXITSTATUS(sb) == 0) << "logs in " << dir_.string();
+    return {a, b};
+  }
+
   std::vector<FrozenTrial> Trials(Storage& st, const std::string& study) {
     auto id = st.GetStudyId(study);
     EXPECT_TRUE(id.ok()) << study;
@@ -611,15 +625,8 @@ TEST_F(OrchestratorTest, TwoOrchestratorsShareTheBudget) {
                     {"trials", 4},
                     {"params", {{"quality", {{"type", "float"}, {"low", 0.0}, {"high", 1.0}}}}}}}},
                  {"export", false}});
-  // Create the database first so both children open an existing file.
-  { auto st = Open(s); }
-  pid_t a = ForkRun(s, (dir_ / "a.txt").string());
-  pid_t b = ForkRun(s, (dir_ / "b.txt").string());
-  int sa = 0, sb = 0;
-  waitpid(a, &sa, 0);
-  waitpid(b, &sb, 0);
-  ASSERT_TRUE(WIFEXITED(sa) && WEXITSTATUS(sa) == 0);
-  ASSERT_TRUE(WIFEXITED(sb) && WEXITSTATUS(sb) == 0);
+  auto [a, b] = RunTwoOrchestrators(s);
+  ASSERT_FALSE(HasFailure());  // an orchestrator failed
   auto st = Open(s);
   std::set<int64_t> orchestrators;
   std::map<std::string, int> runs_per_trial;
@@ -1088,14 +1095,8 @@ TEST_F(OrchestratorTest, TwoOrchestratorsTrainEachFinalSeedOnceAndAgreeOnTheSumm
   StudyFile s = MakeStudy({{"fixed", {{"max_epochs", 2}, {"sleep_per_epoch", 0.3}}},
                            {"stages", {{{"name", "base"}, {"trials", 2}}}},
                            {"final", {{"max_epochs", 2}, {"seeds", 4}}}});
-  { auto st = Open(s); }
-  pid_t a = ForkRun(s, (dir_ / "a.txt").string());
-  pid_t b = ForkRun(s, (dir_ / "b.txt").string());
-  int sa = 0, sb = 0;
-  waitpid(a, &sa, 0);
-  waitpid(b, &sb, 0);
-  ASSERT_TRUE(WIFEXITED(sa) && WEXITSTATUS(sa) == 0) << "logs in " << dir_.string();
-  ASSERT_TRUE(WIFEXITED(sb) && WEXITSTATUS(sb) == 0) << "logs in " << dir_.string();
+  RunTwoOrchestrators(s);
+  ASSERT_FALSE(HasFailure());  // an orchestrator failed
   const std::vector<Json> runs = FinalRuns(FakeLog());
   EXPECT_EQ(runs.size(), 4u) << "a final seed trained twice; logs in " << dir_.string();
   EXPECT_EQ(SeedsOf(runs), (std::set<int64_t>{0, 1, 2, 3}));
@@ -1116,14 +1117,8 @@ TEST_F(OrchestratorTest, TwoOrchestratorsExportTheIncumbentOnce) {
   StudyFile s =
       MakeStudy({{"fixed", {{"max_epochs", 2}, {"sleep_per_epoch", 0.3}, {"sleep_test", 1.0}}},
                  {"stages", {{{"name", "base"}, {"trials", 2}}}}});
-  { auto st = Open(s); }
-  pid_t a = ForkRun(s, (dir_ / "a.txt").string());
-  pid_t b = ForkRun(s, (dir_ / "b.txt").string());
-  int sa = 0, sb = 0;
-  waitpid(a, &sa, 0);
-  waitpid(b, &sb, 0);
-  ASSERT_TRUE(WIFEXITED(sa) && WEXITSTATUS(sa) == 0) << "logs in " << dir_.string();
-  ASSERT_TRUE(WIFEXITED(sb) && WEXITSTATUS(sb) == 0) << "logs in " << dir_.string();
+  RunTwoOrchestrators(s);
+  ASSERT_FALSE(HasFailure());  // an orchestrator failed
   int exports = 0;
   for (const auto& e : FakeLog()) {
     exports += e.contains("trial") && e["trial"].value("study", "") == "t/export";
