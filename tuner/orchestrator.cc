@@ -16,7 +16,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/process.hpp>
 
 #include "storage/base/atomic_file.h"
 #include "storage/base/file_lock.h"
@@ -139,8 +138,8 @@ class Orchestrator::Impl {
 
  private:
   Status SetUpStages();
-  Status PrepareStages(size_t first);
-  Status PrepareRate(int64_t rate, int64_t min_clip);
+  Result<bool> StageDataReady();
+  Status StartPrepare(int64_t rate, int64_t min_clip);
   void Schedule();
   Status ScheduleStage();
   Status StartTrial(size_t slot, Trial trial);
@@ -199,7 +198,9 @@ class Orchestrator::Impl {
   // an earlier one (run_dir/final/seed-<s>/result.json), or {seed, error} when it failed.
   std::map<int64_t, Json> final_seeds_;
   bool final_loaded_ = false, final_done_ = false;
-  std::set<std::string> claims_waited_;  // final steps found claimed (logged once each)
+  std::set<std::string> claims_waited_;     // final steps found claimed (logged once each)
+  std::unique_ptr<WorkerProcess> prepare_;  // `mgr-train prepare` while one runs
+  std::set<int64_t> prepared_rates_;        // sample rates whose cache is ready
   bool schedule_posted_ = false;
   Clock::time_point report_due_{};  // RefreshReport skips unforced writes before this
   bool report_failed_ = false;      // warned once
@@ -288,47 +289,58 @@ std::vector<int64_t> StageDataValues(const StudyFile& study, size_t stage,
   return out;
 }
 
-// Before the first trial: every sample rate the stages from `first` on can use gets its clip
-// cache, once per rate (prepare is idempotent: an existing cache is reused), with the
-// shortest clip those stages can use.
-Status Orchestrator::Impl::PrepareStages(size_t first) {
-  if (!options_.prepare || !study_.prepare) return Status::Ok();
-  std::set<int64_t> rates;
+// Before a stage's first trial, every sample rate it can use gets its clip cache, once per
+// rate (prepare is idempotent: an existing cache is reused), with the shortest clip the
+// stages left can use. `mgr-train prepare` runs as a child of the event loop, so the
+// workers still running (the previous stage's last trials elsewhere, heartbeats) go on.
+// True when the current stage's caches are ready; false while one is being prepared.
+Result<bool> Orchestrator::Impl::StageDataReady() {
+  if (!options_.prepare || !study_.prepare) return true;
+  if (prepare_) return false;
   std::vector<int64_t> clips;
-  for (size_t i = first; i < study_.stages.size(); ++i) {
-    for (int64_t r : StageDataValues(study_, i, incumbent_, "sample_rate")) rates.insert(r);
+  for (size_t i = current_; i < study_.stages.size(); ++i) {
     for (int64_t c : StageDataValues(study_, i, incumbent_, "clip_samples")) clips.push_back(c);
   }
   const int64_t min_clip = clips.empty() ? study_.dataset.value("clip_samples", int64_t{262144})
                                          : *std::min_element(clips.begin(), clips.end());
-  for (int64_t rate : rates) MGR_RETURN_IF_ERROR(PrepareRate(rate, min_clip));
-  return Status::Ok();
+  for (int64_t rate : StageDataValues(study_, current_, incumbent_, "sample_rate")) {
+    if (prepared_rates_.count(rate)) continue;
+    MGR_RETURN_IF_ERROR(StartPrepare(rate, min_clip));
+    return false;
+  }
+  return true;
 }
 
-Status Orchestrator::Impl::PrepareRate(int64_t rate, int64_t min_clip) {
+Status Orchestrator::Impl::StartPrepare(int64_t rate, int64_t min_clip) {
   const std::string tag = std::to_string(rate);
-  fs::path data = fs::path(study_.run_dir) / ("data-" + tag + ".json");
+  const fs::path data = fs::path(study_.run_dir) / ("data-" + tag + ".json");
+  const fs::path log = fs::path(study_.run_dir) / ("prepare-" + tag + ".log");
   Json dataset = study_.dataset;
   dataset["sample_rate"] = rate;
   dataset["clip_samples"] = min_clip;
   MGR_RETURN_IF_ERROR(WriteJsonFile(data, Json{{"data", dataset}}));
-  MGR_ASSIGN_OR_RETURN(std::string exe, FindExecutable(options_.worker_command[0]));
-  std::vector<std::string> args(options_.worker_command.begin() + 1, options_.worker_command.end());
-  args.insert(args.end(), {kPrepareCommand, "--data", data.string()});
+  std::vector<std::string> argv = options_.worker_command;
+  argv.insert(argv.end(), {kPrepareCommand, "--data", data.string()});
+  WorkerProcess::Callbacks cb;
+  cb.on_event = [](const WorkerEvent&) {};
+  cb.on_garbage = [](const std::string&, const Status&) {};  // its progress lines
+  cb.on_exit = [this, rate, argv, log](const WorkerExit& exit) {
+    if (exit.exit_code == 0) {
+      prepared_rates_.insert(rate);
+    } else if (!stopping_) {
+      Fatal(Status::FailedPrecondition(argv[0] + " prepare --data " + argv.back() + " failed (" +
+                                       exit.Describe() + "); its log: " + log.string()));
+    }
+    // Not inside its own callback: the process object goes once the callback returned.
+    asio::post(io_, [this] {
+      prepare_.reset();
+      Schedule();
+    });
+  };
   display_.Log("preparing the clip cache in " + study_.dataset.value("cache_dir", "") + " at " +
-               tag + " Hz (clips of at least " + std::to_string(min_clip) + " samples) ...");
-  int rc = -1;
-  try {
-    rc = boost::process::system(boost::process::exe = exe, boost::process::args = args,
-                                boost::process::std_out > boost::process::null);
-  } catch (const boost::process::process_error& e) {
-    return Status::Unavailable("cannot run " + exe + " prepare: " + e.what());
-  }
-  if (rc != 0) {
-    return Status::FailedPrecondition(exe + " prepare --data " + data.string() +
-                                      " failed (exit code " + std::to_string(rc) +
-                                      "): see its messages above");
-  }
+               tag + " Hz (clips of at least " + std::to_string(min_clip) + " samples; log " +
+               log.string() + ") ...");
+  MGR_ASSIGN_OR_RETURN(prepare_, WorkerProcess::Start(io_, argv, {}, log.string(), std::move(cb)));
   return Status::Ok();
 }
 
@@ -349,9 +361,6 @@ Result<RunReport> Orchestrator::Impl::Run() {
   if (current_ < study_.stages.size()) {
     display_.Log((decisions_.empty() ? "starting" : "resuming") + std::string(" at stage ") +
                  std::to_string(current_) + " (" + study_.stages[current_].name + ")");
-    // Every stage left, before io_ runs: a synchronous child process inside the event loop
-    // loses the workers' exits. A later stage's incumbent rate is an earlier stage's rate.
-    MGR_RETURN_IF_ERROR(PrepareStages(current_));
   }
 
   signals_.async_wait([this](const boost::system::error_code& e, int signo) {
@@ -502,6 +511,8 @@ void Orchestrator::Impl::Schedule() {
 
 Status Orchestrator::Impl::ScheduleStage() {
   while (current_ < studies_.size()) {
+    MGR_ASSIGN_OR_RETURN(bool data_ready, StageDataReady());
+    if (!data_ready) return Status::Ok();  // its prepare's exit schedules again
     Study& st = *studies_[current_];
     const int64_t budget = study_.stages[current_].trials;
     MGR_ASSIGN_OR_RETURN(auto trials, st.Trials());

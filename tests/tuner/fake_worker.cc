@@ -23,7 +23,8 @@
 // If MGR_FAKE_LOG names a file, one JSON line per run is appended to it: pid, trial,
 // cuda (CUDA_VISIBLE_DEVICES or null), start/end (ns since the epoch), resumed_from, exit,
 // seed, hparams.
-// `fake_worker prepare --data X` appends {"prepare": X} to MGR_FAKE_LOG and exits 0.
+// `fake_worker prepare --data X` appends {"prepare": X} to MGR_FAKE_LOG and exits 0 (3, with
+// a message on stderr, when MGR_FAKE_PREPARE_FAIL is set).
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -115,6 +116,10 @@ std::string WaitForCommand(double seconds) {
 int Run(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "prepare") {
     AppendLog({{"prepare", argc >= 4 ? argv[3] : ""}});
+    if (std::getenv("MGR_FAKE_PREPARE_FAIL") != nullptr) {
+      std::cerr << "fake_worker: cannot write the clip cache" << std::endl;
+      return 3;
+    }
     return 0;
   }
   if (argc != 3 || std::string(argv[1]) != "worker") {

@@ -274,9 +274,10 @@ TEST_F(OrchestratorTest, TwoStagesTwoWorkersPruneAndOptunaReadsTheResult) {
   EXPECT_EQ(Trials(*st, "t/base").size(), 6u);
 }
 
-// A stage that searches sample_rate gets one prepared cache per rate before any trial runs;
-// the trials run at both rates (the value lands in their hparams like any parameter).
-TEST_F(OrchestratorTest, AStageSearchingSampleRatePreparesEveryRateFirst) {
+// A stage that searches sample_rate gets one prepared cache per rate before its first trial
+// (on demand: after stage 0's trials, which need only the dataset's rate); the trials run
+// at both rates (the value lands in their hparams like any parameter).
+TEST_F(OrchestratorTest, AStageSearchingSampleRatePreparesItsRatesBeforeItsFirstTrial) {
   StudyFile s =
       MakeStudy({{"stages",
                   {{{"name", "base"}, {"trials", 2}},
@@ -292,9 +293,12 @@ TEST_F(OrchestratorTest, AStageSearchingSampleRatePreparesEveryRateFirst) {
   std::set<int64_t> rates_before_stage1;
   std::set<int64_t> rates_run;
   bool stage1_started = false;
+  int stage0_runs = 0;
   for (const auto& e : FakeLog()) {
     if (e.contains("prepare")) {
       ASSERT_FALSE(stage1_started) << "a cache prepared after a stage-1 trial ran";
+      // 22050 Hz before stage 0; the others after its 2 trials, not before the run.
+      EXPECT_EQ(stage0_runs, prepared.empty() ? 0 : 2) << e.dump();
       prepared.push_back(e["prepare"].get<std::string>());
       std::ifstream in(e["prepare"].get<std::string>());
       auto d = std::make_optional(Json::parse(in, nullptr, false));
@@ -307,16 +311,17 @@ TEST_F(OrchestratorTest, AStageSearchingSampleRatePreparesEveryRateFirst) {
       rates_run.insert(e["hparams"]["sample_rate"].get<int64_t>());
       EXPECT_TRUE(rates_before_stage1.count(e["hparams"]["sample_rate"].get<int64_t>()));
     } else if (e["trial"]["study"] == "t/base") {
+      ++stage0_runs;
       EXPECT_FALSE(e["hparams"].contains("sample_rate"));
     }
   }
   // Each rate once: the searched ones and 22050 (the dataset's, for stage 0).
   const fs::path run = s.run_dir;
-  EXPECT_EQ(prepared, (std::vector<std::string>{(run / "data-8000.json").string(),
-                                                (run / "data-16000.json").string(),
-                                                (run / "data-22050.json").string()}));
+  EXPECT_EQ(prepared, (std::vector<std::string>{(run / "data-22050.json").string(),
+                                                (run / "data-8000.json").string(),
+                                                (run / "data-16000.json").string()}));
   EXPECT_EQ(rates_run, (std::set<int64_t>{8000, 16000})) << out_.str();
-  EXPECT_THAT(out_.str(), HasSubstr("at 16000 Hz (clips of at least 2048 samples)"));
+  EXPECT_THAT(out_.str(), HasSubstr("at 16000 Hz (clips of at least 2048 samples; log "));
 
   // The stage's trials store the rate they ran at.
   auto st = Open(s);
@@ -789,6 +794,20 @@ std::map<std::string, int> RunsPerStage(const std::vector<Json>& log) {
       ++runs[e["trial"]["study"].get<std::string>()];
   }
   return runs;
+}
+
+// A failed prepare stops the run before any trial, with its exit and its log named.
+TEST_F(OrchestratorTest, APrepareFailureStopsTheRunNamingItsLog) {
+  StudyFile s = MakeStudy({{"export", false}});
+  setenv("MGR_FAKE_PREPARE_FAIL", "1", 1);
+  auto r = RunStudy(s);
+  unsetenv("MGR_FAKE_PREPARE_FAIL");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("prepare --data"));
+  EXPECT_THAT(r.status().message(), HasSubstr("exit code 3"));
+  EXPECT_THAT(r.status().message(), HasSubstr("cannot write the clip cache"));
+  EXPECT_THAT(r.status().message(), HasSubstr("prepare-22050.log"));
+  EXPECT_EQ(RunsPerStage(FakeLog()), (std::map<std::string, int>{}));
 }
 
 // Every study's sampler is seeded with the study-level "seed" (1), so the later stage's
