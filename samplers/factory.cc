@@ -93,6 +93,13 @@ class ConfigReader {
     return Error(key, "must be one of " + list + " (got " + it->dump() + ")");
   }
 
+  // A key whose value the caller reads itself (a nested object); null when absent.
+  const Json* Raw(const std::string& key) {
+    known_.insert(key);
+    auto it = config_.find(key);
+    return it == config_.end() ? nullptr : &*it;
+  }
+
   // Call last: rejects keys nobody asked for.
   Status CheckUnknown() const {
     for (auto it = config_.begin(); it != config_.end(); ++it) {
@@ -168,15 +175,64 @@ Result<std::unique_ptr<Sampler>> MakeSampler(const Json& config) {
   return std::unique_ptr<Sampler>(new QmcSampler(q));
 }
 
+namespace {
+
+constexpr double kHuge = std::numeric_limits<double>::max();
+
+Result<std::unique_ptr<Pruner>> MakeThresholdPruner(const Json& config, ConfigReader& r) {
+  ThresholdPrunerOptions o;
+  if (!config.contains("lower") && !config.contains("upper")) {
+    return r.Error("lower", "a threshold pruner needs lower, upper or both");
+  }
+  MGR_RETURN_IF_ERROR(r.Double("lower", -kHuge, kHuge, &o.lower));
+  MGR_RETURN_IF_ERROR(r.Double("upper", -kHuge, kHuge, &o.upper));
+  if (o.lower > o.upper) {
+    return r.Error("lower", "must be <= upper (got " + config["lower"].dump() + " > " +
+                                config["upper"].dump() + ")");
+  }
+  MGR_RETURN_IF_ERROR(r.Int("n_warmup_steps", 0, &o.n_warmup_steps));
+  MGR_RETURN_IF_ERROR(r.Int("interval_steps", 1, &o.interval_steps));
+  MGR_RETURN_IF_ERROR(r.CheckUnknown());
+  return std::unique_ptr<Pruner>(new ThresholdPruner(o));
+}
+
+Result<std::unique_ptr<Pruner>> MakePatientPruner(const Json& config, ConfigReader& r) {
+  if (!config.contains("patience")) {
+    return r.Error("patience", "is required for type \"patient\" (an integer >= 0)");
+  }
+  int64_t patience = 0;
+  double min_delta = 0.0;
+  MGR_RETURN_IF_ERROR(r.Int("patience", 0, &patience));
+  MGR_RETURN_IF_ERROR(r.Double("min_delta", 0.0, kHuge, &min_delta));
+  std::unique_ptr<Pruner> wrapped;
+  if (const Json* inner = r.Raw("wrapped")) {
+    auto made = MakePruner(*inner);
+    if (!made.ok()) {
+      // Its messages name "pruner.<key>"; the key is pruner.wrapped.<key> here.
+      std::string message = made.status().message();
+      if (message.rfind("pruner", 0) == 0) message.insert(6, ".wrapped");
+      return Status::InvalidArgument(message);
+    }
+    wrapped = std::move(*made);
+  }
+  MGR_RETURN_IF_ERROR(r.CheckUnknown());
+  return std::unique_ptr<Pruner>(new PatientPruner(std::move(wrapped), patience, min_delta));
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Pruner>> MakePruner(const Json& config) {
   MGR_RETURN_IF_ERROR(CheckObject(config, "pruner"));
   ConfigReader r(config, "pruner");
   std::string type = "median";
-  MGR_RETURN_IF_ERROR(r.Choice("type", {"median", "percentile", "nop"}, &type));
+  MGR_RETURN_IF_ERROR(
+      r.Choice("type", {"median", "percentile", "threshold", "patient", "nop"}, &type));
   if (type == "nop") {
     MGR_RETURN_IF_ERROR(r.CheckUnknown());
     return std::unique_ptr<Pruner>(new NopPruner());
   }
+  if (type == "threshold") return MakeThresholdPruner(config, r);
+  if (type == "patient") return MakePatientPruner(config, r);
   PercentilePrunerOptions o;
   if (type == "percentile") {
     if (!config.contains("percentile")) {

@@ -27,6 +27,52 @@ double NanPercentile(std::vector<double> values, double q) {
   return gamma >= 0.5 ? b - diff * (1.0 - gamma) : a + diff * gamma;
 }
 
+bool IsFirstInIntervalStep(const FrozenTrial& trial, int64_t step, int64_t n_warmup_steps,
+                           int64_t interval_steps) {
+  const int64_t nearest_lower =
+      (step - n_warmup_steps) / interval_steps * interval_steps + n_warmup_steps;
+  int64_t second_last = -1;
+  for (const auto& [s, v] : trial.intermediate_values) {
+    if (s > second_last && s != step) second_last = s;
+  }
+  return second_last < nearest_lower;
+}
+
+bool ThresholdPruner::Prune(const StudyView& study, const FrozenTrial& trial) const {
+  std::optional<int64_t> last = trial.LastStep();
+  if (!last || *last < options_.n_warmup_steps) return false;
+  if (!IsFirstInIntervalStep(trial, *last, options_.n_warmup_steps, options_.interval_steps)) {
+    return false;
+  }
+  const double v = trial.intermediate_values.at(*last);
+  return std::isnan(v) || v < options_.lower || v > options_.upper;
+}
+
+bool PatientPruner::Prune(const StudyView& study, const FrozenTrial& trial) const {
+  const int64_t n = static_cast<int64_t>(trial.intermediate_values.size());
+  if (n <= patience_ + 1) return false;
+  const bool maximize =
+      !study.directions.empty() && study.directions[0] == StudyDirection::kMaximize;
+  // numpy's nanmin / nanmax of [first, last) in step order: NaN when all are NaN.
+  auto best = [&](int64_t first, int64_t last) {
+    double b = std::numeric_limits<double>::quiet_NaN();
+    int64_t i = 0;
+    for (const auto& [s, v] : trial.intermediate_values) {
+      if (i >= first && i < last && !std::isnan(v) &&
+          (std::isnan(b) || (maximize ? v > b : v < b))) {
+        b = v;
+      }
+      ++i;
+    }
+    return b;
+  };
+  const double before = best(0, n - patience_ - 1);
+  const double after = best(n - patience_ - 1, n);
+  const bool stalled = maximize ? before - min_delta_ > after : before + min_delta_ < after;
+  if (!stalled) return false;
+  return wrapped_ == nullptr || wrapped_->Prune(study, trial);
+}
+
 bool PercentilePruner::Prune(const StudyView& study, const FrozenTrial& trial) const {
   std::vector<const FrozenTrial*> completed;
   for (const FrozenTrial& t : study.trials) {
@@ -41,14 +87,7 @@ bool PercentilePruner::Prune(const StudyView& study, const FrozenTrial& trial) c
   const int64_t warmup = options_.n_warmup_steps;
   if (step < warmup) return false;
 
-  // Only the first report at or after the latest pruning point is checked.
-  const int64_t interval = options_.interval_steps;
-  const int64_t nearest_lower = (step - warmup) / interval * interval + warmup;
-  int64_t second_last = -1;
-  for (const auto& [s, v] : trial.intermediate_values) {
-    if (s > second_last && s != step) second_last = s;
-  }
-  if (!(second_last < nearest_lower)) return false;
+  if (!IsFirstInIntervalStep(trial, step, warmup, options_.interval_steps)) return false;
 
   const bool maximize =
       !study.directions.empty() && study.directions[0] == StudyDirection::kMaximize;

@@ -1,4 +1,5 @@
-// Pruners with Optuna's exact rules: NopPruner, PercentilePruner and MedianPruner.
+// Pruners with Optuna's exact rules: NopPruner, PercentilePruner, MedianPruner,
+// ThresholdPruner and PatientPruner.
 //
 // PercentilePruner(p) prunes a trial at step s when all of these hold (Optuna 3.1-4.x):
 // - at least max(1, n_startup_trials) trials are COMPLETE;
@@ -14,6 +15,8 @@
 #define MGR_SAMPLERS_PRUNERS_H_
 
 #include <cstdint>
+#include <limits>
+#include <memory>
 #include <vector>
 
 #include "samplers/pruner.h"
@@ -60,6 +63,52 @@ class MedianPruner : public PercentilePruner {
     return o;
   }
 };
+
+// ThresholdPruner (Optuna's): prunes at the first report at or after each pruning point
+// n_warmup_steps + k * interval_steps when the trial's latest value is NaN, below `lower`
+// or above `upper`, whatever the direction and the other trials. For values that must stay
+// in a range (a loss that diverges, an accuracy stuck at chance).
+struct ThresholdPrunerOptions {
+  double lower = -std::numeric_limits<double>::infinity();
+  double upper = std::numeric_limits<double>::infinity();
+  int64_t n_warmup_steps = 0;
+  int64_t interval_steps = 1;
+};
+
+class ThresholdPruner : public Pruner {
+ public:
+  // Options must be valid (lower <= upper; see MakePruner, which checks them).
+  explicit ThresholdPruner(ThresholdPrunerOptions options) : options_(options) {}
+  std::string Name() const override { return "ThresholdPruner"; }
+  bool Prune(const StudyView& study, const FrozenTrial& trial) const override;
+
+ private:
+  ThresholdPrunerOptions options_;
+};
+
+// PatientPruner (Optuna's): with more than patience + 1 reports, the trial is stalled when
+// the best of its last patience + 1 values is not better than the best before them by more
+// than min_delta (nanmin / nanmax by the study's direction; all-NaN compares false). A
+// stalled trial is pruned, or handed to `wrapped` (which decides) when there is one.
+class PatientPruner : public Pruner {
+ public:
+  // patience >= 0, min_delta >= 0; `wrapped` may be null.
+  PatientPruner(std::unique_ptr<Pruner> wrapped, int64_t patience, double min_delta)
+      : wrapped_(std::move(wrapped)), patience_(patience), min_delta_(min_delta) {}
+  std::string Name() const override { return "PatientPruner"; }
+  bool Prune(const StudyView& study, const FrozenTrial& trial) const override;
+
+ private:
+  std::unique_ptr<Pruner> wrapped_;
+  int64_t patience_;
+  double min_delta_;
+};
+
+// Optuna's _is_first_in_interval_step: `step` (the trial's last report) is the first report
+// at or after the latest pruning point n_warmup_steps + k * interval_steps, so a missed
+// check is postponed, not skipped. Needs step >= n_warmup_steps.
+bool IsFirstInIntervalStep(const FrozenTrial& trial, int64_t step, int64_t n_warmup_steps,
+                           int64_t interval_steps);
 
 // numpy.nanpercentile(values, q) with the default linear method, bit for bit (NaN if
 // every value is NaN or there is none). Exposed for tests.

@@ -8,6 +8,9 @@
 // - stateless: the same study and trial give the same answer, from any instance or thread;
 // - NaN and infinite values are decided without crashing (the sanitizer build checks UB);
 // - a pruner that prunes at all prunes a trial far worse than every COMPLETE trial.
+// The ranking properties (startup, as good as every COMPLETE trial, only COMPLETE trials
+// count, mirroring, far worse) hold for pruners that rank (median, percentile); the
+// threshold and patient pruners judge a trial by its own values and skip them.
 #include <cmath>
 #include <limits>
 #include <ostream>
@@ -34,6 +37,9 @@ struct Config {
   int64_t warmup;    // steps never pruned
   int64_t interval;  // pruning points are warmup + k * interval
   bool prunes;       // false: never prunes (NopPruner)
+  // Ranks the trial among the COMPLETE ones (median, percentile). Absolute rules (threshold,
+  // patient: the trial's own values only) skip the ranking properties.
+  bool relative = true;
 };
 
 // Failure messages name the config, not its bytes.
@@ -68,6 +74,21 @@ std::vector<Config> Configs() {
        2,
        1,
        true},
+      {"threshold",
+       {{"type", "threshold"}, {"lower", -1.0}, {"upper", 10.0}, {"n_warmup_steps", 2}},
+       1,
+       2,
+       1,
+       true,
+       false},
+      {"patient", {{"type", "patient"}, {"patience", 2}}, 1, 0, 1, true, false},
+      {"patient_median",
+       {{"type", "patient"}, {"patience", 1}, {"wrapped", {{"type", "median"}}}},
+       5,
+       0,
+       1,
+       true,
+       false},
   };
 }
 
@@ -133,6 +154,7 @@ TEST_P(PrunerConformanceTest, NeverPrunesATrialWithoutIntermediateValues) {
 
 TEST_P(PrunerConformanceTest, NeverPrunesBeforeStartupTrialsComplete) {
   const Config& c = GetParam();
+  if (!c.relative) GTEST_SKIP() << "absolute rule: no ranking among trials";
   auto pruner = Make(c);
   ASSERT_NE(pruner, nullptr);
   std::mt19937_64 rng(2);
@@ -166,6 +188,7 @@ TEST_P(PrunerConformanceTest, NeverPrunesDuringWarmup) {
 
 TEST_P(PrunerConformanceTest, PrunesATrialFarWorseThanEveryCompleteTrial) {
   const Config& c = GetParam();
+  if (!c.relative) GTEST_SKIP() << "absolute rule: no ranking among trials";
   auto pruner = Make(c);
   ASSERT_NE(pruner, nullptr);
   std::mt19937_64 rng(4);
@@ -180,6 +203,7 @@ TEST_P(PrunerConformanceTest, PrunesATrialFarWorseThanEveryCompleteTrial) {
 
 TEST_P(PrunerConformanceTest, NeverPrunesATrialAsGoodAsEveryCompleteTrial) {
   const Config& c = GetParam();
+  if (!c.relative) GTEST_SKIP() << "absolute rule: no ranking among trials";
   auto pruner = Make(c);
   ASSERT_NE(pruner, nullptr);
   std::mt19937_64 rng(5);
@@ -210,6 +234,7 @@ TEST_P(PrunerConformanceTest, NeverPrunesATrialAsGoodAsEveryCompleteTrial) {
 // Random studies and trials: only COMPLETE trials may change a decision.
 TEST_P(PrunerConformanceTest, OnlyCompleteTrialsCount) {
   const Config& c = GetParam();
+  if (!c.relative) GTEST_SKIP() << "absolute rule: no ranking among trials";
   auto pruner = Make(c);
   ASSERT_NE(pruner, nullptr);
   std::mt19937_64 rng(6);
@@ -239,6 +264,7 @@ TEST_P(PrunerConformanceTest, OnlyCompleteTrialsCount) {
 
 TEST_P(PrunerConformanceTest, MaximizingMirrorsMinimizingTheNegatedValues) {
   const Config& c = GetParam();
+  if (!c.relative) GTEST_SKIP() << "absolute rule: no ranking among trials";
   auto pruner = Make(c);
   ASSERT_NE(pruner, nullptr);
   std::mt19937_64 rng(7);
@@ -321,7 +347,8 @@ TEST_P(PrunerConformanceTest, NaNAndInfinityAreDecidedWithoutCrashing) {
     }
   }
   // A trial at the best end of the scale is still kept when COMPLETE trials report NaN
-  // and inf.
+  // and inf (a threshold's range has no best end).
+  if (!c.relative) return;
   const int64_t step = CheckedStep(c, 0);
   EXPECT_FALSE(Decide(*pruner, trials, {{step, -kInf}}));
   EXPECT_FALSE(Decide(*pruner, trials, {{step, kInf}}, StudyDirection::kMaximize));

@@ -1,11 +1,15 @@
-// Pruner tests: hand-computed cases, then a live parity check against python3-optuna's
-// MedianPruner / PercentilePruner on randomised learning curves.
+// Pruner tests: hand-computed cases, then live parity checks against python3-optuna's
+// MedianPruner / PercentilePruner (Debian's 3.1) and Optuna 5.1's ThresholdPruner /
+// PatientPruner on randomised learning curves.
 #include "samplers/pruners.h"
+
+#include "samplers/pruner.h"
 
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <random>
 #include <sstream>
 
@@ -253,6 +257,95 @@ TEST(PrunerParityTest, IdenticalDecisionsToPythonOptuna) {
   // The scenarios must exercise both outcomes, or the comparison proves little.
   EXPECT_GT(n_pruned, n_checked / 10);
   EXPECT_LT(n_pruned, n_checked * 9 / 10);
+}
+
+// ThresholdPruner and PatientPruner (alone and wrapping a MedianPruner), built by MakePruner
+// from study-file configs, against Optuna 5.1's classes built from the same configs
+// (PyPI, into BUILD/optuna5-venv) on the random scenarios above.
+TEST(PrunerParityTest, ThresholdAndPatientDecideAsOptuna5) {
+  const std::string venv = std::string(MGR_BINARY_DIR) + "/optuna5-venv";
+  ASSERT_EQ(std::system(("bash '" + std::string(MGR_SOURCE_DIR) + "/tools/optuna_venv.sh' '" +
+                         venv + "' 5.1.0 >/dev/null 2>&1")
+                            .c_str()),
+            0)
+      << "tools/optuna_venv.sh " << venv << " 5.1.0 failed (PyPI reachable?)";
+  std::vector<Scenario> scenarios = MakeScenarios(300);
+  Json doc = Json::parse(ScenariosToJson(scenarios));
+  std::mt19937_64 rng(20261205);
+  std::uniform_int_distribution<int> small(0, 3), three(1, 3);
+  std::uniform_real_distribution<double> level(0.5, 2.5);
+  std::vector<Json> configs;
+  for (size_t k = 0; k < scenarios.size(); ++k) {
+    Json c;
+    if (k % 3 == 0) {
+      c = {{"type", "threshold"}, {"n_warmup_steps", small(rng)}, {"interval_steps", three(rng)}};
+      const double a = level(rng), b = level(rng);
+      if (k % 4 != 1) c["lower"] = std::min(a, b);
+      if (k % 4 != 2) c["upper"] = std::max(a, b);
+    } else {
+      c = {{"type", "patient"}, {"patience", small(rng)}, {"min_delta", k % 2 ? 0.0 : 0.05}};
+      if (k % 3 == 2) c["wrapped"] = {{"type", "median"}, {"n_startup_trials", small(rng)}};
+    }
+    doc["scenarios"][k]["config"] = c;
+    configs.push_back(c);
+  }
+  const std::string in_path = ::testing::TempDir() + "/pruner_parity5_in.json";
+  const std::string out_path = ::testing::TempDir() + "/pruner_parity5_out.json";
+  std::ofstream(in_path) << doc.dump();
+  const std::string cmd = "'" + venv + "/bin/python' " + MGR_SOURCE_DIR +
+                          "/tools/optuna_reference/pruner_decisions.py < " + in_path + " > " +
+                          out_path + " 2>/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::ifstream f(out_path);
+  const Json decisions = Json::parse(f).at("decisions");
+  ASSERT_EQ(decisions.size(), scenarios.size());
+  std::map<std::string, std::pair<int, int>> pruned_checked;  // by type
+  for (size_t k = 0; k < scenarios.size(); ++k) {
+    const Scenario& sc = scenarios[k];
+    auto pruner = MakePruner(configs[k]);
+    ASSERT_TRUE(pruner.ok()) << configs[k].dump() << ": " << pruner.status().ToString();
+    StudyView view{{sc.direction}, sc.trials};
+    FrozenTrial running = MakeTrial(1000, TrialState::kRunning, 0, {}, {});
+    ASSERT_EQ(decisions[k].size(), sc.candidate.size());
+    const std::string type =
+        configs[k]["type"].get<std::string>() + (configs[k].contains("wrapped") ? "+median" : "");
+    for (size_t c = 0; c < sc.candidate.size(); ++c) {
+      running.intermediate_values[sc.candidate[c].first] = sc.candidate[c].second;
+      const bool expected = decisions[k][c].get<bool>();
+      EXPECT_EQ((*pruner)->Prune(view, running), expected)
+          << "scenario " << k << " " << configs[k].dump() << " after report " << c;
+      pruned_checked[type].first += expected;
+      ++pruned_checked[type].second;
+    }
+  }
+  for (const auto& [type, counts] : pruned_checked) {
+    EXPECT_GT(counts.first, 0) << type << ": no decision to prune, the comparison proves little";
+    EXPECT_LT(counts.first, counts.second) << type << ": every decision was to prune";
+  }
+  EXPECT_EQ(pruned_checked.size(), 3u);
+}
+
+TEST(MakePrunerTest, ThresholdAndPatientOptionsAreChecked) {
+  auto error = [](const Json& c) {
+    auto p = MakePruner(c);
+    return p.ok() ? std::string("ok") : p.status().message();
+  };
+  EXPECT_EQ(error({{"type", "threshold"}}),
+            "pruner.lower: a threshold pruner needs lower, upper or both");
+  EXPECT_EQ(error({{"type", "threshold"}, {"lower", 2}, {"upper", 1}}),
+            "pruner.lower: must be <= upper (got 2 > 1)");
+  EXPECT_EQ(error({{"type", "threshold"}, {"upper", 1}, {"interval_steps", 0}}),
+            "pruner.interval_steps: must be >= 1 (got 0)");
+  EXPECT_EQ(error({{"type", "patient"}}),
+            "pruner.patience: is required for type \"patient\" (an integer >= 0)");
+  EXPECT_EQ(error({{"type", "patient"}, {"patience", 2}, {"min_delta", -1}})
+                .rfind("pruner.min_delta: must be in [0, ", 0),
+            0u);
+  EXPECT_EQ(
+      error({{"type", "patient"}, {"patience", 2}, {"wrapped", {{"type", "median"}, {"x", 1}}}})
+          .rfind("pruner.wrapped.x: unknown key", 0),
+      0u);
+  EXPECT_EQ(error({{"type", "patient"}, {"patience", 1}, {"wrapped", {{"type", "median"}}}}), "ok");
 }
 
 }  // namespace
