@@ -30,6 +30,8 @@ struct ParzenEstimatorParameters {
   double prior_weight = 1.0;
   bool consider_magic_clip = true;
   bool consider_endpoints = false;
+  // Scott's-rule widths (Optuna <= 4.x's multivariate estimator); otherwise neighbour gaps
+  // per dimension. TpeSampler sets it only with TpeOptions::scott_bandwidth (Optuna 5).
   bool multivariate = false;
 };
 

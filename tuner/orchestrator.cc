@@ -1102,7 +1102,7 @@ double LossOr(const Json& object, const char* key) {
 
 }  // namespace
 
-// Claims the final step `step` ("export", "seed-<s>", "result") among the orchestrators
+// Claims the final step `step` ("export" or "seed-<s>") among the orchestrators
 // sharing run_dir (flock on run_dir/final/<step>.lock; on a shared filesystem this spans
 // hosts). nullopt while another process holds it: the caller waits and asks again.
 Result<std::optional<FileLock>> Orchestrator::Impl::ClaimFinalStep(const std::string& step) {
