@@ -350,4 +350,43 @@ torch::Tensor StandardizePerCoefficient(const torch::Tensor& features) {
   return centred / std;
 }
 
+void CoefficientMoments::Add(const torch::Tensor& features) {
+  TORCH_CHECK(features.dim() >= 2, "CoefficientMoments: need (..., T, C), got shape ",
+              features.sizes());
+  const torch::Tensor flat = features.reshape({-1, features.size(-1)}).to(torch::kFloat64);
+  if (!sum_.defined()) {
+    sum_ = torch::zeros({flat.size(1)}, flat.options());
+    sum_squares_ = torch::zeros({flat.size(1)}, flat.options());
+  }
+  TORCH_CHECK(flat.size(1) == sum_.size(0), "CoefficientMoments: ", flat.size(1),
+              " coefficients after ", sum_.size(0));
+  sum_ += flat.sum(0);
+  sum_squares_ += flat.square().sum(0);
+  frames_ += flat.size(0);
+}
+
+torch::Tensor CoefficientMoments::Mean() const {
+  if (!sum_.defined()) return {};
+  return (sum_ / static_cast<double>(frames_)).to(torch::kCPU, torch::kFloat32);
+}
+
+torch::Tensor CoefficientMoments::Std() const {
+  if (!sum_.defined()) return {};
+  const double n = static_cast<double>(frames_);
+  const torch::Tensor mean = sum_ / n;
+  // E[x^2] - E[x]^2 in float64; rounding may leave a tiny negative for a constant input.
+  torch::Tensor std = (sum_squares_ / n - mean.square()).clamp_min(0).sqrt();
+  std = torch::where(std > 0, std, torch::ones_like(std));
+  return std.to(torch::kCPU, torch::kFloat32);
+}
+
+torch::Tensor StandardizeWith(const torch::Tensor& features, const torch::Tensor& mean,
+                              const torch::Tensor& std) {
+  TORCH_CHECK(mean.dim() == 1 && std.sizes() == mean.sizes() && features.size(-1) == mean.size(0),
+              "StandardizeWith: statistics of shape ", mean.sizes(), " for features of shape ",
+              features.sizes());
+  const auto options = torch::TensorOptions().device(features.device()).dtype(features.dtype());
+  return (features - mean.to(options)) / std.to(options);
+}
+
 }  // namespace mgr

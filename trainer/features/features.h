@@ -54,6 +54,29 @@ torch::Tensor LogMelBatched(const torch::Tensor& clips, const FeatureOptions& op
 // centred values unscaled. Returns a new tensor of the same shape, device and dtype.
 torch::Tensor StandardizePerCoefficient(const torch::Tensor& features);
 
+// Dataset-wide statistics (normalization "dataset"): the per-coefficient mean and
+// population standard deviation over every frame of every clip added, accumulated in
+// float64 on the features' device. Not thread-safe.
+class CoefficientMoments {
+ public:
+  // features: (..., T, C) with the same C every call.
+  void Add(const torch::Tensor& features);
+  int64_t frames() const { return frames_; }
+  // (C) float32 on the CPU; undefined before the first Add. A zero standard deviation
+  // becomes 1 (the centred values stay unscaled, as StandardizePerCoefficient).
+  torch::Tensor Mean() const;
+  torch::Tensor Std() const;
+
+ private:
+  torch::Tensor sum_, sum_squares_;  // (C) float64
+  int64_t frames_ = 0;
+};
+
+// (features - mean) / std per coefficient: features (..., C), mean and std (C) on any
+// device (moved to the features' device and dtype).
+torch::Tensor StandardizeWith(const torch::Tensor& features, const torch::Tensor& mean,
+                              const torch::Tensor& std);
+
 // The building blocks, exposed for tests and tools.
 // Slaney mel scale (librosa htk=False): linear below 1000 Hz (f / (200/3)), log above.
 double HzToMelSlaney(double hz);

@@ -14,6 +14,7 @@ InputConfig MakeInputConfig(const std::string& family, const HParams& hp, int64_
   in.features = family == kFamilyNnet2 || family == kFamilyMixNet;
   in.feature = hp.feature;
   in.feature_options.sample_rate = sample_rate;
+  in.normalization = hp.normalization;
   in.feature_options.standardize = hp.normalization == "clip";
   in.feature_options.n_mels = static_cast<int>(hp.n_mels);
   in.feature_options.n_mfcc = static_cast<int>(hp.n_mfcc);
@@ -27,11 +28,6 @@ InputConfig MakeInputConfig(const std::string& family, const HParams& hp, int64_
 Status ValidateArchitecture(const std::string& family, const HParams& hp,
                             const InputConfig& input) {
   if (!IsKnownFamily(family)) return Status::InvalidArgument("model.family: unknown " + family);
-  if (input.features && hp.normalization == "dataset") {
-    return Status::InvalidArgument(
-        "hparams.normalization: \"dataset\" is not implemented in this trainer yet (use clip "
-        "or none)");
-  }
   if (input.features && input.clip_samples < input.feature_options.n_fft / 2 + 1) {
     return Status::InvalidArgument("clip_samples = " + std::to_string(input.clip_samples) +
                                    " is too short for an STFT of n_fft " +
@@ -122,10 +118,47 @@ NetInputs PrepareInputs(const InputConfig& input, const torch::Tensor& clips,
   if (input.features) {
     torch::Tensor f = input.feature == "mel" ? LogMelSpectrogram(clips, input.feature_options)
                                              : Mfcc(clips, input.feature_options);
+    if (input.normalization == "dataset") {
+      if (!input.feature_mean.defined() || !input.feature_std.defined()) {
+        throw TrainingError(TrainingError::Kind::kInternal,
+                            "normalization \"dataset\" without the training split's statistics");
+      }
+      f = StandardizeWith(f, input.feature_mean, input.feature_std);
+    }
     if (spec_augment != nullptr && rng != nullptr) AugmentSpectrogram(f, *spec_augment, *rng);
     out.features = f.unsqueeze(1);
   }
   return out;
+}
+
+Json FeatureStatsToJson(const InputConfig& input) {
+  auto values = [](const torch::Tensor& t) {
+    const torch::Tensor c = t.to(torch::kCPU, torch::kFloat32).contiguous();
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  };
+  return {{"mean", values(input.feature_mean)}, {"std", values(input.feature_std)}};
+}
+
+Status SetFeatureStats(const Json& stats, InputConfig* input) {
+  const size_t c = static_cast<size_t>(input->coefficients);
+  std::vector<float> mean, std;
+  try {
+    mean = stats.at("mean").get<std::vector<float>>();
+    std = stats.at("std").get<std::vector<float>>();
+  } catch (const Json::exception& e) {
+    return Status::InvalidArgument(std::string("feature_stats: ") + e.what());
+  }
+  if (mean.size() != c || std.size() != c) {
+    return Status::InvalidArgument("feature_stats: " + std::to_string(mean.size()) + " means and " +
+                                   std::to_string(std.size()) + " standard deviations for " +
+                                   std::to_string(c) + " coefficients");
+  }
+  for (float s : std) {
+    if (!(s > 0)) return Status::InvalidArgument("feature_stats: a std is not positive");
+  }
+  input->feature_mean = torch::tensor(mean);
+  input->feature_std = torch::tensor(std);
+  return Status::Ok();
 }
 
 WaveformAugmentOptions WaveformAugment(const HParams& hp, int sample_rate) {

@@ -29,6 +29,14 @@ struct InputConfig {
   std::string feature = "mfcc";          // "mfcc" | "mel"
   FeatureOptions feature_options;        // standardize set from the hyperparameters
   int64_t frames = 0, coefficients = 0;  // T and C
+  // hparams.normalization: "clip" (feature_options.standardize), "dataset" or "none".
+  std::string normalization = "clip";
+  // normalization "dataset" only: the training split's per-coefficient mean and population
+  // std (C), float32 on the CPU. MakeInputConfig leaves them undefined; the trainer computes
+  // them (CoefficientMoments) or reads them back (SetFeatureStats) before PrepareInputs.
+  torch::Tensor feature_mean, feature_std;
+
+  bool NeedsDatasetStats() const { return features && normalization == "dataset"; }
 };
 
 InputConfig MakeInputConfig(const std::string& family, const HParams& hp, int64_t clip_samples,
@@ -64,8 +72,15 @@ Result<GenreNet> BuildModel(const std::string& family, const HParams& hp, const 
 // are left out), in parameters() order.
 std::vector<torch::Tensor> TrainableParameters(const torch::nn::Module& module);
 
+// normalization "dataset": the statistics as {"mean": [C floats], "std": [C floats]}, and
+// back (InvalidArgument naming what is missing, of the wrong length or not positive).
+Json FeatureStatsToJson(const InputConfig& input);
+Status SetFeatureStats(const Json& stats, InputConfig* input);
+
 // The inputs of the network for clips (B, N) already on the target device: the audio
-// (B, 1, N) and/or the features (B, 1, T, C) (standardised when configured). With
+// (B, 1, N) and/or the features (B, 1, T, C) (standardised per clip or with the dataset
+// statistics when configured; throws TrainingError(kInternal) when "dataset" statistics
+// are missing). With
 // `spec_augment` (training only) the features are augmented after standardisation
 // (masked values become 0 = the mean), with randomness from `rng`.
 struct NetInputs {

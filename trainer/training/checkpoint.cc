@@ -331,13 +331,12 @@ Status LoadMixNetEncoders(GenreNet& mixnet, const HParams& hp, const InputConfig
                                      std::to_string(input.sample_rate));
     }
     if (std::string(b.single_family) == kFamilyNnet2 &&
-        (src.input.feature != input.feature ||
-         src.input.feature_options.standardize != input.feature_options.standardize)) {
-      return Status::InvalidArgument(
-          std::string("hparams.") + b.what + ": " + b.path + " was trained on feature " +
-          src.input.feature + (src.input.feature_options.standardize ? " (standardized)" : "") +
-          ", this MixNet reads " + input.feature +
-          (input.feature_options.standardize ? " (standardized)" : ""));
+        (src.input.feature != input.feature || src.input.normalization != input.normalization)) {
+      return Status::InvalidArgument(std::string("hparams.") + b.what + ": " + b.path +
+                                     " was trained on feature " + src.input.feature +
+                                     " (normalization " + src.input.normalization +
+                                     "), this MixNet reads " + input.feature + " (normalization " +
+                                     input.normalization + ")");
     }
     MGR_RETURN_IF_ERROR(CopyEncoder(b.what, b.path, *src.net, from, *mixnet, b.to));
   }

@@ -48,7 +48,7 @@ Status LoadBestWeights(const std::string& path, torch::nn::Module& model, nlohma
 // directory). Parameters and BatchNorm buffers are copied by name (NNET1's
 // net.encoder.* -> net.audio_encoder.*, NNET2's net.encoder.* -> net.feature_encoder.*).
 // InvalidArgument naming the hyperparameter when the source is of another family, reads
-// its input differently (sample rate; feature kind or standardisation) or has a tensor
+// its input differently (sample rate; feature kind or normalization) or has a tensor
 // missing or of another shape (the error names the tensor and both shapes); NotFound /
 // Corruption naming the file otherwise. The caller reports these as TrainingError(kSpec).
 Status LoadMixNetEncoders(GenreNet& mixnet, const HParams& hp, const InputConfig& input);

@@ -145,10 +145,12 @@ Json ExportMetadata(const InputConfig& input, const std::string& family, const J
                 {"coefficients", input.coefficients},
                 {"top_db", f.top_db},
                 {"standardize", f.standardize},
-                {"normalization", f.standardize ? "clip" : "none"},
+                {"normalization", input.normalization},
                 {"window", "periodic hann"},
                 {"mel_scale", "slaney"},
                 {"center", "zero padding"}};
+    // The model applies them itself; here for readers of the metadata.
+    if (input.NeedsDatasetStats()) features["dataset_stats"] = FeatureStatsToJson(input);
   }
   return Json{{"format", "mgr-tune-model"},
               {"version", 1},

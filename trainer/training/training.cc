@@ -215,6 +215,31 @@ LoaderOptions EvalLoaderOptions(const LoaderOptions& train, Split split) {
   return o;
 }
 
+// normalization "dataset": the statistics of the mid-point window of every training track,
+// on the trial's device. The windows do not depend on the seed, so every trial on the same
+// data and input settings gets the same statistics.
+void ComputeDatasetStats(const TrialData& data, const LoaderOptions& train_options,
+                         const Compute& compute, InputConfig* input) {
+  LoaderOptions o = EvalLoaderOptions(train_options, Split::kTest);  // mid-point windows
+  o.seed = 0;
+  DataLoader loader(data.clips, data.train, o);
+  InputConfig raw = *input;  // the features before any normalisation
+  raw.normalization = "none";
+  raw.feature_options.standardize = false;
+  CoefficientMoments moments;
+  torch::NoGradGuard no_grad;
+  TranslateOutOfMemory(
+      [&] {
+        loader.StartEpoch(1);
+        while (std::optional<Batch> batch = loader.Next()) {
+          moments.Add(PrepareInputs(raw, compute.ToDevice(batch->clips)).features);
+        }
+      },
+      compute.device, "dataset statistics", compute.batch_size);
+  input->feature_mean = moments.Mean();
+  input->feature_std = moments.Std();
+}
+
 // Model: the network, initialised from the spec's seed, on `device`, and its optimizer.
 struct TrialModel {
   GenreNet net{nullptr};
@@ -392,6 +417,9 @@ void SaveTrialCheckpoint(const EpochLoop& loop, TrainState* state) {
                               {"stopped_early", state->stopped_early},
                               {"history", history}};
   if (loop.scaler != nullptr) state->checkpoint.record["grad_scaler"] = loop.scaler->ToJson();
+  if (loop.input.NeedsDatasetStats()) {
+    state->checkpoint.record["feature_stats"] = FeatureStatsToJson(loop.input);
+  }
   Status saved = SaveCheckpoint(CheckpointPath(loop.spec), *loop.model.net, *loop.model.optimizer,
                                 state->checkpoint);
   if (!saved.ok()) throw TrainingError(Kind::kData, saved.ToString());
@@ -480,10 +508,11 @@ TrainOutcome Train(const TrainSpec& spec, const TrainCallbacks& callbacks, const
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
 
   const TrialData data = LoadTrialData(spec, cache);
-  const InputConfig input =
+  InputConfig input =
       MakeInputConfig(spec.family, spec.params, spec.clip_samples, spec.cache.sample_rate);
   LoaderOptions train_options = TrainLoaderOptions(spec, input);
   train_options.pin_memory = compute.transfer.pin_memory;
+  if (input.NeedsDatasetStats()) ComputeDatasetStats(data, train_options, compute, &input);
   DataLoader train_loader(data.clips, data.train, train_options);
   DataLoader val_loader(data.clips, data.val, EvalLoaderOptions(train_options, Split::kValidation));
 
@@ -625,6 +654,12 @@ Result<LoadedModel> LoadBestModel(const TrainSpec& spec) {
     return Status::FailedPrecondition(path + " is the checkpoint of a different trial");
   }
   m.classes = record["classes"].get<std::vector<std::string>>();
+  if (m.input.NeedsDatasetStats()) {
+    if (!record.contains("feature_stats")) {
+      return Status::Corruption(path + ": no feature_stats for normalization \"dataset\"");
+    }
+    MGR_RETURN_IF_ERROR(SetFeatureStats(record["feature_stats"], &m.input).WithContext(path));
+  }
   MGR_ASSIGN_OR_RETURN(m.model, BuildModel(spec.family, spec.params, m.input,
                                            static_cast<int64_t>(m.classes.size())));
   MGR_RETURN_IF_ERROR(LoadBestWeights(path, *m.model, nullptr));

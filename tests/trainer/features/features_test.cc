@@ -368,6 +368,43 @@ TEST(FeaturesTest, StandardizedFeaturesHaveZeroMeanUnitStdPerCoefficient) {
   EXPECT_LT(MaxAbsDiff(mfcc, StandardizePerCoefficient(Mfcc(clips, options))), 1e-12);
 }
 
+TEST(FeaturesTest, CoefficientMomentsEqualTorchOverEveryFrameOfEveryClip) {
+  FeatureOptions options;
+  const torch::Tensor clips = Signals(22050).to(torch::kFloat32);
+  const torch::Tensor a = Mfcc(clips.narrow(0, 0, 3), options);
+  const torch::Tensor b = Mfcc(clips.narrow(0, 3, 2), options);
+  CoefficientMoments moments;
+  EXPECT_FALSE(moments.Mean().defined());
+  moments.Add(a);
+  moments.Add(b);
+  EXPECT_EQ(moments.frames(), (a.size(0) + b.size(0)) * a.size(1));
+  const torch::Tensor all = torch::cat({a, b}).reshape({-1, a.size(2)}).to(torch::kFloat64);
+  const torch::Tensor mean = all.mean(0), std = all.std(0, /*unbiased=*/false);
+  EXPECT_LT(MaxAbsDiff(moments.Mean().to(torch::kFloat64), mean),
+            1e-5 * mean.abs().max().item<double>());
+  EXPECT_LT(MaxAbsDiff(moments.Std().to(torch::kFloat64), std), 1e-5 * std.max().item<double>());
+  // Standardised with them, the frames have mean 0 and std 1 per coefficient.
+  const torch::Tensor z =
+      StandardizeWith(all, moments.Mean(), moments.Std()).to(torch::kFloat64);
+  EXPECT_LT(z.mean(0).abs().max().item<double>(), 1e-4);
+  EXPECT_LT(MaxAbsDiff(z.std(0, false), torch::ones({a.size(2)}, torch::kFloat64)), 1e-4);
+}
+
+TEST(FeaturesTest, CoefficientMomentsHandComputed) {
+  // Column 0: 1, 3, 5 (mean 3, population std sqrt(8/3)); column 1 constant 7: std 1.
+  CoefficientMoments moments;
+  moments.Add(torch::tensor({1.0, 7.0, 3.0, 7.0}, torch::kFloat64).view({2, 2}));
+  moments.Add(torch::tensor({5.0, 7.0}, torch::kFloat64).view({1, 2}));
+  EXPECT_EQ(moments.frames(), 3);
+  EXPECT_LT(MaxAbsDiff(moments.Mean().to(torch::kFloat64), torch::tensor({3.0, 7.0})), 1e-6);
+  EXPECT_LT(MaxAbsDiff(moments.Std().to(torch::kFloat64), torch::tensor({std::sqrt(8.0 / 3), 1.0})),
+            1e-6);
+  EXPECT_THROW(moments.Add(torch::zeros({2, 3})), c10::Error);  // another coefficient count
+  const torch::Tensor y = StandardizeWith(torch::tensor({5.0, 9.0}).view({1, 2}),
+                                          torch::tensor({3.0, 7.0}), torch::tensor({2.0, 1.0}));
+  EXPECT_LT(MaxAbsDiff(y, torch::tensor({1.0, 2.0}).view({1, 2})), 1e-12);
+}
+
 TEST(FeaturesTest, ConcurrentCallsAgree) {
   const torch::Tensor clips = Signals(22050).narrow(0, 0, 2).to(torch::kFloat32);
   FeatureOptions options;

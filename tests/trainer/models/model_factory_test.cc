@@ -1,5 +1,7 @@
 #include "trainer/models/model_factory.h"
 
+#include "trainer/models/training_error.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -130,6 +132,33 @@ TEST(ModelFactoryTest, PrepareInputsShapesAndStandardisation) {
   std::mt19937_64 rng(1);
   NetInputs augmented = PrepareInputs(in, clips, &aug, &rng);
   EXPECT_FALSE(torch::equal(augmented.features, x.features));
+}
+
+TEST(ModelFactoryTest, DatasetNormalizationNeedsItsStatisticsAndAppliesThem) {
+  HParams hp = Paper("nnet2");
+  hp.normalization = "dataset";
+  InputConfig in = MakeInputConfig("nnet2", hp, 8192, 22050);
+  EXPECT_TRUE(in.NeedsDatasetStats());
+  EXPECT_FALSE(in.feature_options.standardize);
+  torch::manual_seed(0);
+  const torch::Tensor clips = torch::randn({2, 8192}) * 0.1;
+  EXPECT_THROW(PrepareInputs(in, clips), TrainingError);
+
+  Status bad = SetFeatureStats({{"mean", std::vector<float>(19, 0.f)}, {"std", {1.f}}}, &in);
+  EXPECT_NE(bad.message().find("19 means and 1 standard deviations for 20 coefficients"),
+            std::string::npos)
+      << bad.ToString();
+  std::vector<float> mean(20), std(20);
+  for (int c = 0; c < 20; ++c) mean[c] = -5.f * c, std[c] = 1.f + c;
+  std[4] = 0;
+  EXPECT_FALSE(SetFeatureStats({{"mean", mean}, {"std", std}}, &in).ok());
+  std[4] = 5;
+  ASSERT_TRUE(SetFeatureStats({{"mean", mean}, {"std", std}}, &in).ok());
+  EXPECT_EQ(FeatureStatsToJson(in), (Json{{"mean", mean}, {"std", std}}));
+
+  FeatureOptions raw = in.feature_options;
+  const torch::Tensor want = (Mfcc(clips, raw) - torch::tensor(mean)) / torch::tensor(std);
+  EXPECT_LT((PrepareInputs(in, clips).features.squeeze(1) - want).abs().max().item<double>(), 1e-5);
 }
 
 TEST(ModelFactoryTest, UnbuildableArchitecturesFailFastNamingHyperparameters) {

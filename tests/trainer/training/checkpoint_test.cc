@@ -324,10 +324,17 @@ TEST(CheckpointTest, MixNetFeatureEncoderFromNnet2Checkpoint) {
   Result<GenreNet> mel = MixNetFrom({{"init_feature_encoder", path}, {"feature", "mel"}});
   ASSERT_FALSE(mel.ok());
   EXPECT_NE(mel.status().message().find("hparams.init_feature_encoder: " + path +
-                                        " was trained on feature mfcc (standardized), this "
-                                        "MixNet reads mel (standardized)"),
+                                        " was trained on feature mfcc (normalization clip), "
+                                        "this MixNet reads mel (normalization clip)"),
             std::string::npos)
       << mel.status().ToString();
+  Result<GenreNet> dataset =
+      MixNetFrom({{"init_feature_encoder", path}, {"normalization", "dataset"}});
+  ASSERT_FALSE(dataset.ok());
+  EXPECT_NE(dataset.status().message().find("(normalization clip), this MixNet reads mfcc "
+                                            "(normalization dataset)"),
+            std::string::npos)
+      << dataset.status().ToString();
 }
 
 }  // namespace

@@ -134,6 +134,68 @@ TEST(TrainingTest, Nnet2LearnsTheTinyDataset) {
   EXPECT_EQ(static_cast<double>(correct) / n, t.accuracy);
 }
 
+// normalization "dataset": the MFCCs of the mid-point windows of the training tracks give
+// the statistics (computed here with torch from the cache's audio), the checkpoint keeps
+// them, and predict and the export standardise with them.
+TEST(TrainingTest, DatasetNormalizationUsesTheTrainingSplitsStatistics) {
+  TempDir dir;
+  Json hp = Small2d(2);
+  hp["normalization"] = "dataset";
+  TrainSpec spec = MakeSpec("nnet2", hp, dir.path());
+  TrainOutcome out = RunTraining(spec, {});
+  ASSERT_EQ(out.epochs_run, 2);
+
+  auto* tiny = GetTinyDataset();
+  FeatureOptions raw;  // no per-clip standardisation
+  std::vector<torch::Tensor> train_features;
+  torch::Tensor test_clip;
+  for (const Track& track : tiny->index.tracks) {
+    if (!tiny->clips->Contains(track.id)) continue;
+    int64_t samples = 0;
+    const float* s = tiny->clips->Samples(track.id, &samples);
+    const int64_t start = std::min(samples / 2, samples - 65536);
+    torch::Tensor clip = torch::from_blob(const_cast<float*>(s) + start, {1, 65536}).clone();
+    if (track.split == Split::kTraining) train_features.push_back(Mfcc(clip, raw));
+    if (track.split == Split::kTest && !test_clip.defined()) test_clip = clip;
+  }
+  ASSERT_EQ(train_features.size(), 80u);
+  const torch::Tensor frames = torch::cat(train_features).reshape({-1, 20}).to(torch::kFloat64);
+  const torch::Tensor mean = frames.mean(0), std = frames.std(0, /*unbiased=*/false);
+
+  Result<LoadedModel> m = LoadBestModel(spec);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_TRUE(m->input.feature_mean.defined());
+  EXPECT_LT((m->input.feature_mean.to(torch::kFloat64) - mean).abs().max().item<double>(),
+            1e-4 * mean.abs().max().item<double>());
+  EXPECT_LT((m->input.feature_std.to(torch::kFloat64) - std).abs().max().item<double>(),
+            1e-4 * std.max().item<double>());
+
+  // Predict standardises with them (and not per clip).
+  torch::NoGradGuard no_grad;
+  const torch::Tensor standardized =
+      ((Mfcc(test_clip, raw).to(torch::kFloat64) - mean) / std).to(torch::kFloat32);
+  const torch::Tensor want = m->model->forward(torch::Tensor(), standardized.unsqueeze(1));
+  const torch::Tensor got = Forward(*m, test_clip);
+  EXPECT_LT((got - want).abs().max().item<double>(), 1e-3) << got << want;
+  const torch::Tensor per_clip =
+      m->model->forward(torch::Tensor(), StandardizePerCoefficient(Mfcc(test_clip, raw)).unsqueeze(1));
+  EXPECT_GT((got - per_clip).abs().max().item<double>(), 1e-3);  // the test can fail
+
+  // The export carries them: its logits are predict's, its metadata names them.
+  Result<std::string> exported = ExportBestModel(spec, dir.path() + "/export");
+  ASSERT_TRUE(exported.ok()) << exported.status().ToString();
+  Result<ExportedModel> loaded = LoadExportedModel(*exported);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const torch::Tensor scripted = loaded->module.forward({test_clip}).toTensor();
+  EXPECT_LT((scripted - got).abs().max().item<double>(), 1e-4);
+  const Json& features = loaded->metadata["features"];
+  EXPECT_EQ(features["normalization"], "dataset");
+  EXPECT_EQ(features["standardize"], false);
+  ASSERT_EQ(features["dataset_stats"]["mean"].size(), 20u);
+  EXPECT_NEAR(features["dataset_stats"]["mean"][3].get<double>(), mean[3].item<double>(),
+              1e-4 * mean.abs().max().item<double>());
+}
+
 TEST(TrainingTest, Nnet1BeatsChance) {
   TempDir dir;
   Json hp = Small1d({{"dense_layers", 1},
