@@ -25,7 +25,7 @@ if(MGR_CCACHE)
       CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime ${MGR_CCACHE})
 endif()
 
-# mgr_add_test(NAME name SOURCES a.cc b.cc LIBS lib1 lib2 [LABELS l] [TIMEOUT s]
+# mgr_add_test(NAME name SOURCES a.cc b.cc LIBS lib1 lib2 [LABELS one_label] [TIMEOUT s]
 #              [FIXTURES fixture...] [ENVIRONMENT VAR=value...])
 # One GoogleTest executable, registered with ctest test by test. FIXTURES names ctest
 # fixtures every test requires (e.g. postgres_server, which starts a scratch server).

@@ -6,6 +6,10 @@
 #include "storage/base/strings.h"
 #include "storage/in_memory_storage.h"
 #include "storage/sqlite_storage.h"
+#ifdef MGR_HAVE_POSTGRES
+#include "storage/postgres_db.h"
+#include "storage/postgres_storage.h"
+#endif
 
 namespace mgr {
 
@@ -27,10 +31,43 @@ std::string StorageUrl::FilePath() const {
   return path;
 }
 
+std::string StorageUrl::Describe() const {
+  switch (backend) {
+    case Backend::kInMemory:
+      return ":memory:";
+    case Backend::kSqlite:
+      return path;
+    case Backend::kPostgres:
+      break;
+  }
+#ifdef MGR_HAVE_POSTGRES
+  Result<pg::ConnectionInfo> info = pg::ParseUrl(path);
+  if (info.ok()) return "postgresql " + info->Describe();
+#endif
+  return "postgresql";
+}
+
+namespace {
+
+bool IsPostgresUrl(std::string_view url) {
+  return StartsWith(url, "postgresql://") || StartsWith(url, "postgresql+psycopg2://") ||
+         StartsWith(url, "postgres://");
+}
+
+}  // namespace
+
 Result<StorageUrl> ParseStorageUrl(std::string_view url) {
   const std::string text(url);
   StorageUrl parsed;
   if (text == ":memory:") return parsed;
+  if (IsPostgresUrl(url)) {
+    parsed.backend = StorageUrl::Backend::kPostgres;
+    parsed.path = text;
+#ifdef MGR_HAVE_POSTGRES
+    MGR_RETURN_IF_ERROR(pg::ParseUrl(url).status());  // its errors never show the password
+#endif
+    return parsed;
+  }
   parsed.backend = StorageUrl::Backend::kSqlite;
   constexpr std::string_view kScheme = "sqlite:///";
   if (StartsWith(url, kScheme)) {
@@ -45,7 +82,8 @@ Result<StorageUrl> ParseStorageUrl(std::string_view url) {
     }
   } else if (text.find("://") != std::string::npos) {
     return Status::InvalidArgument("storage URL '" + text +
-                                   "': only SQLite is supported (sqlite:///path.db or :memory:)");
+                                   "': expected sqlite:///path.db, postgresql://user@host/db or "
+                                   ":memory:");
   } else if (EndsWith(url, ".db") || EndsWith(url, ".sqlite") || EndsWith(url, ".sqlite3")) {
     parsed.path = text;
   } else {
@@ -60,10 +98,32 @@ Result<StorageUrl> ParseStorageUrl(std::string_view url) {
   return parsed;
 }
 
+std::string DescribeStorageUrl(std::string_view url) {
+  Result<StorageUrl> parsed = ParseStorageUrl(url);
+  if (parsed.ok()) return parsed->Describe();
+  // Unparsable: keep it recognisable, but never print what could be a password.
+  const std::string text(url);
+  const size_t at = text.find('@');
+  return at == std::string::npos ? text : "..." + text.substr(at);
+}
+
 Result<std::unique_ptr<Storage>> OpenStorage(std::string_view url, const OpenOptions& options) {
   MGR_ASSIGN_OR_RETURN(StorageUrl parsed, ParseStorageUrl(url));
   if (parsed.backend == StorageUrl::Backend::kInMemory) {
     return std::unique_ptr<Storage>(new InMemoryStorage());
+  }
+  if (parsed.backend == StorageUrl::Backend::kPostgres) {
+#ifdef MGR_HAVE_POSTGRES
+    PostgresStorage::Options pg_options;
+    pg_options.create_schema = !options.read_only && options.create_if_missing;
+    MGR_ASSIGN_OR_RETURN(std::unique_ptr<PostgresStorage> s,
+                         PostgresStorage::Open(parsed.path, pg_options));
+    return std::unique_ptr<Storage>(std::move(s));
+#else
+    return Status::InvalidArgument(
+        "storage " + parsed.Describe() +
+        ": this mgr-tune was built without PostgreSQL (cmake -DMGR_POSTGRES=ON, libpq-dev)");
+#endif
   }
   if (!parsed.query.empty()) {
     return Status::InvalidArgument("storage URL '" + std::string(url) +

@@ -20,8 +20,8 @@
 #include <string_view>
 #include <vector>
 
-#include "storage/distribution.h"
 #include "storage/base/status.h"
+#include "storage/distribution.h"
 #include "storage/trial.h"
 
 namespace mgr {
@@ -112,23 +112,33 @@ class Storage {
 //   "sqlite:////absolute/path.db" SQLite, absolute path (SQLAlchemy's form)
 //   "sqlite:///:memory:"          SQLite's own in-memory database
 //   "path.db", "path.sqlite", "path.sqlite3"   SQLite, a plain path
+//   "postgresql://user:pass@host:port/db"      PostgreSQL (also postgresql+psycopg2://,
+//                                              postgres://; storage/postgres_db.h)
 struct StorageUrl {
-  enum class Backend { kInMemory, kSqlite };
+  enum class Backend { kInMemory, kSqlite, kPostgres };
   Backend backend = Backend::kInMemory;
-  // kSqlite: the database file as written in the URL, or ":memory:".
+  // kSqlite: the database file as written in the URL, or ":memory:". kPostgres: the whole
+  // URL (it may hold a password: print Describe(), never this).
   std::string path;
   // SQLAlchemy query options after '?' ("timeout=5"). None is supported: OpenStorage
   // rejects a URL that has them.
   std::string query;
 
-  // The file the store lives in; "" for an in-memory store.
+  // The file the store lives in; "" for an in-memory or PostgreSQL store.
   std::string FilePath() const;
+  // For messages: the file, "postgresql host:port/db" (no user, no password) or ":memory:".
+  std::string Describe() const;
 };
 
 // InvalidArgument (naming the URL and the accepted forms) for anything else: another
-// scheme ("postgresql://..."), an empty path, a path with a NUL byte, a plain path with
-// another extension. Total: returns for any byte string, never throws (fuzzed).
+// scheme ("mysql://..."), a PostgreSQL URL pg::ParseUrl refuses, an empty path, a path with a NUL
+// byte, a plain path with another extension. Total: returns for any byte string, never throws
+// (fuzzed).
 Result<StorageUrl> ParseStorageUrl(std::string_view url);
+
+// `url` for messages and logs: StorageUrl::Describe() (never a password), or the text
+// itself when it does not parse.
+std::string DescribeStorageUrl(std::string_view url);
 
 struct OpenOptions {
   // Create a new database when the file does not exist. When false, a missing file is
@@ -136,7 +146,8 @@ struct OpenOptions {
   bool create_if_missing = true;
   // Open the SQLite file read-only: nothing this store does changes the file, and every
   // write returns an error. Implies !create_if_missing; an empty file (no Optuna schema
-  // yet) is NotFound too.
+  // yet) is NotFound too. PostgreSQL: a database without the schema is NotFound (nothing
+  // is created); writes are not blocked.
   bool read_only = false;
 };
 

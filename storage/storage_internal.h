@@ -3,11 +3,13 @@
 #define MGR_STORAGE_STORAGE_INTERNAL_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "storage/distribution.h"
 #include "storage/base/status.h"
+#include "storage/distribution.h"
 #include "storage/trial.h"
 
 namespace mgr {
@@ -40,6 +42,28 @@ Status CheckCompatible(const std::string& trial_desc, const std::string& name,
 Status PrepareTemplate(const std::string& trial_desc, size_t n_objectives, FrozenTrial* t);
 
 Status CheckDirections(const std::string& study_name, const std::vector<StudyDirection>& dirs);
+
+// --- Reading Optuna's rows (every SQL backend) ---------------------------------------------
+
+// Attribute values are JSON. Python's json module may write NaN / Infinity, which strict
+// JSON lacks: read as null / +-inf; text that is not JSON at all is kept as a string.
+Json ParseJsonLenient(const std::string& text);
+
+// " AND t.state IN ('COMPLETE', ...)" for a non-empty `states`, "" otherwise.
+std::string StatesSql(const std::vector<TrialState>& states);
+
+// A stored state name; Corruption naming the trial when it is none.
+Result<TrialState> ParseState(const std::string& text, int64_t trial_id);
+
+// A value column with its type column (FINITE, INF_POS, INF_NEG, NAN); Corruption naming
+// `what` for anything else.
+Result<double> StoredToValue(bool is_null, double value, std::string_view type,
+                             const std::string& what);
+
+// A stored datetime ("YYYY-MM-DD HH:MM:SS[.ffffff]", naive UTC; fast path for that form)
+// or nullopt for NULL; Corruption naming the trial when unreadable.
+Result<std::optional<TimePoint>> ParseOptionalDatetime(const std::optional<std::string>& text,
+                                                       int64_t trial_id);
 
 }  // namespace storage_internal
 }  // namespace mgr

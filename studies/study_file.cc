@@ -10,6 +10,8 @@
 #include <set>
 #include <sstream>
 
+#include "storage/storage.h"
+
 namespace mgr {
 namespace {
 
@@ -471,8 +473,13 @@ void ParseNameAndLocations(const Json& json, StudyFile* study, Errors* errors) {
     } else if (storage->rfind("sqlite:///", 0) == 0) {
       std::string p = storage->substr(10);
       study->storage_url = "sqlite:///" + ResolvePath(study->dir, p);
+    } else if (Result<StorageUrl> url = ParseStorageUrl(*storage);
+               url.ok() && url->backend == StorageUrl::Backend::kPostgres) {
+      study->storage_url = *storage;
     } else if (storage->find("://") != std::string::npos) {
-      errors->Add("storage", "expected a path or sqlite:///path (got \"" + *storage + "\")");
+      errors->Add("storage", "expected a path, sqlite:///path or postgresql://user@host/db (" +
+                                 (url.ok() ? "got \"" + *storage + "\"" : url.status().message()) +
+                                 ")");
     } else {
       study->storage_url = "sqlite:///" + ResolvePath(study->dir, *storage);
     }

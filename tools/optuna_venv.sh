@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs optuna==VERSION (with the scipy and numpy pip resolves for it) into the virtual
+# Installs optuna==VERSION (with the scipy and numpy pip resolves for it, and psycopg2) into the virtual
 # environment VENV_DIR, once; a rerun that finds VERSION installed only checks it. Tests that
 # compare mgr-tune with a given Optuna release call it (label python); keep VENV_DIR under
 # the build directory. Needs Debian's python3-venv and PyPI (pip's cache makes a reinstall
@@ -16,17 +16,18 @@ installed() {
   "$PY" - "$VERSION" <<'PYEOF' 2>/dev/null
 import sys
 import optuna, scipy.stats.qmc  # QMCSampler needs scipy
+import psycopg2  # RDBStorage on PostgreSQL (the interop tests)
 sys.exit(optuna.__version__ != sys.argv[1])
 PYEOF
 }
 if ! installed; then
-  echo "optuna_venv: installing optuna==$VERSION and scipy into $VENV" >&2
+  echo "optuna_venv: installing optuna==$VERSION, scipy and psycopg2-binary into $VENV" >&2
   /usr/bin/python3 -m venv "$VENV" || {
     echo "optuna_venv: /usr/bin/python3 -m venv $VENV failed (install python3-venv)" >&2
     exit 1
   }
   if ! "$PY" -m pip install -q --disable-pip-version-check --retries 2 --timeout 30 \
-      "optuna==$VERSION" scipy >&2; then
+      "optuna==$VERSION" scipy psycopg2-binary >&2; then
     echo "optuna_venv: pip could not install optuna==$VERSION and scipy from PyPI:" \
       "is PyPI reachable from this machine, and does that version exist?" >&2
     exit 1

@@ -356,7 +356,7 @@ Result<RunReport> Orchestrator::Impl::Run() {
   for (const auto& s : slots_) where += (where.empty() ? "" : ", ") + s.Label();
   display_.Log("study " + study_.name + ": " + std::to_string(study_.stages.size()) + " stages, " +
                std::to_string(slots_.size()) + " workers (" + where + "), storage " +
-               study_.storage_url);
+               DescribeStorageUrl(study_.storage_url));
   for (const auto& d : decisions_) display_.Log("  done: " + d.summary);
   if (current_ < study_.stages.size()) {
     display_.Log((decisions_.empty() ? "starting" : "resuming") + std::string(" at stage ") +

@@ -1203,7 +1203,8 @@ Result<std::string> WriteStudyReport(Storage& storage, const StudyFile& study,
     }
   }
   if (names.empty()) {
-    return Status::NotFound("study " + study.name + " has not started (" + study.storage_url + ")");
+    return Status::NotFound("study " + study.name + " has not started (" +
+                            DescribeStorageUrl(study.storage_url) + ")");
   }
   const std::string out = path.empty() ? study.run_dir + "/report.html" : path;
   MGR_RETURN_IF_ERROR(WriteReport(storage, names, out, study.objective_metric));

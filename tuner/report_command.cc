@@ -38,7 +38,8 @@ int RunReport(const ReportArgs& args) {
     auto study = LoadStudyFile(args.study_path);
     if (!study.ok()) return Fail(study.status().message(), 2);
     auto storage = OpenStorage(study->storage_url, read_only);
-    if (!storage.ok()) return Fail(study->storage_url + ": " + storage.status().message());
+    if (!storage.ok())
+      return Fail(DescribeStorageUrl(study->storage_url) + ": " + storage.status().message());
     auto written = WriteStudyReport(**storage, *study, output);
     if (!written.ok()) return Fail(written.status().message());
     output = *written;

@@ -18,7 +18,8 @@
 namespace mgr {
 
 Status PrintStudyStatus(const StudyFile& study, Storage& storage, std::ostream& out) {
-  out << "study " << study.name << " (" << study.path << "), storage " << study.storage_url << "\n";
+  out << "study " << study.name << " (" << study.path << "), storage "
+      << DescribeStorageUrl(study.storage_url) << "\n";
   Incumbent incumbent;
   for (size_t i = 0; i < study.stages.size(); ++i) {
     const StageSpec& stage = study.stages[i];
@@ -104,8 +105,9 @@ Status ImportEncoders(StudyFile* study, Storage& storage) {
   }
   Result<int64_t> id = storage.GetStudyId(study->StageStudyName(0));
   if (!id.ok()) id = storage.CreateStudy(study->StageStudyName(0), {study->direction});
-  if (!id.ok()) return id.status().WithContext(study->storage_url);
-  return storage.SetStudyUserAttr(*id, "imported", imported.record).WithContext(study->storage_url);
+  if (!id.ok()) return id.status().WithContext(DescribeStorageUrl(study->storage_url));
+  return storage.SetStudyUserAttr(*id, "imported", imported.record)
+      .WithContext(DescribeStorageUrl(study->storage_url));
 }
 
 }  // namespace
@@ -113,7 +115,8 @@ Status ImportEncoders(StudyFile* study, Storage& storage) {
 int RunLoadedStudy(StudyFile study, const RunOptions& args) {
   auto storage = OpenStorage(study.storage_url);
   if (!storage.ok()) {
-    std::cerr << "error: " << study.storage_url << ": " << storage.status().ToString() << "\n";
+    std::cerr << "error: " << DescribeStorageUrl(study.storage_url) << ": "
+              << storage.status().ToString() << "\n";
     return 1;
   }
   if (study.encoders) {
@@ -197,11 +200,12 @@ void RegisterStatusCommand(CLI::App& app, CommandRunner* run) {
       auto storage = OpenStorage(study->storage_url, read_only);
       if (!storage.ok() && storage.status().code() == StatusCode::kNotFound) {
         std::cout << "study " << study->name << ": not started (no database at "
-                  << ParseStorageUrl(study->storage_url)->FilePath() << ")\n";
+                  << DescribeStorageUrl(study->storage_url) << ")\n";
         return 0;
       }
       if (!storage.ok()) {
-        std::cerr << "error: " << study->storage_url << ": " << storage.status().ToString() << "\n";
+        std::cerr << "error: " << DescribeStorageUrl(study->storage_url) << ": "
+                  << storage.status().ToString() << "\n";
         return 1;
       }
       Status s = PrintStudyStatus(*study, **storage, std::cout);

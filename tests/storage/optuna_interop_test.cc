@@ -4,8 +4,10 @@
 //     field must equal what we wrote (expected values written by hand below);
 // (2) a study written by Python Optuna (TPE, pruner, failures, enqueue, attrs) is read by
 //     SqliteStorage, and every field must equal Python's own dump of it;
-// (3) datetimes under a non-UTC TZ: we store naive UTC, as Optuna 5 does (docs/storage.md).
+// (3) datetimes under a non-UTC TZ: we store naive UTC, as Optuna 5 does (docs/storage.md);
+// each in an SQLite file and in a PostgreSQL database (the postgres_server fixture's).
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +18,9 @@
 #include <gtest/gtest.h>
 
 #include "storage/sqlite_storage.h"
+#ifdef MGR_HAVE_POSTGRES
+#include "storage/postgres_storage.h"
+#endif
 #include "tests/storage/storage_test_util.h"
 
 namespace mgr {
@@ -48,23 +53,52 @@ struct OptunaRelease {
 
 std::ostream& operator<<(std::ostream& os, const OptunaRelease& r) { return os << r.name; }
 
-class OptunaInteropTest : public ::testing::TestWithParam<OptunaRelease> {
+// A release, and whether the store is PostgreSQL (else an SQLite file).
+using Setup = std::tuple<OptunaRelease, bool>;
+
+class OptunaInteropTest : public ::testing::TestWithParam<Setup> {
  protected:
+  const OptunaRelease& Release() const { return std::get<0>(GetParam()); }
+  bool Postgres() const { return std::get<1>(GetParam()); }
+
+  // The store `name` of this test: a file in `dir`, or a database of its own on the server.
+  std::string Url(const TempDir& dir, const std::string& name) const {
+    if (!Postgres()) return "sqlite:///" + dir.path() + "/" + name + ".db";
+#ifdef MGR_HAVE_POSTGRES
+    std::string error;
+    const std::string url = testing_util::PostgresTestDatabase(
+        "interop_" + std::to_string(std::hash<std::string>()(dir.path())) + "_" + name, &error);
+    EXPECT_FALSE(url.empty()) << error;
+    // SQLAlchemy 2.1 reads plain postgresql:// as psycopg 3; the venvs have psycopg2.
+    return "postgresql+psycopg2://" + url.substr(url.find("://") + 3);
+#else
+    return "";
+#endif
+  }
+  // The alembic revision our store reads in it.
+  static std::string AlembicOf(Storage& s) {
+    if (auto* sqlite = dynamic_cast<SqliteStorage*>(&s)) return sqlite->alembic_version();
+#ifdef MGR_HAVE_POSTGRES
+    if (auto* pg = dynamic_cast<PostgresStorage*>(&s)) return pg->alembic_version();
+#endif
+    return "";
+  }
+
   void SetUp() override {
-    if (GetParam().pip_version == nullptr) return;
+    if (Release().pip_version == nullptr) return;
     // Once per build folder; fails (never skips) when PyPI cannot be reached.
     std::string out;
     const int rc = RunCommand("bash '" + std::string(MGR_SOURCE_DIR) + "/tools/optuna_venv.sh' '" +
-                                  Venv() + "' " + GetParam().pip_version + " 2>&1",
+                                  Venv() + "' " + Release().pip_version + " 2>&1",
                               &out);
     ASSERT_EQ(rc, 0) << out;
   }
 
   std::string Venv() const {
-    return std::string(MGR_BINARY_DIR) + "/optuna" + GetParam().pip_version[0] + "-venv";
+    return std::string(MGR_BINARY_DIR) + "/optuna" + Release().pip_version[0] + "-venv";
   }
   std::string Python() const {
-    return GetParam().pip_version == nullptr ? std::string(MGR_PYTHON) : Venv() + "/bin/python";
+    return Release().pip_version == nullptr ? std::string(MGR_PYTHON) : Venv() + "/bin/python";
   }
 
   // tests/storage/optuna_dump.py MODE URL STUDY with this release, in time zone `tz`.
@@ -147,14 +181,14 @@ void ExpectSameStudy(const Json& ours, const Json& python) {
 
 TEST_P(OptunaInteropTest, PythonReadsEveryFieldWeWrite) {
   TempDir dir;
-  const std::string path = dir.path() + "/ours.db";
+  const std::string url = Url(dir, "ours");
   const auto before = std::chrono::system_clock::now() - std::chrono::seconds(1);
   const Distribution lr = FloatDistribution{1e-5, 0.1, true, {}};
   const Distribution layers = IntDistribution{2, 10, false, 2};
   const Distribution drop = FloatDistribution{0.0, 0.5, false, 0.05};
   const Distribution opt = CategoricalDistribution{{"adam", "sgd", nullptr, 1.5}};
   {
-    auto s = std::move(SqliteStorage::Open(path)).value();
+    auto s = std::move(OpenStorage(url)).value();
     int64_t study = *s->CreateStudy("ours", {StudyDirection::kMinimize});
     ASSERT_TRUE(s->SetStudyUserAttr(study, "dataset", "fma_small").ok());
     ASSERT_TRUE(s->SetStudySystemAttr(study, "stage", Json{{"index", 2}, {"name", "reg"}}).ok());
@@ -206,7 +240,7 @@ TEST_P(OptunaInteropTest, PythonReadsEveryFieldWeWrite) {
   }
   const auto after = std::chrono::system_clock::now() + std::chrono::seconds(1);
 
-  Json py = RunDump("dump", "sqlite:///" + path, "ours");
+  Json py = RunDump("dump", url, "ours");
   ASSERT_TRUE(py.is_object());
   EXPECT_EQ(py["study_name"], "ours");
   EXPECT_EQ(py["directions"], Json::parse(R"(["MINIMIZE"])"));
@@ -284,8 +318,8 @@ TEST_P(OptunaInteropTest, PythonReadsEveryFieldWeWrite) {
 
 TEST_P(OptunaInteropTest, WeReadEveryFieldPythonWrites) {
   TempDir dir;
-  const std::string path = dir.path() + "/py.db";
-  Json py = RunDump("write", "sqlite:///" + path, "py");
+  const std::string url = Url(dir, "py");
+  Json py = RunDump("write", url, "py");
   ASSERT_TRUE(py.is_object());
   // The scenario really exercises what it claims (see optuna_dump.py).
   std::map<std::string, int> states;
@@ -305,12 +339,12 @@ TEST_P(OptunaInteropTest, WeReadEveryFieldPythonWrites) {
   EXPECT_TRUE(saw_nan);
   EXPECT_TRUE(saw_inf);
 
-  auto s = SqliteStorage::Open(path);
+  auto s = OpenStorage(url);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  EXPECT_EQ((*s)->alembic_version(), GetParam().alembic_version);
+  EXPECT_EQ(AlembicOf(**s), Release().alembic_version);
   ExpectSameStudy(DumpOurs(**s, "py"), py);
-  // Python can still read the file after we opened it.
-  Json again = RunDump("dump", "sqlite:///" + path, "py");
+  // Python can still read the store after we opened it.
+  Json again = RunDump("dump", url, "py");
   EXPECT_EQ(again, py);
 }
 
@@ -318,15 +352,16 @@ TEST_P(OptunaInteropTest, WeReadEveryFieldPythonWrites) {
 // read succeeds and sees only whole trials (WAL readers see committed transactions only).
 TEST_P(OptunaInteropTest, PythonReadsLiveWhileWeWrite) {
   TempDir dir;
-  const std::string path = dir.path() + "/live.db";
+  const std::string url = Url(dir, "live");
   int64_t study;
   {
-    auto s = std::move(SqliteStorage::Open(path)).value();
+    auto s = std::move(OpenStorage(url)).value();
     study = *s->CreateStudy("live", {StudyDirection::kMinimize});
   }
   pid_t writer = fork();
   if (writer == 0) {
-    auto r = SqliteStorage::Open(path);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // a failed ASSERT below must not leave it running
+    auto r = OpenStorage(url);
     if (!r.ok()) _exit(2);
     FrozenTrial t;
     t.state = TrialState::kComplete;
@@ -345,7 +380,7 @@ TEST_P(OptunaInteropTest, PythonReadsLiveWhileWeWrite) {
   usleep(100000);
   size_t last_seen = 0;
   for (int round = 0; round < 2; ++round) {
-    Json py = RunDump("dump", "sqlite:///" + path, "live");
+    Json py = RunDump("dump", url, "live");
     ASSERT_TRUE(py.is_object());
     const Json& trials = py["trials"];
     EXPECT_GE(trials.size(), last_seen);
@@ -368,13 +403,13 @@ TEST_P(OptunaInteropTest, PythonReadsLiveWhileWeWrite) {
 // time. We store UTC, so under TZ=Asia/Tokyo (UTC+9, no daylight saving) Optuna 5 shows our
 // instants right both ways, and Optuna 3.1 and 4.9 are 9 hours off (docs/storage.md).
 TEST_P(OptunaInteropTest, DatetimesAreUtcInTheFileAsOptuna5Has) {
-  const bool utc_release = std::string(GetParam().name).rfind("5.", 0) == 0;
+  const bool utc_release = std::string(Release().name).rfind("5.", 0) == 0;
   const auto offset = std::chrono::hours(utc_release ? 0 : 9);
   TempDir dir;
   // Ours, read by Python in Tokyo: 05:06 UTC is 14:06 there.
-  const std::string ours = dir.path() + "/ours.db";
+  const std::string ours = Url(dir, "ours");
   {
-    auto s = std::move(SqliteStorage::Open(ours)).value();
+    auto s = std::move(OpenStorage(ours)).value();
     int64_t study = *s->CreateStudy("ours", {StudyDirection::kMinimize});
     FrozenTrial t;
     t.state = TrialState::kComplete;
@@ -383,7 +418,7 @@ TEST_P(OptunaInteropTest, DatetimesAreUtcInTheFileAsOptuna5Has) {
     t.datetime_complete = *ParseDatetime("2025-03-04 06:07:08.999999");
     ASSERT_TRUE(s->CreateTrial(study, &t).ok());
   }
-  Json py = RunDump("dump", "sqlite:///" + ours, "ours", "Asia/Tokyo");
+  Json py = RunDump("dump", ours, "ours", "Asia/Tokyo");
   ASSERT_EQ(py["trials"].size(), 1u);
   EXPECT_EQ(py["trials"][0]["datetime_start"],
             utc_release ? "2025-03-04 14:06:07.000001" : "2025-03-04 05:06:07.000001");
@@ -391,11 +426,11 @@ TEST_P(OptunaInteropTest, DatetimesAreUtcInTheFileAsOptuna5Has) {
             utc_release ? "2025-03-04 15:07:08.999999" : "2025-03-04 06:07:08.999999");
 
   // Python's, written in Tokyo now: we read the instant (Optuna 5) or 9 hours later.
-  const std::string theirs = dir.path() + "/py.db";
+  const std::string theirs = Url(dir, "py");
   const auto before = std::chrono::system_clock::now() - std::chrono::seconds(1);
-  ASSERT_TRUE(RunDump("write", "sqlite:///" + theirs, "py", "Asia/Tokyo").is_object());
+  ASSERT_TRUE(RunDump("write", theirs, "py", "Asia/Tokyo").is_object());
   const auto after = std::chrono::system_clock::now() + std::chrono::seconds(1);
-  auto s = SqliteStorage::Open(theirs);
+  auto s = OpenStorage(theirs);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   auto trials = (*s)->GetAllTrials(*(*s)->GetStudyId("py"));
   ASSERT_TRUE(trials.ok());
@@ -406,17 +441,25 @@ TEST_P(OptunaInteropTest, DatetimesAreUtcInTheFileAsOptuna5Has) {
   EXPECT_LE(*first.datetime_start, after + offset) << FormatDatetime(*first.datetime_start);
 }
 
-INSTANTIATE_TEST_SUITE_P(Releases, OptunaInteropTest,
-                         ::testing::Values(OptunaRelease{"3.1 (Debian)", nullptr, "v3.0.0.d"},
-                                           OptunaRelease{"4.9", "4.9.0", "v3.2.0.a"},
-                                           OptunaRelease{"5.1", "5.1.0", "v3.2.0.a"}),
-                         [](const ::testing::TestParamInfo<OptunaRelease>& info) {
-                           return std::string("Optuna") +
-                                  (info.param.pip_version == nullptr
-                                       ? "31"
-                                       : std::string(1, info.param.pip_version[0]) +
-                                             info.param.pip_version[2]);
-                         });
+#ifdef MGR_HAVE_POSTGRES
+const bool kBackends[] = {false, true};
+#else
+const bool kBackends[] = {false};
+#endif
+
+INSTANTIATE_TEST_SUITE_P(
+    Releases, OptunaInteropTest,
+    ::testing::Combine(::testing::Values(OptunaRelease{"3.1 (Debian)", nullptr, "v3.0.0.d"},
+                                         OptunaRelease{"4.9", "4.9.0", "v3.2.0.a"},
+                                         OptunaRelease{"5.1", "5.1.0", "v3.2.0.a"}),
+                       ::testing::ValuesIn(kBackends)),
+    [](const ::testing::TestParamInfo<Setup>& info) {
+      const OptunaRelease& r = std::get<0>(info.param);
+      return std::string("Optuna") +
+             (r.pip_version == nullptr ? "31"
+                                       : std::string(1, r.pip_version[0]) + r.pip_version[2]) +
+             (std::get<1>(info.param) ? "Postgres" : "Sqlite");
+    });
 
 }  // namespace
 }  // namespace mgr

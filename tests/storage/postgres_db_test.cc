@@ -3,6 +3,8 @@
 // all-or-nothing transactions and row-locked claims racing from several connections.
 #include "storage/postgres_db.h"
 
+#include "tests/storage/storage_test_util.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -61,18 +63,10 @@ TEST(PostgresConnection, RefusedNamesTheServerNotThePassword) {
   EXPECT_EQ(conn.status().message().find("secret"), std::string::npos);
 }
 
-// The fixture's server URL; fails (not skips) without one.
-std::string ServerUrl() {
-  const char* file = std::getenv("MGR_TEST_POSTGRES_URL_FILE");
-  std::string url;
-  if (file) std::ifstream(file) >> url;
-  return url;
-}
-
 class PostgresServer : public ::testing::Test {
  protected:
   void SetUp() override {
-    url_ = ServerUrl();
+    url_ = testing_util::PostgresTestUrl();
     ASSERT_FALSE(url_.empty())
         << "no PostgreSQL test server: run through ctest (fixture postgres_server, "
            "tools/postgres_test_server.sh; needs the Debian package 'postgresql')";

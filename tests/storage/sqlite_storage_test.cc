@@ -359,7 +359,7 @@ TEST(SqliteUrlTest, RelativeAndAbsoluteUrls) {
   auto plain = OpenStorage(dir.path() + "/rel.db");
   ASSERT_TRUE(plain.ok());
   EXPECT_TRUE((*plain)->GetStudyId("r").ok());
-  EXPECT_EQ(OpenStorage("postgresql://host/db").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(OpenStorage("mysql://host/db").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(OpenStorage(dir.path() + "/study.json").status().code(), StatusCode::kInvalidArgument);
 }
 

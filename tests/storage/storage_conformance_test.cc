@@ -44,6 +44,21 @@ std::vector<Backend> Backends() {
                  EXPECT_TRUE(r.ok()) << r.status().ToString();
                  return std::move(r).value();
                }});
+#ifdef MGR_HAVE_POSTGRES
+  // One database per test (named after its temporary directory) on the fixture's server.
+  b.push_back({"Postgres", [](const std::string& dir) -> std::unique_ptr<Storage> {
+                 std::string error;
+                 const std::string url = testing_util::PostgresTestDatabase(
+                     "conformance_" + std::to_string(std::hash<std::string>()(dir)), &error);
+                 if (url.empty()) {
+                   ADD_FAILURE() << error;
+                   return std::make_unique<InMemoryStorage>();  // the test fails anyway
+                 }
+                 auto r = OpenStorage(url);
+                 EXPECT_TRUE(r.ok()) << r.status().ToString();
+                 return std::move(r).value();
+               }});
+#endif
   return b;
 }
 

@@ -62,10 +62,10 @@ TEST(ParseStorageUrlTest, RefusesOtherSchemesAndPaths) {
     std::string phrase;
   };
   for (const Case& c : std::vector<Case>{
-           {"postgresql://host/db", "only SQLite is supported"},
-           {"mysql+pymysql://u:p@h/db", "only SQLite is supported"},
-           {"sqlite://", "only SQLite is supported"},
-           {"redis://localhost", "only SQLite is supported"},
+           {"postgresql://u:secret@host:99999/db", "port"},
+           {"mysql+pymysql://u:p@h/db", "expected sqlite:///path.db, postgresql://"},
+           {"sqlite://", "expected sqlite:///path.db, postgresql://"},
+           {"redis://localhost", "expected sqlite:///path.db, postgresql://"},
            {"study.json", "expected sqlite:///path.db"},
            {"", "expected sqlite:///path.db"},
            {"sqlite:///", "expected sqlite:///path/to/file.db"},
@@ -184,7 +184,26 @@ TEST(OpenStorageTest, RefusesQueryOptionsAndBadUrls) {
   EXPECT_EQ(q.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(q.status().message().find("no query options"), std::string::npos);
   EXPECT_FALSE(Exists(dir.path() + "/q.db"));
-  EXPECT_EQ(OpenStorage("postgresql://host/db").status().code(), StatusCode::kInvalidArgument);
+  // A server that is not there: Unavailable naming it, never the password.
+  Status pg = OpenStorage("postgresql://u:secret@127.0.0.1:1/db").status();
+  EXPECT_EQ(pg.code(), StatusCode::kUnavailable) << pg.ToString();
+  EXPECT_NE(pg.message().find("127.0.0.1:1/db"), std::string::npos) << pg.ToString();
+  EXPECT_EQ(pg.message().find("secret"), std::string::npos) << pg.ToString();
+}
+
+TEST(ParseStorageUrlTest, PostgresUrlsAndTheirDescriptionWithoutPassword) {
+  for (const char* url : {"postgresql://u:secret@db.lan:6543/optuna",
+                          "postgresql+psycopg2://u:secret@db.lan:6543/optuna",
+                          "postgres://u:secret@db.lan:6543/optuna"}) {
+    Result<StorageUrl> p = ParseStorageUrl(url);
+    ASSERT_TRUE(p.ok()) << url << ": " << p.status().ToString();
+    EXPECT_EQ(p->backend, StorageUrl::Backend::kPostgres);
+    EXPECT_EQ(p->FilePath(), "");
+    EXPECT_EQ(p->Describe(), "postgresql db.lan:6543/optuna");
+    EXPECT_EQ(DescribeStorageUrl(url), "postgresql db.lan:6543/optuna");
+  }
+  EXPECT_EQ(DescribeStorageUrl("sqlite:///a/b.db"), "a/b.db");
+  EXPECT_EQ(DescribeStorageUrl("mysql://u:secret@h/db"), "...@h/db");
 }
 
 TEST(OpenStorageTest, InMemoryStoresAreNewAndWritable) {

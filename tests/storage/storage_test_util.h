@@ -11,12 +11,53 @@
 #include <unistd.h>
 
 #include "tests/test_util.h"
+#ifdef MGR_HAVE_POSTGRES
+#include "storage/postgres_db.h"
+#endif
 
 namespace mgr {
 namespace testing_util {
 
 // Runs a shell command; returns its exit code and puts its stdout in `out`.
 inline int RunCommand(const std::string& cmd, std::string* out) { return Shell(cmd, out); }
+
+#ifdef MGR_HAVE_POSTGRES
+// The URL of the ctest fixture's scratch server (tools/postgres_test_server.sh), read from
+// the file $MGR_TEST_POSTGRES_URL_FILE names; "" outside ctest.
+inline std::string PostgresTestUrl() {
+  const char* file = std::getenv("MGR_TEST_POSTGRES_URL_FILE");
+  std::string url;
+  if (file) std::ifstream(file) >> url;
+  return url;
+}
+
+// The URL of database `name` on the fixture's server, created empty if it does not exist;
+// "" (and a message in *error) when there is no server.
+inline std::string PostgresTestDatabase(const std::string& name, std::string* error) {
+  const std::string url = PostgresTestUrl();
+  if (url.empty()) {
+    *error =
+        "no PostgreSQL test server: run through ctest (fixture postgres_server, "
+        "tools/postgres_test_server.sh; needs the Debian package 'postgresql')";
+    return "";
+  }
+  auto info = pg::ParseUrl(url);
+  auto conn = info.ok() ? pg::Connection::Open(*info) : info.status();
+  if (!conn.ok()) {
+    *error = conn.status().ToString();
+    return "";
+  }
+  auto exists = (*conn)->Exec("SELECT 1 FROM pg_database WHERE datname = $1", {name});
+  if (exists.ok() && exists->size() == 0) {
+    auto made = (*conn)->Exec("CREATE DATABASE " + name);
+    if (!made.ok()) {
+      *error = made.status().ToString();
+      return "";
+    }
+  }
+  return url.substr(0, url.rfind('/') + 1) + name;
+}
+#endif
 
 }  // namespace testing_util
 }  // namespace mgr

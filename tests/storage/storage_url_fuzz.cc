@@ -3,6 +3,8 @@
 // URL that parses is one of the documented forms and that its parts are the URL's text:
 //   ":memory:" -> in-memory; "sqlite:///PATH[?QUERY]" -> SQLite PATH and QUERY;
 //   a plain path ending in .db, .sqlite or .sqlite3 -> SQLite, the path itself;
+//   "postgresql://", "postgresql+psycopg2://", "postgres://" -> PostgreSQL, the whole URL,
+//   described without what precedes '@' (user and password);
 // that no path is empty or holds a NUL byte, and that FilePath is "" only in memory.
 #include <cstddef>
 #include <cstdint>
@@ -36,6 +38,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (u.backend == mgr::StorageUrl::Backend::kInMemory) {
     Check(url == ":memory:", "in memory but not ':memory:'", url);
     Check(u.FilePath().empty(), "an in-memory store with a file", url);
+    return 0;
+  }
+  if (u.backend == mgr::StorageUrl::Backend::kPostgres) {
+    Check(mgr::StartsWith(url, "postgres"), "PostgreSQL without its scheme", url);
+    Check(u.path == url && u.FilePath().empty(), "a PostgreSQL URL kept otherwise", url);
+    const std::string shown = u.Describe();
+    Check(mgr::StartsWith(shown, "postgresql"), "a PostgreSQL store described otherwise", url);
+    const size_t at = url.rfind('@'), scheme_end = url.find("://");
+    if (at != std::string_view::npos && at > scheme_end + 3) {
+      const std::string_view credentials = url.substr(scheme_end + 3, at - scheme_end - 3);
+      Check(credentials.size() < 4 || shown.find(credentials) == std::string::npos,
+            "the description shows the credentials", url);
+    }
     return 0;
   }
   Check(!u.path.empty(), "an empty path", url);

@@ -11,6 +11,7 @@ namespace mgr {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 namespace fs = std::filesystem;
 
 Json Minimal() {
@@ -287,8 +288,13 @@ TEST(StudyFileTest, StorageForms) {
   EXPECT_EQ(ParseStudyJson(j, "/a/b.json")->storage_url, "sqlite:////a/db/other.db");
   j["storage"] = "sqlite:///../x.db";
   EXPECT_EQ(ParseStudyJson(j, "/a/b.json")->storage_url, "sqlite:////x.db");
-  j["storage"] = "postgresql://h/db";
-  EXPECT_THAT(Error(j), HasSubstr("storage: expected a path or sqlite:///path"));
+  j["storage"] = "postgresql://u@h:5433/db";  // as written: no path to resolve
+  EXPECT_EQ(ParseStudyJson(j, "/a/b.json")->storage_url, "postgresql://u@h:5433/db");
+  j["storage"] = "mysql://h/db";
+  EXPECT_THAT(Error(j), HasSubstr("storage: expected a path, sqlite:///path or postgresql://"));
+  j["storage"] = "postgresql://u:secret@h:99999/db";
+  EXPECT_THAT(Error(j), HasSubstr("port"));
+  EXPECT_THAT(Error(j), Not(HasSubstr("secret")));
 }
 
 TEST(StudyFileTest, LoadReportsSyntaxErrorsWithTheFileName) {
