@@ -2,6 +2,7 @@
 // keys and bad values are InvalidArgument errors naming "sampler.<key>" / "pruner.<key>".
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -219,20 +220,74 @@ Result<std::unique_ptr<Pruner>> MakePatientPruner(const Json& config, ConfigRead
   return std::unique_ptr<Pruner>(new PatientPruner(std::move(wrapped), patience, min_delta));
 }
 
+// An integer >= `min` or the string "auto" (nullopt).
+Status IntOrAuto(const Json& config, ConfigReader& r, const std::string& key, int64_t min,
+                 std::optional<int64_t>* out) {
+  auto it = config.find(key);
+  if (it != config.end() && it->is_string()) {
+    r.Raw(key);
+    if (it->get<std::string>() != "auto") {
+      return r.Error(key, "must be \"auto\" or an integer >= " + std::to_string(min) + " (got " +
+                              it->dump() + ")");
+    }
+    *out = std::nullopt;
+    return Status::Ok();
+  }
+  int64_t v = 0;
+  MGR_RETURN_IF_ERROR(r.Int(key, min, &v));
+  if (it != config.end()) *out = v;
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Pruner>> MakeSuccessiveHalvingPruner(const Json& config, ConfigReader& r) {
+  SuccessiveHalvingPrunerOptions o;
+  MGR_RETURN_IF_ERROR(IntOrAuto(config, r, "min_resource", 1, &o.min_resource));
+  MGR_RETURN_IF_ERROR(r.Int("reduction_factor", 2, &o.reduction_factor));
+  MGR_RETURN_IF_ERROR(r.Int("min_early_stopping_rate", 0, &o.min_early_stopping_rate));
+  MGR_RETURN_IF_ERROR(r.Int("bootstrap_count", 0, &o.bootstrap_count));
+  MGR_RETURN_IF_ERROR(r.CheckUnknown());
+  if (o.bootstrap_count > 0 && !o.min_resource) {
+    return r.Error("bootstrap_count", "> 0 needs an integer min_resource (not \"auto\")");
+  }
+  return std::unique_ptr<Pruner>(new SuccessiveHalvingPruner(o));
+}
+
+Result<std::unique_ptr<Pruner>> MakeHyperbandPruner(const Json& config, ConfigReader& r) {
+  HyperbandPrunerOptions o;
+  MGR_RETURN_IF_ERROR(r.Int("min_resource", 1, &o.min_resource));
+  MGR_RETURN_IF_ERROR(IntOrAuto(config, r, "max_resource", 1, &o.max_resource));
+  MGR_RETURN_IF_ERROR(r.Int("reduction_factor", 2, &o.reduction_factor));
+  MGR_RETURN_IF_ERROR(r.Int("bootstrap_count", 0, &o.bootstrap_count));
+  MGR_RETURN_IF_ERROR(r.CheckUnknown());
+  if (o.max_resource && *o.max_resource < o.min_resource) {
+    return r.Error("max_resource", "must be >= min_resource (got " +
+                                       std::to_string(*o.max_resource) + " < " +
+                                       std::to_string(o.min_resource) + ")");
+  }
+  if (o.bootstrap_count > 0 && !o.max_resource) {
+    return r.Error("bootstrap_count", "> 0 needs an integer max_resource (not \"auto\")");
+  }
+  return std::unique_ptr<Pruner>(new HyperbandPruner(o));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Pruner>> MakePruner(const Json& config) {
   MGR_RETURN_IF_ERROR(CheckObject(config, "pruner"));
   ConfigReader r(config, "pruner");
   std::string type = "median";
-  MGR_RETURN_IF_ERROR(
-      r.Choice("type", {"median", "percentile", "threshold", "patient", "nop"}, &type));
+  MGR_RETURN_IF_ERROR(r.Choice(
+      "type",
+      {"median", "percentile", "threshold", "patient", "successive_halving", "hyperband", "nop"},
+      &type));
   if (type == "nop") {
     MGR_RETURN_IF_ERROR(r.CheckUnknown());
     return std::unique_ptr<Pruner>(new NopPruner());
   }
   if (type == "threshold") return MakeThresholdPruner(config, r);
   if (type == "patient") return MakePatientPruner(config, r);
+  if (type == "successive_halving") return MakeSuccessiveHalvingPruner(config, r);
+  if (type == "hyperband") return MakeHyperbandPruner(config, r);
   PercentilePrunerOptions o;
   if (type == "percentile") {
     if (!config.contains("percentile")) {

@@ -1,6 +1,8 @@
 // Pruner: decides from a running trial's intermediate values whether to stop it early.
-// Rules follow Optuna's pruners exactly (see REFERENCE.md section 4). Stateless and
-// thread-compatible.
+// Rules follow Optuna's pruners exactly (see REFERENCE.md section 4). Prune() is const and
+// thread-safe; most pruners are stateless, while SuccessiveHalvingPruner and HyperbandPruner
+// record rungs through StudyView::set_trial_system_attr, as Optuna's write trial system
+// attributes (samplers/pruners.h).
 #ifndef MGR_SAMPLERS_PRUNER_H_
 #define MGR_SAMPLERS_PRUNER_H_
 

@@ -1,5 +1,5 @@
 // Pruners with Optuna's exact rules: NopPruner, PercentilePruner, MedianPruner,
-// ThresholdPruner and PatientPruner.
+// ThresholdPruner, PatientPruner, SuccessiveHalvingPruner and HyperbandPruner.
 //
 // PercentilePruner(p) prunes a trial at step s when all of these hold (Optuna 3.1-4.x):
 // - at least max(1, n_startup_trials) trials are COMPLETE;
@@ -10,13 +10,20 @@
 //   maximising) is NaN, or is worse than the p-th percentile (100 - p when maximising;
 //   numpy's linear interpolation, NaN ignored) of the values the COMPLETE trials
 //   reported at exactly step s, provided at least n_min_trials of them reported there.
-// Stateless; Prune() is const and safe to call from several threads.
+// Stateless; Prune() is const and safe to call from several threads. (SuccessiveHalving and
+// Hyperband record rungs and cache "auto" resources, as Optuna's do: see there.)
 #ifndef MGR_SAMPLERS_PRUNERS_H_
 #define MGR_SAMPLERS_PRUNERS_H_
 
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "samplers/pruner.h"
@@ -103,6 +110,98 @@ class PatientPruner : public Pruner {
   int64_t patience_;
   double min_delta_;
 };
+
+// SuccessiveHalvingPruner (Optuna's asynchronous successive halving, ASHA). Rung k of a trial
+// ends at step min_resource * reduction_factor^(min_early_stopping_rate + k). At a check whose
+// step (the trial's last report) is at or past the end of its current rung (the first k with
+// no "completed_rung_<k>" system attribute), the trial's latest value v:
+// - NaN: pruned;
+// - else recorded as the trial's "completed_rung_<k>" (StudyView::set_trial_system_attr) and
+//   compared with the values every other trial of the study (any state) recorded for rung k:
+//   with c values in all (v included) it is pruned if c <= bootstrap_count, or if v is worse
+//   than the (max(c / reduction_factor, 1))-th best of them (ties kept). Otherwise it is
+//   promoted to rung k + 1 and, if its step is past that rung too, judged there at once.
+// Before the first rung ends it is never pruned, and a trial judged at a rung is not judged
+// there again. min_resource "auto" (nullopt) is max(1, s / 100) for s the largest last step
+// of the study's COMPLETE trials at the first check that has any; no pruning before.
+// Like Optuna's, the pruner keeps that estimate for its lifetime, and a check records rungs:
+// asking twice about the same report can differ. Records go to the study when the view has
+// set_trial_system_attr, else into this object (the study's trials' system_attrs still
+// count). Prune() is safe to call from several threads.
+struct SuccessiveHalvingPrunerOptions {
+  std::optional<int64_t> min_resource;  // >= 1; nullopt: "auto"
+  int64_t reduction_factor = 4;         // >= 2
+  int64_t min_early_stopping_rate = 0;  // >= 0
+  int64_t bootstrap_count = 0;          // >= 0; > 0 needs a min_resource
+};
+
+class SuccessiveHalvingPruner : public Pruner {
+ public:
+  // Options must be valid (see MakePruner, which checks them).
+  explicit SuccessiveHalvingPruner(SuccessiveHalvingPrunerOptions options) : options_(options) {}
+  std::string Name() const override { return "SuccessiveHalvingPruner"; }
+  bool Prune(const StudyView& study, const FrozenTrial& trial) const override;
+  const SuccessiveHalvingPrunerOptions& options() const { return options_; }
+
+ private:
+  friend class HyperbandPruner;
+  // Prune() with `trials` standing for the study's trials (a Hyperband bracket's).
+  bool PruneAmong(const StudyView& study, const FrozenTrial& trial,
+                  const std::vector<const FrozenTrial*>& trials) const;
+
+  SuccessiveHalvingPrunerOptions options_;
+  mutable std::mutex mu_;
+  mutable std::optional<int64_t> min_resource_;  // options_.min_resource, or the estimate
+  // Rungs recorded when the view had no set_trial_system_attr: (study, trial id) -> key -> value.
+  mutable std::map<std::pair<std::string, int64_t>, std::map<std::string, double>> recorded_;
+};
+
+// HyperbandPruner (Optuna's): n_brackets = floor(log(max_resource / min_resource) /
+// log(reduction_factor)) + 1 successive-halving pruners, bracket b with
+// min_early_stopping_rate b. Trial `number` of study `name` belongs to the bracket picked by
+// crc32("<name>_<number>") mod the sum of the brackets' trial budgets
+// ceil(n_brackets * reduction_factor^s / (s + 1)), s = n_brackets - 1 - b, and is judged by
+// that bracket's pruner against the trials of its bracket only. max_resource "auto"
+// (nullopt) is 1 + the largest last step of the study's COMPLETE trials at the first check
+// that has any (no pruning before); kept for the pruner's lifetime, like Optuna's. With
+// fewer than one bracket (max_resource < min_resource) it never prunes. Rungs are recorded
+// as by SuccessiveHalvingPruner. Optuna also shows a sampler only the trial's bracket
+// (pruners._filter_study); BracketId() is there for a study API that does the same.
+struct HyperbandPrunerOptions {
+  int64_t min_resource = 1;             // >= 1
+  std::optional<int64_t> max_resource;  // >= 1; nullopt: "auto"
+  int64_t reduction_factor = 3;         // >= 2
+  int64_t bootstrap_count = 0;          // >= 0; > 0 needs a max_resource
+};
+
+class HyperbandPruner : public Pruner {
+ public:
+  // Options must be valid (see MakePruner, which checks them).
+  explicit HyperbandPruner(HyperbandPrunerOptions options) : options_(options) {}
+  std::string Name() const override { return "HyperbandPruner"; }
+  bool Prune(const StudyView& study, const FrozenTrial& trial) const override;
+  const HyperbandPrunerOptions& options() const { return options_; }
+  // Optuna's _get_bracket_id: the bracket of trial `number` of study `study_name`; 0 while
+  // the brackets are not set up (max_resource "auto" and no COMPLETE trial checked yet).
+  int64_t BracketId(std::string_view study_name, int64_t number) const;
+  // The number of brackets, once set up (else nullopt).
+  std::optional<int64_t> NumBrackets() const;
+
+ private:
+  // Sets up the brackets if it can (Optuna's _try_initialization); true when there are some.
+  bool Initialize(const StudyView& study) const;
+  int64_t BracketIdLocked(std::string_view study_name, int64_t number) const;
+
+  HyperbandPrunerOptions options_;
+  mutable std::mutex mu_;
+  mutable std::optional<int64_t> n_brackets_;  // set once max_resource is known
+  mutable std::vector<int64_t> budgets_;       // trial allocation budget of each bracket
+  mutable int64_t total_budget_ = 0;
+  mutable std::vector<std::unique_ptr<SuccessiveHalvingPruner>> pruners_;  // one per bracket
+};
+
+// Python's binascii.crc32 / zlib.crc32 of `bytes` (CRC-32, start 0). Exposed for tests.
+uint32_t Crc32(std::string_view bytes);
 
 // Optuna's _is_first_in_interval_step: `step` (the trial's last report) is the first report
 // at or after the latest pruning point n_warmup_steps + k * interval_steps, so a missed

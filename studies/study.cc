@@ -212,7 +212,14 @@ Result<bool> Study::ShouldPrune(int64_t trial_id) {
   auto it = trial_index_.find(trial_id);
   if (it != trial_index_.end()) {
     StudyView view{directions_, *trials, name_};
-    return pruner_->Prune(view, (*trials)[it->second]);
+    // Successive halving records its rungs on the trial, where every process sees them.
+    Status recorded;
+    view.set_trial_system_attr = [&](int64_t id, const std::string& key, const Json& value) {
+      if (recorded.ok()) recorded = storage_->SetTrialSystemAttr(id, key, value);
+    };
+    const bool prune = pruner_->Prune(view, (*trials)[it->second]);
+    MGR_RETURN_IF_ERROR(recorded);
+    return prune;
   }
   return Status::NotFound("no trial with id " + std::to_string(trial_id) + " in study '" + name_ +
                           "'");

@@ -10,7 +10,10 @@
 // - a pruner that prunes at all prunes a trial far worse than every COMPLETE trial.
 // The ranking properties (startup, as good as every COMPLETE trial, only COMPLETE trials
 // count, mirroring, far worse) hold for pruners that rank (median, percentile); the
-// threshold and patient pruners judge a trial by its own values and skip them.
+// threshold and patient pruners judge a trial by its own values, and successive halving and
+// hyperband rank it among the rung values trials recorded (none here), so they skip them.
+// Each check is asked of a fresh study: what a pruner records through
+// set_trial_system_attr goes to a store that is then dropped.
 #include <cmath>
 #include <limits>
 #include <ostream>
@@ -89,6 +92,38 @@ std::vector<Config> Configs() {
        1,
        true,
        false},
+      // Warm-up: rung 0 ends at min_resource * reduction_factor^min_early_stopping_rate.
+      {"successive_halving",
+       {{"type", "successive_halving"}, {"min_resource", 2}, {"reduction_factor", 2}},
+       1,
+       2,
+       1,
+       true,
+       false},
+      // "auto": the History curves end before step 100, so min_resource is 1; 1 * 3^1.
+      {"successive_halving_auto",
+       {{"type", "successive_halving"}, {"reduction_factor", 3}, {"min_early_stopping_rate", 1}},
+       1,
+       3,
+       1,
+       true,
+       false},
+      {"successive_halving_bootstrap",
+       {{"type", "successive_halving"}, {"min_resource", 1}, {"bootstrap_count", 2}},
+       1,
+       1,
+       1,
+       true,
+       false},
+      // Bracket b's rung 0 ends at min_resource * reduction_factor^b >= min_resource.
+      {"hyperband",
+       {{"type", "hyperband"}, {"min_resource", 2}, {"max_resource", 20}},
+       1,
+       2,
+       1,
+       true,
+       false},
+      {"hyperband_auto", {{"type", "hyperband"}}, 1, 1, 1, true, false},
   };
 }
 
@@ -124,6 +159,7 @@ bool Decide(const Pruner& pruner, std::vector<FrozenTrial> trials,
   const int64_t number = static_cast<int64_t>(trials.size());
   trials.push_back(MakeTrial(number, TrialState::kRunning, 0.0, {}, curve));
   StudyView view{{direction}, trials};
+  view.set_trial_system_attr = [](int64_t, const std::string&, const Json&) {};
   return pruner.Prune(view, trials.back());
 }
 

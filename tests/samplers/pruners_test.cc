@@ -1,6 +1,7 @@
 // Pruner tests: hand-computed cases, then live parity checks against python3-optuna's
 // MedianPruner / PercentilePruner (Debian's 3.1) and Optuna 5.1's ThresholdPruner /
-// PatientPruner on randomised learning curves.
+// PatientPruner on randomised learning curves, and Optuna 5.1's SuccessiveHalvingPruner /
+// HyperbandPruner on randomised studies (interleaved trials, reports and finishes).
 #include "samplers/pruners.h"
 
 #include "samplers/pruner.h"
@@ -10,8 +11,11 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <random>
+#include <set>
 #include <sstream>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -103,6 +107,241 @@ TEST(PercentilePrunerTest, NMinTrialsAndOnlyCompleteTrialsCount) {
   // 25th percentile of {1, 2, 3} is 1.5 (pruned/failed trials' 0.0 are ignored).
   EXPECT_TRUE(pruner.Prune(view3, Running({{0, 1.6}})));
   EXPECT_FALSE(pruner.Prune(view3, Running({{0, 1.4}})));
+}
+
+// ---- SuccessiveHalvingPruner and HyperbandPruner: hand-computed -----------------------------
+
+// A study as the study API keeps it: checks write rungs through set_trial_system_attr, and
+// the trials show them from the next check on (trial ids are numbers here).
+struct RungStudy {
+  StudyDirection direction = StudyDirection::kMinimize;
+  std::string name = "study";
+  std::vector<FrozenTrial> trials;
+  bool with_store = true;  // false: no set_trial_system_attr, the pruner keeps the rungs
+
+  int Start() {
+    trials.push_back(MakeTrial(static_cast<int64_t>(trials.size()), TrialState::kRunning, 0, {}));
+    return static_cast<int>(trials.size()) - 1;
+  }
+  bool Report(const Pruner& pruner, int i, int64_t step, double value) {
+    trials[i].intermediate_values.emplace(step, value);
+    std::vector<std::tuple<int64_t, std::string, Json>> writes;
+    StudyView view{{direction}, trials, name};
+    if (with_store) {
+      view.set_trial_system_attr = [&](int64_t id, const std::string& key, const Json& v) {
+        writes.emplace_back(id, key, v);
+      };
+    }
+    const bool prune = pruner.Prune(view, trials[i]);
+    for (auto& [id, key, v] : writes) trials[id].system_attrs[key] = v;
+    return prune;
+  }
+  void Finish(int i, TrialState state, double value = 0.0) {
+    trials[i].state = state;
+    if (state == TrialState::kComplete) trials[i].values = {value};
+  }
+};
+
+SuccessiveHalvingPrunerOptions ShOptions(std::optional<int64_t> min_resource,
+                                         int64_t reduction_factor, int64_t bootstrap = 0,
+                                         int64_t min_early_stopping_rate = 0) {
+  SuccessiveHalvingPrunerOptions o;
+  o.min_resource = min_resource;
+  o.reduction_factor = reduction_factor;
+  o.bootstrap_count = bootstrap;
+  o.min_early_stopping_rate = min_early_stopping_rate;
+  return o;
+}
+
+TEST(SuccessiveHalvingPrunerTest, ReductionFactorTwoThreeTrials) {
+  for (bool with_store : {true, false}) {
+    // Rung 0 ends at step min_resource * 2^0 = 1, rung 1 at step 2.
+    SuccessiveHalvingPruner pruner(ShOptions(1, 2));
+    RungStudy st;
+    st.with_store = with_store;
+    const int a = st.Start(), b = st.Start(), c = st.Start();
+    EXPECT_FALSE(st.Report(pruner, a, 0, 9.0));  // step 0: rung 0 not ended
+    EXPECT_FALSE(st.Report(pruner, b, 0, 9.0));
+    EXPECT_FALSE(st.Report(pruner, c, 0, 9.0));
+    // a alone at rung 0: 1 value, top max(1 / 2, 1) = 1 kept: promoted (rung 1 ends at 2).
+    EXPECT_FALSE(st.Report(pruner, a, 1, 0.5));
+    // b: {0.5, 0.3}, top max(2 / 2, 1) = 1 is 0.3: promoted.
+    EXPECT_FALSE(st.Report(pruner, b, 1, 0.3));
+    // c: {0.5, 0.3, 0.4}, top max(3 / 2, 1) = 1 is 0.3, and 0.4 is worse: pruned.
+    EXPECT_TRUE(st.Report(pruner, c, 1, 0.4));
+    if (with_store) {
+      EXPECT_EQ(st.trials[a].system_attrs.at("completed_rung_0"), 0.5);
+      EXPECT_EQ(st.trials[b].system_attrs.at("completed_rung_0"), 0.3);
+      EXPECT_EQ(st.trials[c].system_attrs.at("completed_rung_0"), 0.4);  // recorded, then pruned
+      EXPECT_EQ(st.trials[a].system_attrs.count("completed_rung_1"), 0u);
+    }
+    // c is not judged at rung 0 again; its next check is at rung 1 (step 2).
+    EXPECT_FALSE(st.Report(pruner, c, 1, 0.4));
+    // a at step 2 is rung 1's first: promoted. b at rung 1: {0.45, 0.6}, 0.6 worse: pruned.
+    EXPECT_FALSE(st.Report(pruner, a, 2, 0.45));
+    EXPECT_TRUE(st.Report(pruner, b, 2, 0.6));
+  }
+}
+
+TEST(SuccessiveHalvingPrunerTest, MaximizeAndSeveralRungsAtOnce) {
+  SuccessiveHalvingPruner pruner(ShOptions(1, 2));
+  RungStudy st;
+  st.direction = StudyDirection::kMaximize;
+  const int a = st.Start(), b = st.Start();
+  // a's first report is at step 4: rungs 0 (step 1), 1 (2) and 2 (4) judged at once.
+  EXPECT_FALSE(st.Report(pruner, a, 4, 0.8));
+  for (const char* key : {"completed_rung_0", "completed_rung_1", "completed_rung_2"}) {
+    EXPECT_EQ(st.trials[a].system_attrs.at(key), 0.8) << key;
+  }
+  EXPECT_EQ(st.trials[a].system_attrs.count("completed_rung_3"), 0u);
+  // Maximising: b's 0.7 is below the best (0.8) of {0.8, 0.7}: pruned at rung 0.
+  EXPECT_TRUE(st.Report(pruner, b, 1, 0.7));
+  EXPECT_EQ(st.trials[b].system_attrs.count("completed_rung_1"), 0u);
+}
+
+TEST(SuccessiveHalvingPrunerTest, BootstrapNaNAndEarlyStoppingRate) {
+  // min_early_stopping_rate 1: rung 0 ends at 2 * 3^1 = 6. bootstrap 2: the first two
+  // trials to reach a rung are pruned there.
+  SuccessiveHalvingPruner pruner(ShOptions(2, 3, 2, 1));
+  RungStudy st;
+  const int a = st.Start(), b = st.Start(), c = st.Start(), d = st.Start();
+  EXPECT_FALSE(st.Report(pruner, a, 5, 0.1));
+  EXPECT_TRUE(st.Report(pruner, a, 6, 0.1));   // 1 value <= bootstrap 2
+  EXPECT_TRUE(st.Report(pruner, b, 7, 0.2));   // 2 values <= 2
+  EXPECT_FALSE(st.Report(pruner, c, 6, 0.1));  // 3 values, top max(3 / 3, 1) = 1 is 0.1: kept
+  // NaN at a rung's end is pruned and records nothing.
+  EXPECT_TRUE(st.Report(pruner, d, 6, kNaN));
+  EXPECT_EQ(st.trials[d].system_attrs.count("completed_rung_0"), 0u);
+}
+
+TEST(SuccessiveHalvingPrunerTest, AutoMinResourceIsEstimatedOnceFromCompleteTrials) {
+  SuccessiveHalvingPruner pruner(ShOptions(std::nullopt, 2));
+  RungStudy st;
+  const int a = st.Start(), b = st.Start(), c = st.Start();
+  // No COMPLETE trial yet: no estimate, no pruning (even of NaN).
+  EXPECT_FALSE(st.Report(pruner, a, 500, kNaN));
+  st.Finish(a, TrialState::kFail);
+  st.trials[b].intermediate_values[299] = 1.0;
+  st.Finish(b, TrialState::kComplete, 1.0);
+  // max(1, 299 / 100) = 2: rung 0 ends at step 2.
+  EXPECT_FALSE(st.Report(pruner, c, 1, kNaN));
+  EXPECT_TRUE(st.Report(pruner, c, 2, kNaN));
+  // Kept for the pruner's life: a longer COMPLETE trial changes nothing.
+  const int d = st.Start(), e = st.Start();
+  st.trials[d].intermediate_values[5000] = 1.0;
+  st.Finish(d, TrialState::kComplete, 1.0);
+  EXPECT_TRUE(st.Report(pruner, e, 2, kNaN));
+  // A fresh pruner estimates from what it sees: max(1, 5000 / 100) = 50.
+  SuccessiveHalvingPruner fresh(ShOptions(std::nullopt, 2));
+  EXPECT_FALSE(st.Report(fresh, e, 49, kNaN));
+}
+
+TEST(SuccessiveHalvingPrunerTest, StoredRungsOfOtherTrialsCount) {
+  // Rungs another process recorded reach the pruner through the trials' system_attrs.
+  SuccessiveHalvingPruner pruner(ShOptions(1, 2));
+  RungStudy st;
+  const int a = st.Start(), b = st.Start();
+  st.trials[a].system_attrs["completed_rung_0"] = 0.1;
+  st.Finish(a, TrialState::kPruned);
+  EXPECT_TRUE(st.Report(pruner, b, 1, 0.2));
+  st.with_store = false;
+  const int c = st.Start();
+  EXPECT_TRUE(st.Report(pruner, c, 1, 0.3));  // {0.1, 0.2 (in the store), 0.3}
+}
+
+TEST(HyperbandPrunerTest, Crc32IsPythons) {
+  EXPECT_EQ(Crc32("123456789"), 0xCBF43926u);  // binascii.crc32(b"123456789")
+  EXPECT_EQ(Crc32(""), 0u);
+}
+
+TEST(HyperbandPrunerTest, BracketsAsOptuna) {
+  // Values from Optuna 5.1's HyperbandPruner(1, 9, 3): 3 brackets with budgets 9, 5, 3;
+  // trial n of study "hb" is in bracket crc32("hb_<n>") % 17 mapped through the budgets.
+  HyperbandPrunerOptions o;
+  o.max_resource = 9;
+  HyperbandPruner pruner(o);
+  EXPECT_FALSE(pruner.NumBrackets().has_value());
+  EXPECT_EQ(pruner.BracketId("hb", 2), 0);  // not set up yet
+  std::vector<FrozenTrial> trials;
+  StudyView view{{StudyDirection::kMinimize}, trials, "hb"};
+  EXPECT_FALSE(pruner.Prune(view, Running({{0, 1.0}})));
+  EXPECT_EQ(pruner.NumBrackets(), 3);
+  const std::vector<int64_t> expected = {0, 0, 2, 2, 1, 1, 1, 2, 1, 0, 1, 0};
+  for (int64_t n = 0; n < 12; ++n) EXPECT_EQ(pruner.BracketId("hb", n), expected[n]) << n;
+  // log(243) / log(3) is 4.999...: floor + 1 = 5 brackets, as in Python.
+  o.max_resource = 243;
+  HyperbandPruner p243(o);
+  EXPECT_FALSE(p243.Prune(view, Running({{0, 1.0}})));
+  EXPECT_EQ(p243.NumBrackets(), 5);
+}
+
+TEST(HyperbandPrunerTest, AutoMaxResourceAndBracketStudy) {
+  HyperbandPrunerOptions o;  // min 1, max auto, eta 3
+  HyperbandPruner pruner(o);
+  RungStudy st;
+  st.name = "hb";
+  std::vector<int> t;
+  for (int i = 0; i < 12; ++i) t.push_back(st.Start());
+  EXPECT_FALSE(st.Report(pruner, t[0], 50, kNaN));  // no COMPLETE trial: not set up
+  EXPECT_FALSE(pruner.NumBrackets().has_value());
+  st.trials[t[1]].intermediate_values[8] = 1.0;  // max_resource 8 + 1 = 9: 3 brackets
+  st.Finish(t[1], TrialState::kComplete, 1.0);
+  // Brackets (above): trials 0, 1, 9, 11 in 0 (rung 0 ends at step 1); 4, 5, 6, 8, 10 in
+  // 1 (min_early_stopping_rate 1: ends at step 3).
+  EXPECT_TRUE(st.Report(pruner, t[0], 51, kNaN));
+  EXPECT_EQ(pruner.NumBrackets(), 3);
+  EXPECT_FALSE(st.Report(pruner, t[9], 1, 0.5));
+  EXPECT_TRUE(st.Report(pruner, t[11], 1, 0.6));  // {0.5, 0.6}: top 1 of bracket 0
+  EXPECT_FALSE(st.Report(pruner, t[4], 1, 0.9));  // bracket 1: rung 0 ends at 3
+  // Bracket 1 does not see bracket 0's rung values: alone there, 0.9 is kept.
+  EXPECT_FALSE(st.Report(pruner, t[4], 3, 0.9));
+  EXPECT_TRUE(st.Report(pruner, t[5], 3, 1.0));  // {0.9, 1.0}
+}
+
+TEST(MakePrunerTest, SuccessiveHalvingAndHyperbandOptions) {
+  auto error = [](const Json& c) {
+    auto p = MakePruner(c);
+    return p.ok() ? std::string("ok") : p.status().message();
+  };
+  auto sh = MakePruner({{"type", "successive_halving"}});
+  ASSERT_TRUE(sh.ok());
+  auto* s = dynamic_cast<SuccessiveHalvingPruner*>(sh->get());
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->Name(), "SuccessiveHalvingPruner");
+  EXPECT_FALSE(s->options().min_resource.has_value());
+  EXPECT_EQ(s->options().reduction_factor, 4);
+  EXPECT_EQ(s->options().min_early_stopping_rate, 0);
+  EXPECT_EQ(s->options().bootstrap_count, 0);
+  auto hb = MakePruner({{"type", "hyperband"}, {"min_resource", 2}, {"max_resource", 50}});
+  ASSERT_TRUE(hb.ok());
+  auto* h = dynamic_cast<HyperbandPruner*>(hb->get());
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->Name(), "HyperbandPruner");
+  EXPECT_EQ(h->options().min_resource, 2);
+  EXPECT_EQ(h->options().max_resource, 50);
+  EXPECT_EQ(h->options().reduction_factor, 3);
+  EXPECT_EQ(error({{"type", "successive_halving"}, {"min_resource", "auto"}}), "ok");
+  EXPECT_EQ(error({{"type", "successive_halving"}, {"min_resource", "big"}}),
+            "pruner.min_resource: must be \"auto\" or an integer >= 1 (got \"big\")");
+  EXPECT_EQ(error({{"type", "successive_halving"}, {"min_resource", 0}}),
+            "pruner.min_resource: must be >= 1 (got 0)");
+  EXPECT_EQ(error({{"type", "successive_halving"}, {"reduction_factor", 1}}),
+            "pruner.reduction_factor: must be >= 2 (got 1)");
+  EXPECT_EQ(error({{"type", "successive_halving"}, {"min_early_stopping_rate", -1}}),
+            "pruner.min_early_stopping_rate: must be >= 0 (got -1)");
+  EXPECT_EQ(error({{"type", "successive_halving"}, {"bootstrap_count", 1}}),
+            "pruner.bootstrap_count: > 0 needs an integer min_resource (not \"auto\")");
+  EXPECT_EQ(error({{"type", "successive_halving"}, {"min_resource", 1}, {"bootstrap_count", 1}}),
+            "ok");
+  EXPECT_EQ(error({{"type", "hyperband"}, {"min_resource", "auto"}}),
+            "pruner.min_resource: must be an integer (got \"auto\")");
+  EXPECT_EQ(error({{"type", "hyperband"}, {"min_resource", 5}, {"max_resource", 4}}),
+            "pruner.max_resource: must be >= min_resource (got 4 < 5)");
+  EXPECT_EQ(error({{"type", "hyperband"}, {"bootstrap_count", 2}}),
+            "pruner.bootstrap_count: > 0 needs an integer max_resource (not \"auto\")");
+  EXPECT_EQ(error({{"type", "hyperband"}, {"min_early_stopping_rate", 1}})
+                .rfind("pruner.min_early_stopping_rate: unknown key", 0),
+            0u);
 }
 
 // ---- Live parity with python3-optuna ------------------------------------------------------
@@ -323,6 +562,236 @@ TEST(PrunerParityTest, ThresholdAndPatientDecideAsOptuna5) {
     EXPECT_LT(counts.first, counts.second) << type << ": every decision was to prune";
   }
   EXPECT_EQ(pruned_checked.size(), 3u);
+}
+
+// SuccessiveHalvingPruner and HyperbandPruner against Optuna 5.1's, on random studies run as
+// sequences of events: trials start, report (each report is followed by a check) and finish
+// (COMPLETE, FAIL or PRUNED) interleaved as by 1 to 4 workers; a trial told to prune stops
+// (or, in a quarter of the studies, goes on reporting). Rungs are recorded in the trials'
+// system attributes through set_trial_system_attr, and in a second run kept by the pruner
+// itself (no set_trial_system_attr): both runs must decide as Optuna at every check.
+struct StudyEvent {
+  enum Kind { kStart, kReport, kFinish } kind;
+  int trial;
+  int64_t step = 0;
+  double value = 0.0;
+  TrialState state = TrialState::kComplete;
+};
+
+struct EventScenario {
+  Json config;
+  StudyDirection direction;
+  std::string study_name;
+  bool stop_on_prune;
+  std::vector<StudyEvent> events;
+};
+
+Json ValueJson(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return v;
+}
+
+std::vector<EventScenario> MakeEventScenarios(int n) {
+  std::mt19937_64 rng(20261214);
+  auto pick = [&](std::vector<int64_t> choices) {
+    return choices[std::uniform_int_distribution<size_t>(0, choices.size() - 1)(rng)];
+  };
+  std::uniform_int_distribution<int> percent(0, 99), n_trials(4, 24), workers(1, 4), len(1, 25);
+  std::uniform_real_distribution<double> level(0.5, 3.0), u(0.0, 1.0);
+  std::normal_distribution<double> noise(0.0, 0.15);
+  std::vector<EventScenario> out;
+  for (int k = 0; k < n; ++k) {
+    EventScenario sc;
+    if (k % 8 < 5) {
+      sc.config = {{"type", "successive_halving"}};
+      const bool automatic = percent(rng) < 40;
+      if (automatic) {
+        if (percent(rng) < 50) sc.config["min_resource"] = "auto";
+      } else {
+        sc.config["min_resource"] = pick({1, 1, 2, 3, 5});
+        sc.config["bootstrap_count"] = pick({0, 0, 1, 2});
+      }
+      if (percent(rng) < 80) sc.config["reduction_factor"] = pick({2, 3, 4});
+      sc.config["min_early_stopping_rate"] = pick({0, 0, 0, 1, 2});
+    } else {
+      sc.config = {{"type", "hyperband"}};
+      const int64_t min_resource = pick({1, 1, 2, 3});
+      const int64_t eta = pick({2, 3, 3, 4});
+      sc.config["min_resource"] = min_resource;
+      if (percent(rng) < 80) sc.config["reduction_factor"] = eta;
+      if (percent(rng) < 50) {
+        const int64_t r = sc.config.value("reduction_factor", 3);
+        sc.config["max_resource"] = min_resource * pick({1, r, r * r, r * r * r, 50});
+        sc.config["bootstrap_count"] = pick({0, 0, 1});
+      }
+    }
+    sc.direction = k % 4 < 2 ? StudyDirection::kMinimize : StudyDirection::kMaximize;
+    sc.study_name = "parity-" + std::to_string(k) + "-" + std::to_string(rng() % 100000);
+    sc.stop_on_prune = k % 4 != 3;
+    // Trials: a level, a decaying noisy curve on steps stride * (offset + k * gap), a finish.
+    const int64_t stride = pick({1, 1, 1, 2, 5, 10, 30});
+    struct Plan {
+      std::vector<std::pair<int64_t, double>> reports;
+      TrialState state;
+      double value;
+    };
+    std::vector<Plan> plans(n_trials(rng));
+    for (Plan& p : plans) {
+      const double base = level(rng);
+      int64_t step = stride * pick({0, 0, 1, 2});
+      double v = base;
+      for (int r = len(rng); r > 0; --r) {
+        v *= 0.85 + 0.1 * u(rng);
+        double reported = v + noise(rng);
+        const int c = percent(rng);
+        if (c < 3) reported = kNaN;
+        if (c == 3) reported = sc.direction == StudyDirection::kMinimize ? kInf : -kInf;
+        if (c == 4) reported = sc.direction == StudyDirection::kMinimize ? -kInf : kInf;
+        p.reports.emplace_back(step, reported);
+        step += stride * (percent(rng) < 80 ? 1 : pick({2, 3}));
+      }
+      const int c = percent(rng);
+      p.state = c < 85 ? TrialState::kComplete : (c < 95 ? TrialState::kFail : TrialState::kPruned);
+      p.value = v;
+    }
+    // Interleave as `w` workers would: a free worker starts the next trial; otherwise a
+    // random running trial reports its next value, or finishes after its last.
+    const int w = workers(rng);
+    std::vector<int> running;
+    std::vector<size_t> next(plans.size(), 0);
+    int started = 0;
+    while (started < static_cast<int>(plans.size()) || !running.empty()) {
+      if (started < static_cast<int>(plans.size()) &&
+          (running.empty() || (static_cast<int>(running.size()) < w && percent(rng) < 60))) {
+        sc.events.push_back({StudyEvent::kStart, started});
+        running.push_back(started++);
+        continue;
+      }
+      const size_t idx = std::uniform_int_distribution<size_t>(0, running.size() - 1)(rng);
+      const int i = running[idx];
+      const Plan& p = plans[i];
+      if (next[i] < p.reports.size()) {
+        sc.events.push_back(
+            {StudyEvent::kReport, i, p.reports[next[i]].first, p.reports[next[i]].second});
+        ++next[i];
+      } else {
+        sc.events.push_back({StudyEvent::kFinish, i, 0, p.value, p.state});
+        running.erase(running.begin() + idx);
+      }
+    }
+    out.push_back(std::move(sc));
+  }
+  return out;
+}
+
+Json EventScenariosToJson(const std::vector<EventScenario>& scs) {
+  Json doc = {{"scenarios", Json::array()}};
+  for (const EventScenario& sc : scs) {
+    Json events = Json::array();
+    for (const StudyEvent& e : sc.events) {
+      if (e.kind == StudyEvent::kStart) {
+        events.push_back({"start", e.trial});
+      } else if (e.kind == StudyEvent::kReport) {
+        events.push_back({"report", e.trial, e.step, ValueJson(e.value)});
+      } else {
+        events.push_back({"finish", e.trial, TrialStateName(e.state), ValueJson(e.value)});
+      }
+    }
+    doc["scenarios"].push_back(
+        {{"config", sc.config},
+         {"direction", sc.direction == StudyDirection::kMinimize ? "minimize" : "maximize"},
+         {"study_name", sc.study_name},
+         {"stop_on_prune", sc.stop_on_prune},
+         {"events", events}});
+  }
+  return doc;
+}
+
+// The scenario run here as the study API runs it; one entry per event as the reference:
+// 1 prune, 0 keep, -1 no check.
+std::vector<int> RunEvents(const EventScenario& sc, const Pruner& pruner, bool with_store) {
+  RungStudy st;
+  st.direction = sc.direction;
+  st.name = sc.study_name;
+  st.with_store = with_store;
+  std::set<int> finished;
+  std::vector<int> out;
+  for (const StudyEvent& e : sc.events) {
+    int decision = -1;
+    if (e.kind == StudyEvent::kStart) {
+      st.Start();
+    } else if (finished.count(e.trial)) {
+      // stopped when told to prune
+    } else if (e.kind == StudyEvent::kReport) {
+      decision = st.Report(pruner, e.trial, e.step, e.value) ? 1 : 0;
+      if (decision == 1 && sc.stop_on_prune) {
+        st.Finish(e.trial, TrialState::kPruned);
+        finished.insert(e.trial);
+      }
+    } else {
+      st.Finish(e.trial, e.state, e.value);
+      finished.insert(e.trial);
+    }
+    out.push_back(decision);
+  }
+  return out;
+}
+
+TEST(PrunerParityTest, SuccessiveHalvingAndHyperbandDecideAsOptuna5) {
+  const std::string venv = std::string(MGR_BINARY_DIR) + "/optuna5-venv";
+  ASSERT_EQ(std::system(("bash '" + std::string(MGR_SOURCE_DIR) + "/tools/optuna_venv.sh' '" +
+                         venv + "' 5.1.0 >/dev/null 2>&1")
+                            .c_str()),
+            0)
+      << "tools/optuna_venv.sh " << venv << " 5.1.0 failed (PyPI reachable?)";
+  const std::vector<EventScenario> scenarios = MakeEventScenarios(400);
+  const std::string in_path = ::testing::TempDir() + "/pruner_parity_sh_in.json";
+  const std::string out_path = ::testing::TempDir() + "/pruner_parity_sh_out.json";
+  std::ofstream(in_path) << EventScenariosToJson(scenarios).dump();
+  const std::string cmd = "'" + venv + "/bin/python' " + MGR_SOURCE_DIR +
+                          "/tools/optuna_reference/pruner_decisions.py < " + in_path + " > " +
+                          out_path + " 2>/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::ifstream f(out_path);
+  const Json decisions = Json::parse(f).at("decisions");
+  ASSERT_EQ(decisions.size(), scenarios.size());
+  std::map<std::string, std::pair<int, int>> pruned_checked;  // by type
+  int mismatched_scenarios = 0;
+  for (size_t k = 0; k < scenarios.size(); ++k) {
+    const EventScenario& sc = scenarios[k];
+    const std::string type = sc.config["type"].get<std::string>();
+    ASSERT_EQ(decisions[k].size(), sc.events.size());
+    for (bool with_store : {true, false}) {
+      auto pruner = MakePruner(sc.config);
+      ASSERT_TRUE(pruner.ok()) << sc.config.dump() << ": " << pruner.status().ToString();
+      const std::vector<int> got = RunEvents(sc, **pruner, with_store);
+      for (size_t e = 0; e < got.size(); ++e) {
+        const int expected = decisions[k][e].is_null() ? -1 : decisions[k][e].get<bool>();
+        if (got[e] != expected) {
+          const char* names[] = {"-", "keep", "prune"};
+          // Later events follow from this one; report the first only.
+          ADD_FAILURE() << "scenario " << k << " " << sc.config.dump() << " "
+                        << (with_store ? "with store" : "in memory") << ": event " << e
+                        << " (trial " << sc.events[e].trial << ", step " << sc.events[e].step
+                        << "): expected " << names[expected + 1] << ", got " << names[got[e] + 1];
+          ++mismatched_scenarios;
+          break;
+        }
+        if (with_store && expected >= 0) {
+          pruned_checked[type].first += expected;
+          ++pruned_checked[type].second;
+        }
+      }
+    }
+    if (mismatched_scenarios > 10) break;
+  }
+  for (const auto& [type, counts] : pruned_checked) {
+    EXPECT_GT(counts.first, counts.second / 20)
+        << type << ": few prunes, the comparison proves little";
+    EXPECT_LT(counts.first, counts.second / 2) << type << ": mostly prunes";
+  }
+  EXPECT_EQ(pruned_checked.size(), 2u);
 }
 
 TEST(MakePrunerTest, ThresholdAndPatientOptionsAreChecked) {

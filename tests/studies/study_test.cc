@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "samplers/pruner.h"
+#include "samplers/pruners.h"
 #include "samplers/sampler.h"
 #include "storage/in_memory_storage.h"
 #include "tests/test_util.h"
@@ -474,6 +475,38 @@ TEST_F(StudyTest, PrunerSeesWhatAnotherProcessDidSinceTheLastCall) {
   auto all = mine->Trials();
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->at(1).intermediate_values, (std::map<int64_t, double>{{0, 2.0}, {1, 3.0}}));
+}
+
+// Successive halving's rungs go to the store: a second orchestrator (its own Study and pruner
+// on the same store) ranks its trial against the first one's rung. Optuna's rule, reduction
+// factor 2: of rung values {1, 2} the best 2 // 2 = 1 is promoted, so 2 is pruned; had the
+// rung stayed in the first pruner's memory, 2 would compete alone and be promoted.
+TEST_F(StudyTest, SuccessiveHalvingRungsAreStoredForEveryProcess) {
+  SuccessiveHalvingPrunerOptions o;
+  o.min_resource = 1;
+  o.reduction_factor = 2;
+  auto open = [&] {
+    return std::move(Study::CreateOrLoad(storage_, "asha", {StudyDirection::kMinimize},
+                                         std::make_unique<FakeSampler>(),
+                                         std::make_unique<SuccessiveHalvingPruner>(o)))
+        .value();
+  };
+  auto first = open();
+  auto second = open();
+  Result<Trial> a = first->Ask();
+  ASSERT_TRUE(a->Report(1.0, 1).ok());
+  Result<bool> p = a->ShouldPrune();
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_FALSE(*p);
+  Result<FrozenTrial> stored = storage_->GetTrial(a->id());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->system_attrs.at("completed_rung_0"), Json(1.0));
+
+  Result<Trial> b = second->Ask();
+  ASSERT_TRUE(b->Report(2.0, 1).ok());
+  p = b->ShouldPrune();
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_TRUE(*p);
 }
 
 TEST_F(StudyTest, MultiObjectiveStudiesDoNotPrune) {

@@ -16,6 +16,18 @@ Instead of "pruner", a scenario may give "config": a pruner in mgr-tune's study-
 Values may be the strings "nan", "inf", "-inf". Writes {"decisions": [[bool, ...], ...]}:
 for each scenario, the decision of optuna's pruner.prune(study, trial) after each prefix of
 the candidate's reports (the candidate is a RUNNING trial that is not in the study).
+
+Pruners that record state in the study (successive_halving, hyperband: {"type":
+"successive_halving", "min_resource": "auto" | int, "reduction_factor": ..,
+"min_early_stopping_rate": .., "bootstrap_count": ..}, {"type": "hyperband", "min_resource":
+.., "max_resource": "auto" | int, ...}) are checked on a study run as a sequence of events
+instead: a scenario with "events" (and "config", "direction", "study_name", "stop_on_prune")
+and no "trials" / "candidate". Events, in order: ["start", i] asks trial i (trials start in
+index order, so trial i is number i); ["report", i, step, value] reports and then calls
+trial.should_prune(); ["finish", i, "COMPLETE" | "PRUNED" | "FAIL", value] tells the
+study. With stop_on_prune, a trial told to prune is told PRUNED at once and its later
+events are skipped. Its decisions are one entry per event: the should_prune() answer for a
+report, null for anything else (and for skipped reports).
 Everything here is Optuna's own code; nothing is reimplemented.
 """
 import json
@@ -45,13 +57,56 @@ def make_pruner(cfg):
     if kind == "patient":
         wrapped = make_pruner(cfg["wrapped"]) if "wrapped" in cfg else None
         return optuna.pruners.PatientPruner(wrapped, **args)
+    if kind == "successive_halving":
+        return optuna.pruners.SuccessiveHalvingPruner(**args)
+    if kind == "hyperband":
+        return optuna.pruners.HyperbandPruner(**args)
     raise SystemExit(f"unknown pruner type {kind}")
+
+
+def run_events(sc):
+    pruner = make_pruner(sc["config"])
+    study = optuna.create_study(
+        study_name=sc["study_name"],
+        direction=sc["direction"],
+        pruner=pruner,
+        sampler=optuna.samplers.RandomSampler(seed=0),
+    )
+    trials = []
+    finished = set()
+    decisions = []
+    for ev in sc["events"]:
+        kind, i = ev[0], ev[1]
+        decision = None
+        if kind == "start":
+            trials.append(study.ask())
+            assert trials[i].number == i
+        elif i in finished:
+            pass
+        elif kind == "report":
+            trials[i].report(num(ev[3]), ev[2])
+            decision = bool(trials[i].should_prune())
+            if decision and sc["stop_on_prune"]:
+                study.tell(trials[i], state=TrialState.PRUNED)
+                finished.add(i)
+        else:
+            state = TrialState[ev[2]]
+            if state == TrialState.COMPLETE:
+                study.tell(trials[i], num(ev[3]))
+            else:
+                study.tell(trials[i], state=state)
+            finished.add(i)
+        decisions.append(decision)
+    return decisions
 
 
 def main():
     spec = json.load(sys.stdin)
     out = []
     for sc in spec["scenarios"]:
+        if "events" in sc:
+            out.append(run_events(sc))
+            continue
         if "config" in sc:
             pruner = make_pruner(sc["config"])
         else:
