@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{
       "mgr-tune: hyperparameter search for music-genre-recognition networks, storing every "
-      "trial in an Optuna SQLite database.",
+      "trial in Optuna's schema (SQLite or PostgreSQL).",
       "mgr-tune"};
   app.set_version_flag("--version", kVersion);
   app.require_subcommand(1);

@@ -94,7 +94,7 @@ std::string NewStudyName() {
 
 void AddCommon(CLI::App* sub, Common* c, bool format, bool study,
                const std::string& default_format) {
-  sub->add_option("--storage", c->storage, "Storage URL, e.g. sqlite:///study.db")
+  sub->add_option("--storage", c->storage, "Storage URL: sqlite:///study.db, postgresql://user@host:port/db")
       ->envname("OPTUNA_STORAGE");
   if (format) {
     c->format = default_format;

@@ -66,7 +66,7 @@ import optuna
 
 url, name, log_path, result_path = sys.argv[1:]
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-# Our SQLite files carry Optuna 3.2's stamp (docs/storage.md); Debian's Optuna is 3.1.
+# Our stores carry Optuna 3.2's stamp (docs/storage.md); Debian's Optuna is 3.1.
 storage = optuna.storages.RDBStorage(url, skip_compatibility_check=True)
 errors = []
 for stage, budget in (("base", 9), ("quality", 6)):
