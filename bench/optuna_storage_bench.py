@@ -1,6 +1,6 @@
-"""Python Optuna's RDB storage on SQLite: the reference for bench/storage_bench.cc.
+"""Python Optuna's RDB storage (SQLite or PostgreSQL): the reference for bench/storage_bench.cc.
 
-usage: optuna_storage_bench.py lifecycle PATH N   # N trials of ask, 5 suggests, 30 reports, tell
+usage: optuna_storage_bench.py lifecycle URL N    # N trials of ask, 5 suggests, 30 reports, tell
        optuna_storage_bench.py read URL STUDY     # load every trial of a study
 Prints one JSON object: {"ms_per_trial", "cpu_ms_per_trial"} or {"ms", "cpu_ms", "n_trials"}.
 """
@@ -12,9 +12,9 @@ import warnings
 import optuna
 
 
-def lifecycle(path, n):
+def lifecycle(url, n):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = optuna.storages.RDBStorage("sqlite:///" + path)
+    storage = optuna.storages.RDBStorage(url)
     study = optuna.create_study(
         study_name="lifecycle", storage=storage, sampler=optuna.samplers.RandomSampler(seed=1)
     )

@@ -7,7 +7,12 @@
 //     ask the pruner, heartbeat) over the direct runs.
 //  3. Throughput with K = 1, 2, 4, 8 workers on trials that only sleep; efficiency is
 //     trials/s at K over K times trials/s at K = 1 (goal >= 0.9).
-// Usage: orchestrator_bench [trials=40]
+//  4. Many orchestrators: 8 processes, one worker each, on one study of 96 sleeping trials:
+//     the budget must be exact (96 COMPLETE, no FAIL), no trial run twice (the fake worker's
+//     log), every process exiting 0; wall time against one process with 8 workers.
+// With a storage URL (e.g. the PostgreSQL of tools/postgres_test_server.sh) every study is
+// stored there, so 2. is the per-epoch cost of that store (goal < 2 ms on PostgreSQL).
+// Usage: orchestrator_bench [trials=40] [storage_url]
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,7 +21,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
+#include <vector>
 
 #include "tuner/orchestrator.h"
 
@@ -30,9 +37,10 @@ double Now() {
 }
 
 fs::path g_dir;
+std::string g_storage;  // "" : an SQLite file per study in g_dir
 
 mgr::StudyFile Study(const std::string& name, int trials, int epochs, double sleep, int workers) {
-  Json j = {{"name", name},
+  Json j = {{"name", name + "_" + std::to_string(getpid())},
             {"dataset",
              {{"metadata", "t.csv"}, {"audio_dir", "a"}, {"cache_dir", "c"}, {"prepare", false}}},
             {"model", {{"family", "nnet2"}}},
@@ -43,6 +51,7 @@ mgr::StudyFile Study(const std::string& name, int trials, int epochs, double sle
             {"stages", {{{"name", "s"}, {"trials", trials}}}},
             {"workers", {{"gpus", Json::array()}, {"cpu_workers", workers}}},
             {"export", false}};
+  if (!g_storage.empty()) j["storage"] = g_storage;
   const fs::path path = g_dir / (name + ".json");
   std::ofstream(path) << j.dump();
   auto s = mgr::LoadStudyFile(path.string());
@@ -98,11 +107,76 @@ double RunDirect(int n, int epochs) {
   return Now() - t0;
 }
 
+// Section 4: `procs` orchestrator processes, one worker each, on one study.
+void ManyOrchestrators(int procs, int trials) {
+  const mgr::StudyFile study = Study("many", trials, 1, 0.2, 1);
+  const fs::path log = g_dir / "many.log";
+  setenv("MGR_FAKE_LOG", log.c_str(), 1);
+  fflush(stdout);
+  const double t0 = Now();
+  std::vector<pid_t> pids;
+  for (int p = 0; p < procs; ++p) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      std::ostringstream sink;
+      mgr::OrchestratorOptions o;
+      o.worker_command = {MGR_FAKE_WORKER};
+      o.out = &sink;
+      o.poll_seconds = 0.2;
+      auto storage = mgr::OpenStorage(study.storage_url);
+      if (!storage.ok()) _exit(2);
+      mgr::Orchestrator orch(study, std::shared_ptr<mgr::Storage>(std::move(*storage)), o);
+      _exit(orch.Run().ok() ? 0 : 1);
+    }
+    pids.push_back(pid);
+  }
+  int failed_procs = 0;
+  for (pid_t pid : pids) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    failed_procs += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  const double t = Now() - t0;
+  unsetenv("MGR_FAKE_LOG");
+  const double one = RunOrchestrator(Study("many_one", trials, 1, 0.2, procs));
+  // The store's view and the worker's log.
+  auto storage = mgr::OpenStorage(study.storage_url);
+  int64_t complete = -1, fail = -1;
+  if (storage.ok()) {
+    auto id = (*storage)->GetStudyId(study.name + "/s");
+    if (id.ok()) {
+      complete = *(*storage)->CountTrials(*id, {mgr::TrialState::kComplete});
+      fail = *(*storage)->CountTrials(*id, {mgr::TrialState::kFail});
+    }
+  }
+  std::map<int64_t, int> runs;
+  std::ifstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    Json j = Json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("trial")) ++runs[j["trial"]["number"].get<int64_t>()];
+  }
+  int twice = 0;
+  for (const auto& [number, n] : runs) twice += n > 1;
+  printf(
+      "%d orchestrators, 1 worker each, one study of %d sleeping trials (0.2 s): %.2f s "
+      "(one orchestrator with %d workers: %.2f s); COMPLETE %lld of %d, FAIL %lld, runs %zu, "
+      "run twice %d, failed processes %d -> %s\n",
+      procs, trials, t, procs, one, static_cast<long long>(complete), trials,
+      static_cast<long long>(fail), runs.size(), twice, failed_procs,
+      complete == trials && fail == 0 && twice == 0 && failed_procs == 0 &&
+              static_cast<int>(runs.size()) == trials
+          ? "exact"
+          : "WRONG");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   const int n = argc > 1 ? atoi(argv[1]) : 40;
+  if (argc > 2) g_storage = argv[2];
+  printf("store: %s\n", g_storage.empty() ? "an SQLite file per study"
+                                           : mgr::DescribeStorageUrl(g_storage).c_str());
   g_dir = fs::temp_directory_path() / ("mgr_orch_bench_" + std::to_string(getpid()));
   fs::create_directories(g_dir);
 
@@ -135,6 +209,7 @@ int main(int argc, char** argv) {
         "(vs K x K=1)\n",
         k, trials, t, thr, thr / (k * base));
   }
+  ManyOrchestrators(8, 96);
   fs::remove_all(g_dir);
   return 0;
 }

@@ -3,7 +3,9 @@
 //   (a) one trial's lifecycle (create, 5 params, 30 intermediate values, complete), durable
 //       (WAL, synchronous=NORMAL, one transaction per call): ms per trial and speed-up.
 //   (b) reading a study of 10,000 trials x 30 intermediate values: ms, and Python's time.
-// usage: storage_bench [n_trials_lifecycle=300] [n_trials_read=10000]
+//   (c) with a PostgreSQL URL: (a) on PostgresStorage against Optuna's RDBStorage on the same
+//       server (goal >= 20x), each in a database of its own that this bench creates.
+// usage: storage_bench [n_trials_lifecycle=300] [n_trials_read=10000] [postgresql://...]
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +20,9 @@
 #include <nlohmann/json.hpp>
 
 #include "storage/sqlite_storage.h"
+#ifdef MGR_HAVE_POSTGRES
+#include "storage/postgres_db.h"
+#endif
 
 namespace {
 
@@ -53,6 +58,65 @@ nlohmann::json RunPython(const std::string& args) {
   return nlohmann::json::parse(out);
 }
 
+// One trial's lifecycle `n` times on `s`; sets ms and CPU ms per trial.
+void Lifecycle(mgr::Storage& s, int n, double* ms, double* cpu_ms) {
+  int64_t study = Check(s.CreateStudy("lifecycle", {mgr::StudyDirection::kMinimize}));
+  const mgr::Distribution d = mgr::FloatDistribution{0.0, 1.0, false, {}};
+  auto start = Clock::now();
+  std::clock_t cpu_start = std::clock();
+  for (int i = 0; i < n; ++i) {
+    int64_t t = Check(s.CreateTrial(study));
+    double sum = 0;
+    for (int k = 0; k < 5; ++k) {
+      double x = (i * 5 + k) % 97 / 97.0;
+      sum += x;
+      Check(s.SetTrialParam(t, "x" + std::to_string(k), x, d));
+    }
+    for (int step = 0; step < 30; ++step) {
+      Check(s.SetTrialIntermediateValue(t, step, sum / (step + 1)));
+    }
+    Check(s.SetTrialStateValues(t, mgr::TrialState::kComplete, {sum}));
+  }
+  *ms = Ms(Clock::now() - start) / n;
+  *cpu_ms = (std::clock() - cpu_start) * 1000.0 / CLOCKS_PER_SEC / n;
+}
+
+#ifdef MGR_HAVE_POSTGRES
+// A new, empty database `name` on the server of `url`; its URL.
+std::string FreshDatabase(const std::string& url, const std::string& name) {
+  auto info = Check(mgr::pg::ParseUrl(url));
+  auto conn = Check(mgr::pg::Connection::Open(info));
+  Check(conn->Exec("DROP DATABASE IF EXISTS " + name).status());
+  Check(conn->Exec("CREATE DATABASE " + name).status());
+  // postgresql://user@host:port/DB?query: replace DB.
+  const size_t slash = url.find('/', url.find("://") + 3);
+  const size_t query = url.find('?', slash);
+  return url.substr(0, slash + 1) + name + (query == std::string::npos ? "" : url.substr(query));
+}
+
+// (c): the lifecycle on PostgreSQL, ours against Optuna's, on the server of `url`.
+void PostgresLifecycle(const std::string& url, int n_life) {
+  double ours_ms, ours_cpu;
+  {
+    auto s = Check(mgr::OpenStorage(FreshDatabase(url, "bench_ours")));
+    Lifecycle(*s, n_life, &ours_ms, &ours_cpu);
+  }
+  const int n_py = std::max(10, n_life / 10);
+  // Debian's SQLAlchemy reads postgresql:// with psycopg2.
+  auto py = RunPython("lifecycle '" + FreshDatabase(url, "bench_optuna") + "' " +
+                      std::to_string(n_py));
+  double py_ms = py["ms_per_trial"], py_cpu = py["cpu_ms_per_trial"];
+  std::printf("lifecycle on PostgreSQL (%s; one transaction per call)\n",
+              mgr::DescribeStorageUrl(url).c_str());
+  std::printf("  mgr PostgresStorage:    %8.3f ms/trial wall, %.3f ms CPU (%d trials)\n", ours_ms,
+              ours_cpu, n_life);
+  std::printf("  Optuna 3.1 RDBStorage:  %8.3f ms/trial wall, %.3f ms CPU (%d trials)\n", py_ms,
+              py_cpu, n_py);
+  std::printf("  speed-up:               %8.1fx wall, %.1fx CPU (goal >= 20x)\n", py_ms / ours_ms,
+              py_cpu / ours_cpu);
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,27 +129,10 @@ int main(int argc, char** argv) {
   double ours_ms, ours_cpu;
   {
     auto s = Check(mgr::SqliteStorage::Open(dir + "/lifecycle.db"));
-    int64_t study = Check(s->CreateStudy("lifecycle", {mgr::StudyDirection::kMinimize}));
-    const mgr::Distribution d = mgr::FloatDistribution{0.0, 1.0, false, {}};
-    auto start = Clock::now();
-    std::clock_t cpu_start = std::clock();
-    for (int i = 0; i < n_life; ++i) {
-      int64_t t = Check(s->CreateTrial(study));
-      double sum = 0;
-      for (int k = 0; k < 5; ++k) {
-        double x = (i * 5 + k) % 97 / 97.0;
-        sum += x;
-        Check(s->SetTrialParam(t, "x" + std::to_string(k), x, d));
-      }
-      for (int step = 0; step < 30; ++step)
-        Check(s->SetTrialIntermediateValue(t, step, sum / (step + 1)));
-      Check(s->SetTrialStateValues(t, mgr::TrialState::kComplete, {sum}));
-    }
-    ours_ms = Ms(Clock::now() - start) / n_life;
-    ours_cpu = (std::clock() - cpu_start) * 1000.0 / CLOCKS_PER_SEC / n_life;
+    Lifecycle(*s, n_life, &ours_ms, &ours_cpu);
   }
   const int n_py = std::max(10, n_life / 10);
-  auto py_life = RunPython("lifecycle " + dir + "/py_lifecycle.db " + std::to_string(n_py));
+  auto py_life = RunPython("lifecycle sqlite:///" + dir + "/py_lifecycle.db " + std::to_string(n_py));
   double py_ms = py_life["ms_per_trial"], py_cpu = py_life["cpu_ms_per_trial"];
   std::printf(
       "lifecycle (create, 5 params, 30 intermediate values, complete; WAL, synchronous=NORMAL)\n");
@@ -142,6 +189,10 @@ int main(int argc, char** argv) {
               py_read_cpu, py["n_trials"].get<int>());
   std::printf("  speed-up:               %8.1fx wall, %.1fx CPU\n", py_read / runs[2],
               py_read_cpu / cpu_runs[2]);
+#ifdef MGR_HAVE_POSTGRES
+  if (argc > 3) PostgresLifecycle(argv[3], n_life);
+#endif
+
   std::ifstream load("/proc/loadavg");
   std::string load1;
   load >> load1;

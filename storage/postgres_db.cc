@@ -202,12 +202,17 @@ Result<Rows> Connection::Exec(const std::string& sql, const std::vector<Param>& 
   if (PQstatus(conn_) != CONNECTION_OK) {
     if (in_transaction_) return Error("connection lost inside a transaction");
     PQreset(conn_);  // nothing of this statement was sent: reconnecting is safe
+    prepared_.clear();  // a new session has none of them
     if (PQstatus(conn_) != CONNECTION_OK) return Error("connection lost, reconnect failed");
   }
   std::vector<const char*> values;
   for (const Param& p : params) values.push_back(p ? p->c_str() : nullptr);
-  Rows rows(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                         values.data(), nullptr, nullptr, 0));
+  const std::string* name = Prepared(sql, static_cast<int>(values.size()));
+  Rows rows(name != nullptr
+                ? PQexecPrepared(conn_, name->c_str(), static_cast<int>(values.size()),
+                                 values.data(), nullptr, nullptr, 0)
+                : PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                               values.data(), nullptr, nullptr, 0));
   pg_result* res = rows.res_;
   ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return rows;
@@ -219,6 +224,20 @@ Result<Rows> Connection::Exec(const std::string& sql, const std::vector<Param>& 
   if (last_sqlstate_ == "23505") return Status::AlreadyExists(text);
   if (PQstatus(conn_) != CONNECTION_OK) return Status::Unavailable(text + " (connection lost)");
   return Status::Internal(text);
+}
+
+const std::string* Connection::Prepared(const std::string& sql, int n_params) {
+  auto it = prepared_.find(sql);
+  if (it != prepared_.end()) return &it->second;
+  // Statements with parameters are the repeated ones; a bounded cache (statements that inline
+  // ids, as GetTrialsAfter's, are each new) keeps the server's memory bounded too.
+  if (n_params == 0 || prepared_.size() >= kMaxPrepared) return nullptr;
+  std::string name = "mgr_" + std::to_string(prepared_.size());
+  pg_result* res = PQprepare(conn_, name.c_str(), sql.c_str(), n_params, nullptr);
+  const bool ok = res != nullptr && PQresultStatus(res) == PGRES_COMMAND_OK;
+  PQclear(res);
+  if (!ok) return nullptr;  // PQexecParams then reports the error, whatever it is
+  return &prepared_.emplace(sql, std::move(name)).first->second;
 }
 
 Status Connection::Transact(const std::function<Status()>& body) {

@@ -72,6 +72,11 @@ std::pair<Param, Param> StoredValue(double value) {
   return {Num(value), Text("FINITE")};
 }
 
+// Heads a one-statement write to trial $1: `t` is its row, locked, when it is not finished.
+constexpr const char* kUpdatableTrial =
+    "WITH t AS (SELECT trial_id, study_id FROM trials WHERE trial_id = $1 AND state IN "
+    "('RUNNING', 'WAITING') FOR UPDATE) ";
+
 // The schema file, one statement at a time (libpq's parameterised calls run one each).
 std::vector<std::string> SchemaStatements() {
   std::vector<std::string> out;
@@ -235,6 +240,19 @@ Status PostgresStorage::WriteValue(int64_t trial_id, int objective, double value
              "value_type = excluded.value_type",
              {Num(trial_id), Num(int64_t{objective}), v, type})
       .status();
+}
+
+Status PostgresStorage::WriteToUpdatableTrial(int64_t trial_id, const std::string& write,
+                                              const std::vector<Param>& params,
+                                              const std::function<Status()>& in_transaction) {
+  // One statement (one round trip, atomic on its own) for the common case; when it wrote
+  // nothing, the transaction finds out why (no such trial, or finished) and says so.
+  MGR_ASSIGN_OR_RETURN(Rows r, Exec(kUpdatableTrial + write + " RETURNING 1", params));
+  if (r.size() > 0) return Status::Ok();
+  return Transact([&]() -> Status {
+    MGR_RETURN_IF_ERROR(LoadUpdatableTrial(trial_id).status());
+    return in_transaction();
+  });
 }
 
 Status PostgresStorage::WriteIntermediate(int64_t trial_id, int64_t step, double value) {
@@ -518,6 +536,25 @@ Result<std::optional<int64_t>> PostgresStorage::ClaimWaitingTrial(int64_t study_
 Status PostgresStorage::SetTrialParam(int64_t trial_id, const std::string& name, double internal,
                                       const Distribution& dist) {
   std::lock_guard<std::mutex> lock(mu_);
+  // The common case in one statement: a valid value, and the study's earlier record of the
+  // parameter (if any) has this very distribution. Anything else takes the transaction,
+  // which tells compatible from incompatible and names what is wrong.
+  const std::string json = DistributionToJsonString(dist);
+  if (CheckParam("", name, internal, dist).ok()) {
+    MGR_ASSIGN_OR_RETURN(
+        Rows r, Exec(std::string(kUpdatableTrial) +
+                         ", prev AS (SELECT p.distribution_json FROM trial_params p JOIN trials "
+                         "o ON o.trial_id = p.trial_id JOIN t ON o.study_id = t.study_id WHERE "
+                         "p.param_name = $2 LIMIT 1) INSERT INTO trial_params (trial_id, "
+                         "param_name, param_value, distribution_json) SELECT t.trial_id, "
+                         "$2::varchar, $3::double precision, $4::text FROM t WHERE NOT EXISTS "
+                         "(SELECT 1 FROM prev WHERE prev.distribution_json <> $4::text) ON "
+                         "CONFLICT (trial_id, param_name) DO UPDATE SET param_value = "
+                         "excluded.param_value, distribution_json = excluded.distribution_json "
+                         "RETURNING 1",
+                     {Num(trial_id), Text(name), Num(internal), Text(json)}));
+    if (r.size() > 0) return Status::Ok();
+  }
   return Transact([&]() -> Status {
     MGR_ASSIGN_OR_RETURN(TrialRow t, LoadUpdatableTrial(trial_id));
     MGR_RETURN_IF_ERROR(CheckParam(t.desc, name, internal, dist));
@@ -528,15 +565,39 @@ Status PostgresStorage::SetTrialParam(int64_t trial_id, const std::string& name,
 
 Status PostgresStorage::SetTrialIntermediateValue(int64_t trial_id, int64_t step, double value) {
   std::lock_guard<std::mutex> lock(mu_);
-  return Transact([&]() -> Status {
-    MGR_RETURN_IF_ERROR(LoadUpdatableTrial(trial_id).status());
-    return WriteIntermediate(trial_id, step, value);
-  });
+  auto [v, type] = StoredValue(value);
+  return WriteToUpdatableTrial(
+      trial_id,
+      "INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, "
+      "intermediate_value_type) SELECT t.trial_id, $2::integer, $3::double precision, "
+      "$4::trialintermediatevaluetype FROM t ON CONFLICT (trial_id, step) DO UPDATE SET "
+      "intermediate_value = excluded.intermediate_value, intermediate_value_type = "
+      "excluded.intermediate_value_type",
+      {Num(trial_id), Num(step), v, type}, [&] { return WriteIntermediate(trial_id, step, value); });
 }
 
 Status PostgresStorage::SetTrialStateValues(int64_t trial_id, TrialState state,
                                             const std::vector<double>& values) {
   std::lock_guard<std::mutex> lock(mu_);
+  // The common case in one statement: a single-objective trial finishing with its value
+  // (the value and the state written together, or neither). Anything else, or a trial that
+  // is not updatable or of a study with several objectives, takes the transaction.
+  if (values.size() == 1 && IsFinished(state) &&
+      CheckStateValues("", state, values, 1).ok()) {
+    auto [v, type] = StoredValue(values[0]);
+    MGR_ASSIGN_OR_RETURN(
+        Rows r, Exec(std::string(kUpdatableTrial) +
+                         ", one AS (SELECT t.trial_id FROM t WHERE (SELECT COUNT(*) FROM "
+                         "study_directions d WHERE d.study_id = t.study_id) = 1), v AS (INSERT "
+                         "INTO trial_values (trial_id, objective, value, value_type) SELECT "
+                         "one.trial_id, 0, $2::double precision, $3::trialvaluetype FROM one ON "
+                         "CONFLICT (trial_id, objective) DO UPDATE SET value = excluded.value, "
+                         "value_type = excluded.value_type RETURNING trial_id) UPDATE trials SET "
+                         "state = $4::trialstate, datetime_complete = $5::timestamp FROM v WHERE "
+                         "trials.trial_id = v.trial_id RETURNING 1",
+                     {Num(trial_id), v, type, Text(TrialStateName(state)), Now()}));
+    if (r.size() > 0) return Status::Ok();
+  }
   return Transact([&]() -> Status {
     MGR_ASSIGN_OR_RETURN(TrialRow t, LoadUpdatableTrial(trial_id));
     MGR_ASSIGN_OR_RETURN(StudyRow study, LoadStudy(t.study_id));
@@ -561,10 +622,13 @@ Status PostgresStorage::SetTrialStateValues(int64_t trial_id, TrialState state,
 Status PostgresStorage::SetTrialAttr(const char* table, int64_t trial_id, const std::string& key,
                                      const Json& value) {
   std::lock_guard<std::mutex> lock(mu_);
-  return Transact([&]() -> Status {
-    MGR_RETURN_IF_ERROR(LoadUpdatableTrial(trial_id).status());
-    return WriteAttr(table, "trial_id", trial_id, key, value);
-  });
+  return WriteToUpdatableTrial(
+      trial_id,
+      std::string("INSERT INTO ") + table +
+          " (trial_id, key, value_json) SELECT t.trial_id, $2::varchar, $3::text FROM t ON "
+          "CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json",
+      {Num(trial_id), Text(key), Text(value.dump())},
+      [&] { return WriteAttr(table, "trial_id", trial_id, key, value); });
 }
 
 Status PostgresStorage::SetTrialUserAttr(int64_t trial_id, const std::string& key,
@@ -737,14 +801,17 @@ Result<int64_t> PostgresStorage::CountTrials(int64_t study_id,
 
 Status PostgresStorage::RecordHeartbeat(int64_t trial_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  return Transact([&]() -> Status {
-    MGR_RETURN_IF_ERROR(LoadUpdatableTrial(trial_id).status());
-    return Exec(
-               "INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES ($1, $2) ON CONFLICT "
-               "(trial_id) DO UPDATE SET heartbeat = excluded.heartbeat",
-               {Num(trial_id), Now()})
-        .status();
-  });
+  const Param now = Now();
+  return WriteToUpdatableTrial(
+      trial_id,
+      "INSERT INTO trial_heartbeats (trial_id, heartbeat) SELECT t.trial_id, $2::timestamp FROM "
+      "t ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat",
+      {Num(trial_id), now}, [&] {
+        return Exec("INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES ($1, $2) ON "
+                    "CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat",
+                    {Num(trial_id), now})
+            .status();
+      });
 }
 
 Result<std::vector<int64_t>> PostgresStorage::FailStaleTrials(int64_t study_id,

@@ -106,6 +106,12 @@ class PostgresStorage final : public Storage {
 
   // Helpers that run inside a transaction. `lock` takes the row's lock (FOR UPDATE).
   Result<StudyRow> LoadStudy(int64_t study_id, bool lock = false);
+  // Not in a transaction: runs `write` (an INSERT ... SELECT ... FROM t, t being trial $1's
+  // row, locked, when the trial is not finished) as one statement; when it wrote nothing,
+  // runs LoadUpdatableTrial (its error) then `in_transaction` in a transaction.
+  Status WriteToUpdatableTrial(int64_t trial_id, const std::string& write,
+                               const std::vector<pg::Param>& params,
+                               const std::function<Status()>& in_transaction);
   Result<TrialRow> LoadUpdatableTrial(int64_t trial_id);
   Status CheckParamCompatible(const TrialRow& t, const std::string& name, const Distribution& dist);
   Status InsertParam(int64_t trial_id, const std::string& name, double internal,
