@@ -1,5 +1,6 @@
 // The built mgr-tune against Python Optuna 3.1 (/usr/bin/python3), 4.9 and 5.1 (PyPI, into
-// BUILD/optuna4-venv and optuna5-venv) on one SQLite file:
+// BUILD/optuna4-venv and optuna5-venv) on one SQLite file, and on one PostgreSQL database
+// (the postgres_server fixture's server):
 // a study Optuna wrote is listed byte for byte as optuna/cli.py's own code lists it, is
 // continued with mgr-tune ask/tell, and Optuna still reads it; concurrent ask/tell
 // processes lose nothing; bad input leaves the file byte-identical.
@@ -12,10 +13,13 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include "tests/storage/storage_test_util.h"
 
 namespace {
 
@@ -45,20 +49,43 @@ Output RunShell(const std::string& dir, const std::string& cmd) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out), ReadFile(err)};
 }
 
-// The Optuna release on the other side: Debian's (null) or a version from PyPI.
-class InteropTest : public ::testing::TestWithParam<const char*> {
+// The Optuna release on the other side (Debian's: null, or a version from PyPI), and whether
+// the store is PostgreSQL (else an SQLite file).
+using Setup = std::tuple<const char*, bool>;
+
+class InteropTest : public ::testing::TestWithParam<Setup> {
  protected:
+  const char* Release() const { return std::get<0>(GetParam()); }
+  bool Postgres() const { return std::get<1>(GetParam()); }
+
+  // Store `name` as the Python helper takes it: a file in dir_, or a database of this test's
+  // own on the server (SQLAlchemy 2.1 needs +psycopg2 to pick the driver the venvs have).
+  std::string Db(const std::string& name) {
+    if (!Postgres()) return name + ".db";
+    std::string error, url;
+#ifdef MGR_HAVE_POSTGRES
+    url = mgr::testing_util::PostgresTestDatabase(
+        "cli_" + std::to_string(std::hash<std::string>()(dir_)) + "_" + name, &error);
+#endif
+    EXPECT_FALSE(url.empty()) << error;
+    return "postgresql+psycopg2://" + url.substr(url.find("://") + 3);
+  }
+  // The same store as mgr-tune's --storage.
+  std::string Url(const std::string& name) {
+    return Postgres() ? "'" + Db(name) + "'" : "sqlite:///" + name + ".db";
+  }
+
   void SetUp() override {
     char tmpl[] = "/tmp/mgr_interop_XXXXXX";
     dir_ = mkdtemp(tmpl);
-    if (GetParam() == nullptr) {
+    if (Release() == nullptr) {
       python_ = MGR_PYTHON;
       return;
     }
     // Once per build folder; fails (never skips) when PyPI cannot be reached.
-    const std::string venv = std::string(MGR_BINARY_DIR) + "/optuna" + GetParam()[0] + "-venv";
+    const std::string venv = std::string(MGR_BINARY_DIR) + "/optuna" + Release()[0] + "-venv";
     Output made = RunShell(dir_, "bash '" + std::string(MGR_SOURCE_DIR) +
-                                     "/tools/optuna_venv.sh' '" + venv + "' " + GetParam());
+                                     "/tools/optuna_venv.sh' '" + venv + "' " + Release());
     ASSERT_EQ(made.code, 0) << made.err;
     python_ = venv + "/bin/python";
   }
@@ -69,7 +96,7 @@ class InteropTest : public ::testing::TestWithParam<const char*> {
     return RunShell(dir_, "'" + python_ + "' '" + kHelper + "' " + args);
   }
   void MakePythonStudy() {
-    Output made = Py("make py.db");
+    Output made = Py("make '" + Db("py") + "'");
     ASSERT_EQ(made.code, 0) << made.err;
   }
   std::string dir_;
@@ -78,7 +105,7 @@ class InteropTest : public ::testing::TestWithParam<const char*> {
 
 TEST_P(InteropTest, ListingsAreByteIdenticalToOptunasCli) {
   MakePythonStudy();
-  const std::string storage = " --storage sqlite:///py.db";
+  const std::string storage = " --storage " + Url("py");
   struct Case {
     std::string command, study;
   };
@@ -88,7 +115,7 @@ TEST_P(InteropTest, ListingsAreByteIdenticalToOptunasCli) {
     for (const std::string fmt : {"json", "table", "yaml"}) {
       for (bool flatten : {false, true}) {
         SCOPED_TRACE(c.command + " " + c.study + " -f " + fmt + (flatten ? " --flatten" : ""));
-        Output py = Py("dump py.db " + c.command + " " + fmt + (flatten ? " 1 " : " 0 ") + c.study);
+        Output py = Py("dump '" + Db("py") + "' " + c.command + " " + fmt + (flatten ? " 1 " : " 0 ") + c.study);
         ASSERT_EQ(py.code, 0) << py.err;
         Output ours = Tune(c.command + storage + " -f " + fmt + (flatten ? " --flatten" : "") +
                            (c.study.empty() ? "" : " --study-name " + c.study));
@@ -101,7 +128,7 @@ TEST_P(InteropTest, ListingsAreByteIdenticalToOptunasCli) {
 
 TEST_P(InteropTest, AskTellContinuesAPythonStudyThatPythonStillReads) {
   MakePythonStudy();
-  Json before = Json::parse(Py("summary py.db py").out);
+  Json before = Json::parse(Py("summary '" + Db("py") + "' py").out);
   const size_t n = before.size();  // 14 run + 1 WAITING
   ASSERT_EQ(before.back()["state"], "WAITING");
 
@@ -110,19 +137,19 @@ TEST_P(InteropTest, AskTellContinuesAPythonStudyThatPythonStillReads) {
       R"('{"lr": {"name": "FloatDistribution", "attributes": {"low": 1e-05, "high": 0.1, "log": true, "step": null}}, )"
       R"("layers": {"name": "IntDistribution", "attributes": {"low": 1, "high": 4, "log": false, "step": 1}}, )"
       R"("opt": {"name": "CategoricalDistribution", "attributes": {"choices": ["adam", "sgd"]}}}')";
-  Output ask = Tune("ask --storage sqlite:///py.db --study-name py --search-space " + space);
+  Output ask = Tune("ask --storage " + Url("py") + " --study-name py --search-space " + space);
   ASSERT_EQ(ask.code, 0) << ask.err;
   Json asked = Json::parse(ask.out);
   EXPECT_EQ(asked["number"], n - 1);
   EXPECT_EQ(asked["params"], Json::parse(R"({"lr": 0.001, "layers": 2, "opt": "adam"})"));
-  ASSERT_EQ(Tune("tell --storage sqlite:///py.db --study-name py --trial-number " +
+  ASSERT_EQ(Tune("tell --storage " + Url("py") + " --study-name py --trial-number " +
                  std::to_string(n - 1) + " --values 0.125")
                 .code,
             0);
 
   // A fresh trial from TPE, then a pruned one without values.
   Output ask2 = Tune(
-      "ask --storage sqlite:///py.db --study-name py --sampler TPESampler "
+      "ask --storage " + Url("py") + " --study-name py --sampler TPESampler "
       "--sampler-kwargs '{\"seed\": 3}' --search-space " +
       space);
   ASSERT_EQ(ask2.code, 0) << ask2.err;
@@ -131,13 +158,13 @@ TEST_P(InteropTest, AskTellContinuesAPythonStudyThatPythonStillReads) {
   EXPECT_GE(asked2["params"]["lr"].get<double>(), 1e-5);
   EXPECT_LE(asked2["params"]["lr"].get<double>(), 0.1);
   EXPECT_TRUE(asked2["params"]["opt"] == "adam" || asked2["params"]["opt"] == "sgd");
-  ASSERT_EQ(Tune("tell --storage sqlite:///py.db --study-name py --trial-number " +
+  ASSERT_EQ(Tune("tell --storage " + Url("py") + " --study-name py --trial-number " +
                  std::to_string(n) + " --state pruned")
                 .code,
             0);
 
   // Python Optuna reads both new trials as told.
-  Json after = Json::parse(Py("summary py.db py").out);
+  Json after = Json::parse(Py("summary '" + Db("py") + "' py").out);
   ASSERT_EQ(after.size(), n + 1);
   EXPECT_EQ(after[n - 1]["state"], "COMPLETE");
   EXPECT_EQ(after[n - 1]["values"], Json::parse("[0.125]"));
@@ -150,13 +177,13 @@ TEST_P(InteropTest, AskTellContinuesAPythonStudyThatPythonStillReads) {
   for (size_t i = 0; i + 1 < n; ++i) EXPECT_EQ(after[i], before[i]) << "trial " << i;
 
   // And both programs still list the study identically.
-  Output py = Py("dump py.db trials json 0 py");
-  Output ours = Tune("trials --storage sqlite:///py.db --study-name py -f json");
+  Output py = Py("dump '" + Db("py") + "' trials json 0 py");
+  Output ours = Tune("trials --storage " + Url("py") + " --study-name py -f json");
   EXPECT_EQ(ours.out, py.out);
 }
 
 TEST_P(InteropTest, ConcurrentAskTellLosesNothing) {
-  ASSERT_EQ(Tune("create-study --storage sqlite:///c.db --study-name c").code, 0);
+  ASSERT_EQ(Tune("create-study --storage " + Url("c") + " --study-name c").code, 0);
   // Three processes, each asking and telling 12 trials (value = the trial's number).
   const int kProcs = 3, kEach = 12;
   std::string loop =
@@ -164,13 +191,13 @@ TEST_P(InteropTest, ConcurrentAskTellLosesNothing) {
       "); do "
       "n=$('" +
       kTune +
-      "' ask --storage sqlite:///c.db --study-name c --sampler RandomSampler "
+      "' ask --storage " + Url("c") + " --study-name c --sampler RandomSampler "
       "--search-space '{\"x\": {\"name\": \"FloatDistribution\", \"attributes\": {\"low\": 0.0, "
       "\"high\": 1.0, \"log\": false, \"step\": null}}}' | sed 's/^{\"number\": "
       "\\([0-9]*\\).*/\\1/'); "
       "'" +
       kTune +
-      "' tell --storage sqlite:///c.db --study-name c --trial-number $n --values $n "
+      "' tell --storage " + Url("c") + " --study-name c --trial-number $n --values $n "
       "2>/dev/null || exit 1; done";
   std::string all;
   for (int p = 0; p < kProcs; ++p) all += "(" + loop + ") & ";
@@ -178,7 +205,7 @@ TEST_P(InteropTest, ConcurrentAskTellLosesNothing) {
   Output r = RunShell(dir_, "( " + all + " )");
   ASSERT_EQ(r.code, 0) << r.err;
 
-  Output listed = Tune("trials --storage sqlite:///c.db --study-name c -f json");
+  Output listed = Tune("trials --storage " + Url("c") + " --study-name c -f json");
   ASSERT_EQ(listed.code, 0) << listed.err;
   Json trials = Json::parse(listed.out);
   ASSERT_EQ(trials.size(), static_cast<size_t>(kProcs * kEach));
@@ -192,11 +219,14 @@ TEST_P(InteropTest, ConcurrentAskTellLosesNothing) {
   EXPECT_EQ(*numbers.begin(), 0);
   EXPECT_EQ(*numbers.rbegin(), kProcs * kEach - 1);
   // Python agrees.
-  Json py = Json::parse(Py("summary c.db c").out);
+  Json py = Json::parse(Py("summary '" + Db("c") + "' c").out);
   EXPECT_EQ(py.size(), trials.size());
 }
 
-TEST_P(InteropTest, BadInputIsOneClearLineAndChangesNothing) {
+// File-level checks (the file stays byte-identical, a read creates no file): SQLite only.
+class SqliteInteropTest : public InteropTest {};
+
+TEST_P(SqliteInteropTest, BadInputIsOneClearLineAndChangesNothing) {
   MakePythonStudy();
   // A first valid write, so the file is in the state mgr-tune leaves it in.
   ASSERT_EQ(Tune("ask --storage sqlite:///py.db --study-name py").code, 0);
@@ -251,21 +281,21 @@ TEST_P(InteropTest, BadInputIsOneClearLineAndChangesNothing) {
 
 TEST_P(InteropTest, CreateStudyAndExport) {
   Output created = Tune(
-      "create-study --storage sqlite:///e.db --study-name e --directions "
+      "create-study --storage " + Url("e") + " --study-name e --directions "
       "minimize maximize");
   ASSERT_EQ(created.code, 0) << created.err;
   EXPECT_EQ(created.out, "e\n");
-  EXPECT_EQ(Tune("create-study --storage sqlite:///e.db --study-name e --skip-if-exists").out,
+  EXPECT_EQ(Tune("create-study --storage " + Url("e") + " --study-name e --skip-if-exists").out,
             "e\n");
   Output ask = Tune(
-      "ask --storage sqlite:///e.db --study-name e --sampler RandomSampler "
+      "ask --storage " + Url("e") + " --study-name e --sampler RandomSampler "
       "--search-space '{\"opt\": {\"name\": \"CategoricalDistribution\", "
       "\"attributes\": {\"choices\": [\"a,b\", \"c\"]}}}'");
   ASSERT_EQ(ask.code, 0) << ask.err;
   ASSERT_EQ(
-      Tune("tell --storage sqlite:///e.db --study-name e --trial-number 0 --values 1.5 -2").code,
+      Tune("tell --storage " + Url("e") + " --study-name e --trial-number 0 --values 1.5 -2").code,
       0);
-  Output csv = Tune("export --storage sqlite:///e.db --study-name e");
+  Output csv = Tune("export --storage " + Url("e") + " --study-name e");
   ASSERT_EQ(csv.code, 0) << csv.err;
   std::string header = csv.out.substr(0, csv.out.find('\n'));
   EXPECT_EQ(header,
@@ -276,16 +306,31 @@ TEST_P(InteropTest, CreateStudyAndExport) {
   std::string opt = Json::parse(ask.out)["params"]["opt"];
   EXPECT_THAT(row, ::testing::HasSubstr(opt == "c" ? ",c," : ",\"a,b\",")) << row;
 
-  Output deleted = Tune("delete-study --storage sqlite:///e.db --study-name e");
+  Output deleted = Tune("delete-study --storage " + Url("e") + " --study-name e");
   ASSERT_EQ(deleted.code, 0) << deleted.err;
-  EXPECT_EQ(Tune("studies --storage sqlite:///e.db -f json").out, "[]\n");
+  EXPECT_EQ(Tune("studies --storage " + Url("e") + " -f json").out, "[]\n");
 }
 
-INSTANTIATE_TEST_SUITE_P(Releases, InteropTest, ::testing::Values(nullptr, "4.9.0", "5.1.0"),
-                         [](const ::testing::TestParamInfo<const char*>& info) {
-                           return info.param == nullptr
-                                      ? std::string("Optuna31")
-                                      : "Optuna" + std::string(1, info.param[0]) + info.param[2];
-                         });
+std::string SetupName(const ::testing::TestParamInfo<Setup>& info) {
+  const char* release = std::get<0>(info.param);
+  return (release == nullptr ? std::string("Optuna31")
+                             : "Optuna" + std::string(1, release[0]) + release[2]) +
+         (std::get<1>(info.param) ? "Postgres" : "Sqlite");
+}
+
+#ifdef MGR_HAVE_POSTGRES
+const bool kBackends[] = {false, true};
+#else
+const bool kBackends[] = {false};
+#endif
+
+INSTANTIATE_TEST_SUITE_P(Releases, InteropTest,
+                         ::testing::Combine(::testing::Values(nullptr, "4.9.0", "5.1.0"),
+                                            ::testing::ValuesIn(kBackends)),
+                         SetupName);
+INSTANTIATE_TEST_SUITE_P(Releases, SqliteInteropTest,
+                         ::testing::Combine(::testing::Values(nullptr, "4.9.0", "5.1.0"),
+                                            ::testing::Values(false)),
+                         SetupName);
 
 }  // namespace

@@ -17,7 +17,9 @@ optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 
 def storage(db):
-    return optuna.storages.RDBStorage("sqlite:///" + db, skip_compatibility_check=True)
+    """`db`: an SQLite file's path, or a URL (PostgreSQL)."""
+    url = db if "://" in db else "sqlite:///" + db
+    return optuna.storages.RDBStorage(url, skip_compatibility_check=True)
 
 
 def make(db):
