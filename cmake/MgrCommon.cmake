@@ -39,7 +39,12 @@ function(mgr_add_test)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 600)
   endif()
+  # gtest_discover_tests writes these pairs unquoted: an empty or multi-word value would
+  # shift every pair after it (hence one label, and none given means no LABELS pair).
   set(extra)
+  if(T_LABELS)
+    list(APPEND extra LABELS "${T_LABELS}")
+  endif()
   if(T_FIXTURES)
     list(APPEND extra FIXTURES_REQUIRED "${T_FIXTURES}")
   endif()
@@ -47,7 +52,7 @@ function(mgr_add_test)
     list(APPEND extra ENVIRONMENT "${T_ENVIRONMENT}")
   endif()
   gtest_discover_tests(${T_NAME} DISCOVERY_TIMEOUT 120
-    PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}" ${extra})
+    PROPERTIES TIMEOUT ${T_TIMEOUT} ${extra})
 endfunction()
 
 # mgr_add_server_fixture(NAME fixture SCRIPT tools/x.sh DIR dir LABEL label)

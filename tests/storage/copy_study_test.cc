@@ -148,6 +148,51 @@ int64_t MakeSource(Storage& s, const std::string& name, int n) {
   return id;
 }
 
+#ifdef MGR_HAVE_POSTGRES
+// From a laptop's SQLite file to the lab's PostgreSQL and back: Python Optuna reads the same
+// study (every trial and field) in all three stores. Psycopg2 is Debian's.
+TEST(CopyStudyTest, SqliteToPostgresAndBackKeepsEveryField) {
+  TempDir dir;
+  const std::string source = "sqlite:///" + dir.path() + "/source.db";
+  std::string out;
+  ASSERT_EQ(RunCommand(Python("optuna_dump.py", "write '" + source + "' py"), &out), 0) << out;
+  std::string error;
+  const std::string pg = testing_util::PostgresTestDatabase(
+      "copy_" + std::to_string(std::hash<std::string>()(dir.path())), &error);
+  ASSERT_FALSE(pg.empty()) << error;
+  const std::string back = "sqlite:///" + dir.path() + "/back.db";
+  {
+    auto from = std::move(OpenStorage(source)).value();
+    auto server = OpenStorage(pg);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    auto to = std::move(OpenStorage(back)).value();
+    Result<int64_t> up = CopyStudy(*from, "py", **server, "lab");
+    ASSERT_TRUE(up.ok()) << up.status().ToString();
+    EXPECT_EQ(*up, 14);
+    Result<int64_t> down = CopyStudy(**server, "lab", *to, "home");
+    ASSERT_TRUE(down.ok()) << down.status().ToString();
+    EXPECT_EQ(*down, 14);
+  }
+  const Json want = Dump(source, "py");
+  ASSERT_TRUE(want.is_object());
+  for (const auto& [url, name] : {std::pair<std::string, std::string>{pg, "lab"}, {back, "home"}}) {
+    const Json got = Dump(url, name);
+    ASSERT_TRUE(got.is_object()) << url;
+    EXPECT_EQ(got["study_name"], name);
+    for (const char* key : {"directions", "user_attrs", "system_attrs"}) {
+      EXPECT_EQ(got[key], want[key]) << url << " " << key;
+    }
+    ASSERT_EQ(got["trials"].size(), want["trials"].size()) << url;
+    for (size_t i = 0; i < want["trials"].size(); ++i) {
+      Json a = got["trials"][i], b = want["trials"][i];
+      a.erase("trial_id");  // the target's own ids
+      b.erase("trial_id");
+      EXPECT_EQ(a, b) << url << " trial " << i;
+    }
+  }
+}
+#endif
+
 TEST(CopyStudyTest, AFailureHalfwayLeavesNoPartialCopy) {
   InMemoryStorage from;
   MakeSource(from, "demo/base", 5);
