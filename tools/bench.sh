@@ -17,13 +17,24 @@ for n in "${NAMES[@]}"; do
   if [ "$n" = race ]; then TARGETS+=(mgr-train mgr-make-dataset); else TARGETS+=("$n"); fi
 done
 cmake --build "$B" -j "$(nproc)" --target "${TARGETS[@]}" mgr-tune
+# storage_bench and orchestrator_bench measure PostgreSQL too, on a scratch server.
+PG_DIR="$PWD/$B/bench-postgres"
+trap 'bash tools/postgres_test_server.sh stop "$PG_DIR" >/dev/null 2>&1 || true' EXIT
+pg_url() {
+  [ -s "$PG_DIR/url" ] || bash tools/postgres_test_server.sh start "$PG_DIR" >/dev/null
+  cat "$PG_DIR/url"
+}
 for n in "${NAMES[@]}"; do
   echo "=== $n"
-  if [ "$n" = race ]; then
-    bash bench/race.sh --build "$B" --work "$B/race" --out "$B/race.json"
-  else
-    "$B/bench/$n"
-  fi
+  case "$n" in
+    race) bash bench/race.sh --build "$B" --work "$B/race" --out "$B/race.json" ;;
+    storage_bench) "$B/bench/$n" 300 10000 "$(pg_url)" ;;
+    orchestrator_bench)
+      "$B/bench/$n"
+      echo "=== orchestrator_bench on PostgreSQL"
+      "$B/bench/$n" 40 "$(pg_url)" ;;
+    *) "$B/bench/$n" ;;
+  esac
 done
 echo "=== cli_bench"
 /usr/bin/python3 bench/cli_bench.py "$B/tuner/mgr-tune" || true
