@@ -495,22 +495,7 @@ Result<int64_t> PostgresStorage::CreateTrial(int64_t study_id, const FrozenTrial
                                when(t.datetime_start), when(t.datetime_complete)}));
     id = ins.Int(0, 0);
     if (tmpl == nullptr) return Status::Ok();
-    for (const auto& [name, value] : t.params) {
-      MGR_RETURN_IF_ERROR(InsertParam(id, name, value, t.distributions.at(name)));
-    }
-    for (size_t i = 0; i < t.values.size(); ++i) {
-      MGR_RETURN_IF_ERROR(WriteValue(id, static_cast<int>(i), t.values[i]));
-    }
-    for (const auto& [step, value] : t.intermediate_values) {
-      MGR_RETURN_IF_ERROR(WriteIntermediate(id, step, value));
-    }
-    for (const auto& [key, value] : t.user_attrs) {
-      MGR_RETURN_IF_ERROR(WriteAttr("trial_user_attributes", "trial_id", id, key, value));
-    }
-    for (const auto& [key, value] : t.system_attrs) {
-      MGR_RETURN_IF_ERROR(WriteAttr("trial_system_attributes", "trial_id", id, key, value));
-    }
-    return Status::Ok();
+    return storage_internal::WriteTrialRows(*this, id, t);
   }));
   return id;
 }
@@ -573,7 +558,8 @@ Status PostgresStorage::SetTrialIntermediateValue(int64_t trial_id, int64_t step
       "$4::trialintermediatevaluetype FROM t ON CONFLICT (trial_id, step) DO UPDATE SET "
       "intermediate_value = excluded.intermediate_value, intermediate_value_type = "
       "excluded.intermediate_value_type",
-      {Num(trial_id), Num(step), v, type}, [&] { return WriteIntermediate(trial_id, step, value); });
+      {Num(trial_id), Num(step), v, type},
+      [&] { return WriteIntermediate(trial_id, step, value); });
 }
 
 Status PostgresStorage::SetTrialStateValues(int64_t trial_id, TrialState state,
@@ -582,8 +568,7 @@ Status PostgresStorage::SetTrialStateValues(int64_t trial_id, TrialState state,
   // The common case in one statement: a single-objective trial finishing with its value
   // (the value and the state written together, or neither). Anything else, or a trial that
   // is not updatable or of a study with several objectives, takes the transaction.
-  if (values.size() == 1 && IsFinished(state) &&
-      CheckStateValues("", state, values, 1).ok()) {
+  if (values.size() == 1 && IsFinished(state) && CheckStateValues("", state, values, 1).ok()) {
     auto [v, type] = StoredValue(values[0]);
     MGR_ASSIGN_OR_RETURN(
         Rows r, Exec(std::string(kUpdatableTrial) +
@@ -807,9 +792,10 @@ Status PostgresStorage::RecordHeartbeat(int64_t trial_id) {
       "INSERT INTO trial_heartbeats (trial_id, heartbeat) SELECT t.trial_id, $2::timestamp FROM "
       "t ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat",
       {Num(trial_id), now}, [&] {
-        return Exec("INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES ($1, $2) ON "
-                    "CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat",
-                    {Num(trial_id), now})
+        return Exec(
+                   "INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES ($1, $2) ON "
+                   "CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat",
+                   {Num(trial_id), now})
             .status();
       });
 }

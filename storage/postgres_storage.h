@@ -23,6 +23,7 @@
 
 #include "storage/postgres_db.h"
 #include "storage/storage.h"
+#include "storage/storage_internal.h"
 
 namespace mgr {
 
@@ -85,6 +86,9 @@ class PostgresStorage final : public Storage {
                                                std::chrono::seconds grace) override;
 
  private:
+  template <typename Backend>
+  friend Status storage_internal::WriteTrialRows(Backend& b, int64_t id, const FrozenTrial& t);
+
   struct TrialRow {
     int64_t trial_id;
     int64_t study_id;

@@ -657,22 +657,7 @@ Result<int64_t> SqliteStorage::CreateTrial(int64_t study_id, const FrozenTrial* 
     MGR_RETURN_IF_ERROR(ins.Run());
     id = db_->LastInsertRowId();
     if (tmpl == nullptr) return Status::Ok();
-    for (const auto& [name, value] : t.params) {
-      MGR_RETURN_IF_ERROR(InsertParam(id, name, value, t.distributions.at(name)));
-    }
-    for (size_t i = 0; i < t.values.size(); ++i) {
-      MGR_RETURN_IF_ERROR(WriteValue(id, static_cast<int>(i), t.values[i]));
-    }
-    for (const auto& [step, value] : t.intermediate_values) {
-      MGR_RETURN_IF_ERROR(WriteIntermediate(id, step, value));
-    }
-    for (const auto& [key, value] : t.user_attrs) {
-      MGR_RETURN_IF_ERROR(WriteAttr("trial_user_attributes", "trial_id", id, key, value));
-    }
-    for (const auto& [key, value] : t.system_attrs) {
-      MGR_RETURN_IF_ERROR(WriteAttr("trial_system_attributes", "trial_id", id, key, value));
-    }
-    return Status::Ok();
+    return storage_internal::WriteTrialRows(*this, id, t);
   }));
   return id;
 }

@@ -43,7 +43,30 @@ Status PrepareTemplate(const std::string& trial_desc, size_t n_objectives, Froze
 
 Status CheckDirections(const std::string& study_name, const std::vector<StudyDirection>& dirs);
 
-// --- Reading Optuna's rows (every SQL backend) ---------------------------------------------
+// --- Optuna's rows (every SQL backend) ----------------------------------------------------
+
+// Writes the rows of trial `id` that a template trial `t` brings (params, values,
+// intermediate values, user and system attributes) through the backend's row writers, inside
+// its transaction. The SQL backends befriend it.
+template <typename Backend>
+Status WriteTrialRows(Backend& b, int64_t id, const FrozenTrial& t) {
+  for (const auto& [name, value] : t.params) {
+    MGR_RETURN_IF_ERROR(b.InsertParam(id, name, value, t.distributions.at(name)));
+  }
+  for (size_t i = 0; i < t.values.size(); ++i) {
+    MGR_RETURN_IF_ERROR(b.WriteValue(id, static_cast<int>(i), t.values[i]));
+  }
+  for (const auto& [step, value] : t.intermediate_values) {
+    MGR_RETURN_IF_ERROR(b.WriteIntermediate(id, step, value));
+  }
+  for (const auto& [key, value] : t.user_attrs) {
+    MGR_RETURN_IF_ERROR(b.WriteAttr("trial_user_attributes", "trial_id", id, key, value));
+  }
+  for (const auto& [key, value] : t.system_attrs) {
+    MGR_RETURN_IF_ERROR(b.WriteAttr("trial_system_attributes", "trial_id", id, key, value));
+  }
+  return Status::Ok();
+}
 
 // Attribute values are JSON. Python's json module may write NaN / Infinity, which strict
 // JSON lacks: read as null / +-inf; text that is not JSON at all is kept as a string.
