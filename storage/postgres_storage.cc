@@ -1,8 +1,10 @@
 #include "storage/postgres_storage.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <tuple>
 #include <unordered_map>
 
 #include "storage/postgres_schema_sql.h"  // generated from storage/postgres_schema.sql
@@ -638,96 +640,94 @@ Status PostgresStorage::SetTrialSystemAttr(int64_t trial_id, const std::string& 
 // --- Reading trials: the trials table, then one query per child table ----------------------
 
 Result<std::vector<FrozenTrial>> PostgresStorage::LoadTrials(const std::string& where,
-                                                             int64_t arg) {
-  MGR_ASSIGN_OR_RETURN(
-      Rows rows, Exec("SELECT t.trial_id, t.number, t.state, " + Ts("t.datetime_start") + ", " +
-                          Ts("t.datetime_complete") + " FROM trials t WHERE " + where +
-                          " ORDER BY t.number, t.trial_id",
-                      {Num(arg)}));
-  std::vector<FrozenTrial> trials(static_cast<size_t>(rows.size()));
-  std::unordered_map<int64_t, FrozenTrial*> by_id;
-  for (int i = 0; i < rows.size(); ++i) {
-    FrozenTrial& t = trials[static_cast<size_t>(i)];
-    t.trial_id = rows.Int(i, 0);
-    t.number = rows.Int(i, 1);
-    MGR_ASSIGN_OR_RETURN(t.state, ParseState(rows.Text(i, 2), t.trial_id));
-    MGR_ASSIGN_OR_RETURN(t.datetime_start,
-                         ParseOptionalDatetime(OptionalText(rows, i, 3), t.trial_id));
-    MGR_ASSIGN_OR_RETURN(t.datetime_complete,
-                         ParseOptionalDatetime(OptionalText(rows, i, 4), t.trial_id));
-    by_id[t.trial_id] = &t;
-  }
-  if (trials.empty()) return trials;
+                                                             const std::vector<Param>& params) {
+  // One statement (one round trip, one snapshot): the trials' rows and their child tables'
+  // rows as (kind, trial_id, a, b, c, d, v).
   const std::string join = " x JOIN trials t ON t.trial_id = x.trial_id WHERE " + where;
-  // Runs a child table's query (first column trial_id) and calls fn(trial, rows, i) per row.
-  auto for_each = [&](const std::string& sql, auto fn) -> Status {
-    MGR_ASSIGN_OR_RETURN(Rows r, Exec(sql, {Num(arg)}));
-    for (int i = 0; i < r.size(); ++i) {
-      auto it = by_id.find(r.Int(i, 0));
-      if (it != by_id.end()) MGR_RETURN_IF_ERROR(fn(*it->second, r, i));
-    }
-    return Status::Ok();
-  };
+  const std::string sql =
+      "SELECT 0, t.trial_id, t.number::text, t.state::text, " + Ts("t.datetime_start") + ", " +
+      Ts("t.datetime_complete") + ", NULL::double precision FROM trials t WHERE " + where +
+      " UNION ALL SELECT 1, x.trial_id, x.param_name, x.distribution_json, NULL, NULL, "
+      "x.param_value FROM trial_params" +
+      join +
+      " UNION ALL SELECT 2, x.trial_id, x.objective::text, x.value_type::text, NULL, NULL, "
+      "x.value FROM trial_values" +
+      join +
+      " UNION ALL SELECT 3, x.trial_id, x.step::text, x.intermediate_value_type::text, NULL, "
+      "NULL, x.intermediate_value FROM trial_intermediate_values" +
+      join +
+      " UNION ALL SELECT 4, x.trial_id, x.key, x.value_json, NULL, NULL, NULL FROM "
+      "trial_user_attributes" +
+      join +
+      " UNION ALL SELECT 5, x.trial_id, x.key, x.value_json, NULL, NULL, NULL FROM "
+      "trial_system_attributes" +
+      join + " ORDER BY 1";
+  MGR_ASSIGN_OR_RETURN(Rows rows, Exec(sql, params));
+  enum Kind { kTrial, kParam, kValue, kIntermediate, kUserAttr, kSystemAttr };
+  std::vector<FrozenTrial> trials;
+  int i = 0;
+  for (; i < rows.size() && rows.Int(i, 0) == kTrial; ++i) {
+    FrozenTrial t;
+    t.trial_id = rows.Int(i, 1);
+    t.number = rows.Int(i, 2);
+    MGR_ASSIGN_OR_RETURN(t.state, ParseState(rows.Text(i, 3), t.trial_id));
+    MGR_ASSIGN_OR_RETURN(t.datetime_start,
+                         ParseOptionalDatetime(OptionalText(rows, i, 4), t.trial_id));
+    MGR_ASSIGN_OR_RETURN(t.datetime_complete,
+                         ParseOptionalDatetime(OptionalText(rows, i, 5), t.trial_id));
+    trials.push_back(std::move(t));
+  }
+  std::sort(trials.begin(), trials.end(), [](const FrozenTrial& a, const FrozenTrial& b) {
+    return std::tie(a.number, a.trial_id) < std::tie(b.number, b.trial_id);
+  });
+  std::unordered_map<int64_t, FrozenTrial*> by_id;
+  for (FrozenTrial& t : trials) by_id[t.trial_id] = &t;
   const std::string context = Context();
-  auto what = [&](const FrozenTrial& t) {
-    return context + ": trial " + std::to_string(t.trial_id);
-  };
-  MGR_RETURN_IF_ERROR(for_each(
-      "SELECT x.trial_id, x.param_name, x.param_value, x.distribution_json FROM trial_params" +
-          join,
-      [&](FrozenTrial& t, const Rows& r, int i) -> Status {
-        Result<Distribution> d = DistributionFromJsonString(r.Text(i, 3));
+  for (; i < rows.size(); ++i) {
+    auto it = by_id.find(rows.Int(i, 1));
+    if (it == by_id.end()) continue;
+    FrozenTrial& t = *it->second;
+    const std::string what = context + ": trial " + std::to_string(t.trial_id);
+    switch (rows.Int(i, 0)) {
+      case kParam: {
+        Result<Distribution> d = DistributionFromJsonString(rows.Text(i, 3));
         if (!d.ok()) {
-          return Status::Corruption(what(t) + " parameter '" + r.Text(i, 1) +
+          return Status::Corruption(what + " parameter '" + rows.Text(i, 2) +
                                     "': " + d.status().message());
         }
-        t.params[r.Text(i, 1)] = r.Double(i, 2);
-        t.distributions.emplace(r.Text(i, 1), *d);
-        return Status::Ok();
-      }));
-  MGR_RETURN_IF_ERROR(for_each(
-      "SELECT x.trial_id, x.objective, x.value, x.value_type FROM trial_values" + join +
-          " ORDER BY x.trial_id, x.objective",
-      [&](FrozenTrial& t, const Rows& r, int i) -> Status {
-        MGR_ASSIGN_OR_RETURN(double v,
-                             StoredToValue(r.IsNull(i, 2), r.Double(i, 2), r.Text(i, 3), what(t)));
-        const size_t objective = static_cast<size_t>(r.Int(i, 1));
+        t.params[rows.Text(i, 2)] = rows.Double(i, 6);
+        t.distributions.emplace(rows.Text(i, 2), *d);
+        break;
+      }
+      case kValue: {
+        MGR_ASSIGN_OR_RETURN(
+            double v, StoredToValue(rows.IsNull(i, 6), rows.Double(i, 6), rows.Text(i, 3), what));
+        const size_t objective = static_cast<size_t>(rows.Int(i, 2));
         if (t.values.size() <= objective) t.values.resize(objective + 1, std::nan(""));
         t.values[objective] = v;
-        return Status::Ok();
-      }));
-  MGR_RETURN_IF_ERROR(for_each(
-      "SELECT x.trial_id, x.step, x.intermediate_value, x.intermediate_value_type FROM "
-      "trial_intermediate_values" +
-          join,
-      [&](FrozenTrial& t, const Rows& r, int i) -> Status {
-        MGR_ASSIGN_OR_RETURN(double v,
-                             StoredToValue(r.IsNull(i, 2), r.Double(i, 2), r.Text(i, 3), what(t)));
-        t.intermediate_values[r.Int(i, 1)] = v;
-        return Status::Ok();
-      }));
-  for (int user = 0; user < 2; ++user) {
-    auto attrs = user ? &FrozenTrial::user_attrs : &FrozenTrial::system_attrs;
-    MGR_RETURN_IF_ERROR(for_each(std::string("SELECT x.trial_id, x.key, x.value_json FROM ") +
-                                     (user ? "trial_user_attributes" : "trial_system_attributes") +
-                                     join,
-                                 [&](FrozenTrial& t, const Rows& r, int i) -> Status {
-                                   (t.*attrs)[r.Text(i, 1)] = ParseJsonLenient(r.Text(i, 2));
-                                   return Status::Ok();
-                                 }));
+        break;
+      }
+      case kIntermediate: {
+        MGR_ASSIGN_OR_RETURN(
+            double v, StoredToValue(rows.IsNull(i, 6), rows.Double(i, 6), rows.Text(i, 3), what));
+        t.intermediate_values[rows.Int(i, 2)] = v;
+        break;
+      }
+      case kUserAttr:
+        t.user_attrs[rows.Text(i, 2)] = ParseJsonLenient(rows.Text(i, 3));
+        break;
+      case kSystemAttr:
+        t.system_attrs[rows.Text(i, 2)] = ParseJsonLenient(rows.Text(i, 3));
+        break;
+    }
   }
   return trials;
 }
 
 Result<FrozenTrial> PostgresStorage::GetTrial(int64_t trial_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<FrozenTrial> trials;
-  // REPEATABLE READ would be stricter; one transaction already gives all rows one snapshot
-  // per statement, and a trial's rows are only added, never moved.
-  MGR_RETURN_IF_ERROR(Transact([&]() -> Status {
-    MGR_ASSIGN_OR_RETURN(trials, LoadTrials("t.trial_id = $1", trial_id));
-    return Status::Ok();
-  }));
+  MGR_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials,
+                       LoadTrials("t.trial_id = $1", {Num(trial_id)}));
   if (trials.empty()) {
     return Status::NotFound(Context() + ": no trial with id " + std::to_string(trial_id));
   }
@@ -750,35 +750,23 @@ Result<int64_t> PostgresStorage::GetTrialIdFromNumber(int64_t study_id, int64_t 
 Result<std::vector<FrozenTrial>> PostgresStorage::GetAllTrials(
     int64_t study_id, const std::vector<TrialState>& states) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<FrozenTrial> trials;
-  MGR_RETURN_IF_ERROR(Transact([&]() -> Status {
-    MGR_RETURN_IF_ERROR(LoadStudy(study_id).status());
-    MGR_ASSIGN_OR_RETURN(trials, LoadTrials("t.study_id = $1" + StatesSql(states), study_id));
-    return Status::Ok();
-  }));
-  return trials;
+  MGR_RETURN_IF_ERROR(LoadStudy(study_id).status());
+  return LoadTrials("t.study_id = $1" + StatesSql(states), {Num(study_id)});
 }
 
 Result<std::vector<FrozenTrial>> PostgresStorage::GetTrialsAfter(
     int64_t study_id, int64_t id_greater_than, const std::vector<int64_t>& included_ids) {
   std::lock_guard<std::mutex> lock(mu_);
-  // Integers only, so writing them into the statement is safe.
-  std::string where = "t.study_id = $1 AND (t.trial_id > " + std::to_string(id_greater_than);
-  if (!included_ids.empty()) {
-    where += " OR t.trial_id IN (";
-    for (size_t i = 0; i < included_ids.size(); ++i) {
-      where += (i ? "," : "") + std::to_string(included_ids[i]);
-    }
-    where += ")";
+  // The ids as an array parameter: one statement text, prepared once.
+  std::string ids = "{";
+  for (size_t i = 0; i < included_ids.size(); ++i) {
+    ids += (i ? "," : "") + std::to_string(included_ids[i]);
   }
-  where += ")";
-  std::vector<FrozenTrial> trials;
-  MGR_RETURN_IF_ERROR(Transact([&]() -> Status {
-    MGR_RETURN_IF_ERROR(LoadStudy(study_id).status());
-    MGR_ASSIGN_OR_RETURN(trials, LoadTrials(where, study_id));
-    return Status::Ok();
-  }));
-  return trials;
+  ids += "}";
+  MGR_RETURN_IF_ERROR(LoadStudy(study_id).status());
+  return LoadTrials(
+      "t.study_id = $1 AND (t.trial_id > $2::integer OR t.trial_id = ANY($3::integer[]))",
+      {Num(study_id), Num(id_greater_than), Text(ids)});
 }
 
 Result<int64_t> PostgresStorage::CountTrials(int64_t study_id,

@@ -129,8 +129,10 @@ class PostgresStorage final : public Storage {
                       const Json& value);
   Status SetTrialAttr(const char* table, int64_t trial_id, const std::string& key,
                       const Json& value);
-  // The trials matching `where` (on alias t, $1 = `arg`) with all their rows, by number.
-  Result<std::vector<FrozenTrial>> LoadTrials(const std::string& where, int64_t arg);
+  // The trials matching `where` (on alias t, with `params` as $1...) with all their rows, by
+  // number, read by one statement (one snapshot).
+  Result<std::vector<FrozenTrial>> LoadTrials(const std::string& where,
+                                              const std::vector<pg::Param>& params);
   std::string Context() const { return "PostgreSQL storage " + Describe(); }
 
   std::mutex mu_;
