@@ -24,7 +24,7 @@ class PostgresStorageTest : public ::testing::Test {
     std::string name =
         std::string("pgs_") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
     for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    url_ = testing_util::PostgresTestDatabase(name, &error);
+    url_ = testing_util::PostgresTestDatabase(name, &error, /*fresh=*/true);
     ASSERT_FALSE(url_.empty()) << error;
     auto info = pg::ParseUrl(url_);
     ASSERT_TRUE(info.ok()) << info.status().ToString();

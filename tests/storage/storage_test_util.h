@@ -10,6 +10,9 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
+
 #include "tests/test_util.h"
 #ifdef MGR_HAVE_POSTGRES
 #include "storage/postgres_db.h"
@@ -31,9 +34,11 @@ inline std::string PostgresTestUrl() {
   return url;
 }
 
-// The URL of database `name` on the fixture's server, created empty if it does not exist;
-// "" (and a message in *error) when there is no server.
-inline std::string PostgresTestDatabase(const std::string& name, std::string* error) {
+// The URL of database `name` on the fixture's server, created empty if it does not exist
+// (with `fresh`, dropped first if it does); "" (and a message in *error) when there is no
+// server.
+inline std::string PostgresTestDatabase(const std::string& name, std::string* error,
+                                        bool fresh = false) {
   const std::string url = PostgresTestUrl();
   if (url.empty()) {
     *error =
@@ -47,13 +52,25 @@ inline std::string PostgresTestDatabase(const std::string& name, std::string* er
     *error = conn.status().ToString();
     return "";
   }
-  auto exists = (*conn)->Exec("SELECT 1 FROM pg_database WHERE datname = $1", {name});
-  if (exists.ok() && exists->size() == 0) {
+  if (fresh) {
+    auto dropped = (*conn)->Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+    if (!dropped.ok()) {
+      *error = dropped.status().ToString();
+      return "";
+    }
+  }
+  // CREATE DATABASE copies template1 and fails while another session copies it too (tests
+  // run in parallel): retry for a while.
+  for (int attempt = 0;; ++attempt) {
+    auto exists = (*conn)->Exec("SELECT 1 FROM pg_database WHERE datname = $1", {name});
+    if (exists.ok() && exists->size() > 0) break;
     auto made = (*conn)->Exec("CREATE DATABASE " + name);
-    if (!made.ok()) {
+    if (made.ok()) break;
+    if (attempt == 50) {
       *error = made.status().ToString();
       return "";
     }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return url.substr(0, url.rfind('/') + 1) + name;
 }
