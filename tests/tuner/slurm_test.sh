@@ -21,7 +21,20 @@ work=$(mktemp -d /tmp/mgr-slurm-XXXXXX)
 chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
 name="slurm-$$-$RANDOM"
-if [ -n "$url_file" ]; then storage=$(cat "$url_file"); else storage="sqlite:///$work/study.db"; fi
+if [ -n "$url_file" ]; then
+  # A database of its own: other tests leave their tables in the server's default one.
+  server=$(cat "$url_file")
+  db="slurm_$$_$RANDOM"
+  "$python" - "$server" "$db" <<'PY'
+import sys, psycopg2
+conn = psycopg2.connect(sys.argv[1])
+conn.autocommit = True
+conn.cursor().execute(f"CREATE DATABASE {sys.argv[2]}")
+PY
+  storage="${server%/*}/$db"
+else
+  storage="sqlite:///$work/study.db"
+fi
 
 cat >"$work/study.json" <<JSON
 {
