@@ -45,7 +45,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(u.path == url && u.FilePath().empty(), "a PostgreSQL URL kept otherwise", url);
     const std::string shown = u.Describe();
     Check(mgr::StartsWith(shown, "postgresql"), "a PostgreSQL store described otherwise", url);
-    const size_t at = url.rfind('@'), scheme_end = url.find("://");
+    // Credentials: user[:password]@ before the first '/' of the authority (an '@' in the
+    // path or database name is not one).
+    const size_t scheme_end = url.find("://");
+    const size_t path = url.find('/', scheme_end + 3);
+    const size_t at = url.substr(0, path).rfind('@');
     if (at != std::string_view::npos && at > scheme_end + 3) {
       const std::string_view credentials = url.substr(scheme_end + 3, at - scheme_end - 3);
       Check(credentials.size() < 4 || shown.find(credentials) == std::string::npos,
