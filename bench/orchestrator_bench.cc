@@ -62,19 +62,25 @@ mgr::StudyFile Study(const std::string& name, int trials, int epochs, double sle
   return *s;
 }
 
-double RunOrchestrator(const mgr::StudyFile& s) {
+// Runs study `s` with the fake worker, its output discarded.
+mgr::Status RunStudy(const mgr::StudyFile& s, double poll_seconds) {
   std::ostringstream sink;
   mgr::OrchestratorOptions o;
   o.worker_command = {MGR_FAKE_WORKER};
   o.out = &sink;
-  o.poll_seconds = 1.0;
+  o.poll_seconds = poll_seconds;
   auto storage = mgr::OpenStorage(s.storage_url);
+  if (!storage.ok()) return storage.status();
   mgr::Orchestrator orch(s, std::shared_ptr<mgr::Storage>(std::move(*storage)), o);
+  return orch.Run().status();
+}
+
+double RunOrchestrator(const mgr::StudyFile& s) {
   double t0 = Now();
-  auto r = orch.Run();
+  mgr::Status r = RunStudy(s, 1.0);
   double t = Now() - t0;
   if (!r.ok()) {
-    fprintf(stderr, "run failed: %s\n", r.status().ToString().c_str());
+    fprintf(stderr, "run failed: %s\n", r.ToString().c_str());
     exit(1);
   }
   return t;
@@ -117,17 +123,7 @@ void ManyOrchestrators(int procs, int trials) {
   std::vector<pid_t> pids;
   for (int p = 0; p < procs; ++p) {
     pid_t pid = fork();
-    if (pid == 0) {
-      std::ostringstream sink;
-      mgr::OrchestratorOptions o;
-      o.worker_command = {MGR_FAKE_WORKER};
-      o.out = &sink;
-      o.poll_seconds = 0.2;
-      auto storage = mgr::OpenStorage(study.storage_url);
-      if (!storage.ok()) _exit(2);
-      mgr::Orchestrator orch(study, std::shared_ptr<mgr::Storage>(std::move(*storage)), o);
-      _exit(orch.Run().ok() ? 0 : 1);
-    }
+    if (pid == 0) _exit(RunStudy(study, 0.2).ok() ? 0 : 1);
     pids.push_back(pid);
   }
   int failed_procs = 0;
@@ -176,7 +172,7 @@ int main(int argc, char** argv) {
   const int n = argc > 1 ? atoi(argv[1]) : 40;
   if (argc > 2) g_storage = argv[2];
   printf("store: %s\n", g_storage.empty() ? "an SQLite file per study"
-                                           : mgr::DescribeStorageUrl(g_storage).c_str());
+                                          : mgr::DescribeStorageUrl(g_storage).c_str());
   g_dir = fs::temp_directory_path() / ("mgr_orch_bench_" + std::to_string(getpid()));
   fs::create_directories(g_dir);
 

@@ -58,6 +58,18 @@ nlohmann::json RunPython(const std::string& args) {
   return nlohmann::json::parse(out);
 }
 
+// Prints ours against Python's lifecycle figures (ms per trial, wall and CPU).
+void PrintLifecycle(const char* ours_name, double ours_ms, double ours_cpu, int n_ours,
+                    const nlohmann::json& py, int n_py, const char* goal) {
+  const double py_ms = py["ms_per_trial"], py_cpu = py["cpu_ms_per_trial"];
+  std::printf("  %-22s %8.3f ms/trial wall, %.3f ms CPU (%d trials)\n", ours_name, ours_ms,
+              ours_cpu, n_ours);
+  std::printf("  Optuna 3.1 RDBStorage:  %8.3f ms/trial wall, %.3f ms CPU (%d trials)\n", py_ms,
+              py_cpu, n_py);
+  std::printf("  speed-up:               %8.1fx wall, %.1fx CPU (goal %s)\n", py_ms / ours_ms,
+              py_cpu / ours_cpu, goal);
+}
+
 // One trial's lifecycle `n` times on `s`; sets ms and CPU ms per trial.
 void Lifecycle(mgr::Storage& s, int n, double* ms, double* cpu_ms) {
   int64_t study = Check(s.CreateStudy("lifecycle", {mgr::StudyDirection::kMinimize}));
@@ -103,17 +115,11 @@ void PostgresLifecycle(const std::string& url, int n_life) {
   }
   const int n_py = std::max(10, n_life / 10);
   // Debian's SQLAlchemy reads postgresql:// with psycopg2.
-  auto py = RunPython("lifecycle '" + FreshDatabase(url, "bench_optuna") + "' " +
-                      std::to_string(n_py));
-  double py_ms = py["ms_per_trial"], py_cpu = py["cpu_ms_per_trial"];
+  auto py =
+      RunPython("lifecycle '" + FreshDatabase(url, "bench_optuna") + "' " + std::to_string(n_py));
   std::printf("lifecycle on PostgreSQL (%s; one transaction per call)\n",
               mgr::DescribeStorageUrl(url).c_str());
-  std::printf("  mgr PostgresStorage:    %8.3f ms/trial wall, %.3f ms CPU (%d trials)\n", ours_ms,
-              ours_cpu, n_life);
-  std::printf("  Optuna 3.1 RDBStorage:  %8.3f ms/trial wall, %.3f ms CPU (%d trials)\n", py_ms,
-              py_cpu, n_py);
-  std::printf("  speed-up:               %8.1fx wall, %.1fx CPU (goal >= 20x)\n", py_ms / ours_ms,
-              py_cpu / ours_cpu);
+  PrintLifecycle("mgr PostgresStorage:", ours_ms, ours_cpu, n_life, py, n_py, ">= 20x");
 }
 #endif
 
@@ -132,16 +138,11 @@ int main(int argc, char** argv) {
     Lifecycle(*s, n_life, &ours_ms, &ours_cpu);
   }
   const int n_py = std::max(10, n_life / 10);
-  auto py_life = RunPython("lifecycle sqlite:///" + dir + "/py_lifecycle.db " + std::to_string(n_py));
-  double py_ms = py_life["ms_per_trial"], py_cpu = py_life["cpu_ms_per_trial"];
+  auto py_life =
+      RunPython("lifecycle sqlite:///" + dir + "/py_lifecycle.db " + std::to_string(n_py));
   std::printf(
       "lifecycle (create, 5 params, 30 intermediate values, complete; WAL, synchronous=NORMAL)\n");
-  std::printf("  mgr SqliteStorage:      %8.3f ms/trial wall, %.3f ms CPU (%d trials)\n", ours_ms,
-              ours_cpu, n_life);
-  std::printf("  Optuna 3.1 RDBStorage:  %8.3f ms/trial wall, %.3f ms CPU (%d trials)\n", py_ms,
-              py_cpu, n_py);
-  std::printf("  speed-up:               %8.1fx wall, %.1fx CPU (goal >= 50x)\n", py_ms / ours_ms,
-              py_cpu / ours_cpu);
+  PrintLifecycle("mgr SqliteStorage:", ours_ms, ours_cpu, n_life, py_life, n_py, ">= 50x");
 
   // (b) Read a big study.
   const std::string big = dir + "/big.db";
