@@ -637,7 +637,7 @@ Status PostgresStorage::SetTrialSystemAttr(int64_t trial_id, const std::string& 
   return SetTrialAttr("trial_system_attributes", trial_id, key, value);
 }
 
-// --- Reading trials: the trials table, then one query per child table ----------------------
+// --- Reading trials: the trials and their child tables in one statement ------------------
 
 Result<std::vector<FrozenTrial>> PostgresStorage::LoadTrials(const std::string& where,
                                                              const std::vector<Param>& params) {
@@ -750,8 +750,16 @@ Result<int64_t> PostgresStorage::GetTrialIdFromNumber(int64_t study_id, int64_t 
 Result<std::vector<FrozenTrial>> PostgresStorage::GetAllTrials(
     int64_t study_id, const std::vector<TrialState>& states) {
   std::lock_guard<std::mutex> lock(mu_);
-  MGR_RETURN_IF_ERROR(LoadStudy(study_id).status());
-  return LoadTrials("t.study_id = $1" + StatesSql(states), {Num(study_id)});
+  return LoadStudyTrials(study_id, "t.study_id = $1" + StatesSql(states), {Num(study_id)});
+}
+
+Result<std::vector<FrozenTrial>> PostgresStorage::LoadStudyTrials(
+    int64_t study_id, const std::string& where, const std::vector<Param>& params) {
+  MGR_ASSIGN_OR_RETURN(std::vector<FrozenTrial> trials, LoadTrials(where, params));
+  // Trials imply their study; only an empty answer needs the check (a pruner's refresh,
+  // every epoch, always reads the running trial, so it saves a round trip there).
+  if (trials.empty()) MGR_RETURN_IF_ERROR(LoadStudy(study_id).status());
+  return trials;
 }
 
 Result<std::vector<FrozenTrial>> PostgresStorage::GetTrialsAfter(
@@ -763,9 +771,8 @@ Result<std::vector<FrozenTrial>> PostgresStorage::GetTrialsAfter(
     ids += (i ? "," : "") + std::to_string(included_ids[i]);
   }
   ids += "}";
-  MGR_RETURN_IF_ERROR(LoadStudy(study_id).status());
-  return LoadTrials(
-      "t.study_id = $1 AND (t.trial_id > $2::integer OR t.trial_id = ANY($3::integer[]))",
+  return LoadStudyTrials(
+      study_id, "t.study_id = $1 AND (t.trial_id > $2::integer OR t.trial_id = ANY($3::integer[]))",
       {Num(study_id), Num(id_greater_than), Text(ids)});
 }
 

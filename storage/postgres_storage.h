@@ -133,6 +133,10 @@ class PostgresStorage final : public Storage {
   // number, read by one statement (one snapshot).
   Result<std::vector<FrozenTrial>> LoadTrials(const std::string& where,
                                               const std::vector<pg::Param>& params);
+  // LoadTrials of study `study_id`'s trials; NotFound when it finds none and the study
+  // does not exist.
+  Result<std::vector<FrozenTrial>> LoadStudyTrials(int64_t study_id, const std::string& where,
+                                                   const std::vector<pg::Param>& params);
   std::string Context() const { return "PostgreSQL storage " + Describe(); }
 
   std::mutex mu_;
