@@ -4,8 +4,9 @@
 //   ":memory:" -> in-memory; "sqlite:///PATH[?QUERY]" -> SQLite PATH and QUERY;
 //   a plain path ending in .db, .sqlite or .sqlite3 -> SQLite, the path itself;
 //   "postgresql://", "postgresql+psycopg2://", "postgres://" -> PostgreSQL, the whole URL,
-//   described without what precedes '@' (user and password);
+//   described the same with or without user and password;
 // that no path is empty or holds a NUL byte, and that FilePath is "" only in memory.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -45,15 +46,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(u.path == url && u.FilePath().empty(), "a PostgreSQL URL kept otherwise", url);
     const std::string shown = u.Describe();
     Check(mgr::StartsWith(shown, "postgresql"), "a PostgreSQL store described otherwise", url);
-    // Credentials: user[:password]@ before the first '/' of the authority (an '@' in the
-    // path or database name is not one).
-    const size_t scheme_end = url.find("://");
-    const size_t path = url.find('/', scheme_end + 3);
-    const size_t at = url.substr(0, path).rfind('@');
-    if (at != std::string_view::npos && at > scheme_end + 3) {
-      const std::string_view credentials = url.substr(scheme_end + 3, at - scheme_end - 3);
-      Check(credentials.size() < 4 || shown.find(credentials) == std::string::npos,
-            "the description shows the credentials", url);
+    // Credentials: user[:password]@ before the end of the authority (the first '/' or '?'; an
+    // '@' in the database name or the query is not one). The description must not depend on
+    // them: it equals the description of the same URL without them.
+    const size_t scheme_end = url.find("://") + 3;
+    const size_t authority_end = std::min(url.find_first_of("/?", scheme_end), url.size());
+    const size_t at = url.substr(0, authority_end).rfind('@');
+    if (at != std::string_view::npos && at >= scheme_end) {
+      const std::string without =
+          std::string(url.substr(0, scheme_end)) + std::string(url.substr(at + 1));
+      auto bare = mgr::ParseStorageUrl(without);
+      Check(bare.ok() && bare->Describe() == shown, "the description depends on the credentials",
+            url);
     }
     return 0;
   }
