@@ -270,16 +270,24 @@ Result<std::unique_ptr<Pruner>> MakeHyperbandPruner(const Json& config, ConfigRe
   return std::unique_ptr<Pruner>(new HyperbandPruner(o));
 }
 
+Result<std::unique_ptr<Pruner>> MakeWilcoxonPruner(ConfigReader& r) {
+  WilcoxonPrunerOptions o;
+  MGR_RETURN_IF_ERROR(r.Double("p_threshold", 0.0, 1.0, &o.p_threshold));
+  MGR_RETURN_IF_ERROR(r.Int("n_startup_steps", 0, &o.n_startup_steps));
+  MGR_RETURN_IF_ERROR(r.CheckUnknown());
+  return std::unique_ptr<Pruner>(new WilcoxonPruner(o));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Pruner>> MakePruner(const Json& config) {
   MGR_RETURN_IF_ERROR(CheckObject(config, "pruner"));
   ConfigReader r(config, "pruner");
   std::string type = "median";
-  MGR_RETURN_IF_ERROR(r.Choice(
-      "type",
-      {"median", "percentile", "threshold", "patient", "successive_halving", "hyperband", "nop"},
-      &type));
+  MGR_RETURN_IF_ERROR(r.Choice("type",
+                               {"median", "percentile", "threshold", "patient",
+                                "successive_halving", "hyperband", "wilcoxon", "nop"},
+                               &type));
   if (type == "nop") {
     MGR_RETURN_IF_ERROR(r.CheckUnknown());
     return std::unique_ptr<Pruner>(new NopPruner());
@@ -288,6 +296,7 @@ Result<std::unique_ptr<Pruner>> MakePruner(const Json& config) {
   if (type == "patient") return MakePatientPruner(config, r);
   if (type == "successive_halving") return MakeSuccessiveHalvingPruner(config, r);
   if (type == "hyperband") return MakeHyperbandPruner(config, r);
+  if (type == "wilcoxon") return MakeWilcoxonPruner(r);
   PercentilePrunerOptions o;
   if (type == "percentile") {
     if (!config.contains("percentile")) {

@@ -323,4 +323,258 @@ bool PercentilePruner::Prune(const StudyView& study, const FrozenTrial& trial) c
   return maximize ? best < p : best > p;
 }
 
+// ---- Wilcoxon signed-rank test and WilcoxonPruner --------------------------------------------
+
+namespace {
+
+// Cephes' erf, erfc and ndtr as SciPy's xsf (include/xsf/cephes/ndtr.h, polevl.h) has them,
+// operation for operation, so that the normal approximation's p-values are SciPy's.
+// Cephes Math Library Release 2.2, Copyright 1984, 1987, 1988, 1992 by Stephen L. Moshier.
+namespace cephes {
+
+constexpr double kP[] = {
+    2.46196981473530512524E-10, 5.64189564831068821977E-1, 7.46321056442269912687E0,
+    4.86371970985681366614E1,   1.96520832956077098242E2,  5.26445194995477358631E2,
+    9.34528527171957607540E2,   1.02755188689515710272E3,  5.57535335369399327526E2};
+constexpr double kQ[] = {1.32281951154744992508E1, 8.67072140885989742329E1,
+                         3.54937778887819891062E2, 9.75708501743205489753E2,
+                         1.82390916687909736289E3, 2.24633760818710981792E3,
+                         1.65666309194161350182E3, 5.57535340817727675546E2};
+constexpr double kR[] = {5.64189583547755073984E-1, 1.27536670759978104416E0,
+                         5.01905042251180477414E0,  6.16021097993053585195E0,
+                         7.40974269950448939160E0,  2.97886665372100240670E0};
+constexpr double kS[] = {2.26052863220117276590E0, 9.39603524938001434673E0,
+                         1.20489539808096656605E1, 1.70814450747565897222E1,
+                         9.60896809063285878198E0, 3.36907645100081516050E0};
+constexpr double kT[] = {9.60497373987051638749E0, 9.00260197203842689217E1,
+                         2.23200534594684319226E3, 7.00332514112805075473E3,
+                         5.55923013010394962768E4};
+constexpr double kU[] = {3.35617141647503099647E1, 5.21357949780152679795E2,
+                         4.59432382970980127987E3, 2.26290000613890934246E4,
+                         4.92673942608635921086E4};
+constexpr double kMaxLog = 7.097827128933839730962063185871E2;  // log(DBL_MAX)
+constexpr double kSqrt1_2 = 0.707106781186547524400844362104849039;
+
+// coef[0] x^n + ... + coef[n].
+double Polevl(double x, const double* coef, int n) {
+  double ans = coef[0];
+  for (int i = 1; i <= n; ++i) ans = ans * x + coef[i];
+  return ans;
+}
+// x^n + coef[0] x^(n-1) + ... + coef[n-1].
+double P1evl(double x, const double* coef, int n) {
+  double ans = x + coef[0];
+  for (int i = 1; i < n; ++i) ans = ans * x + coef[i];
+  return ans;
+}
+
+double Erf(double x);
+
+double Erfc(double a) {
+  if (std::isnan(a)) return a;
+  const double x = a < 0.0 ? -a : a;
+  if (x < 1.0) return 1.0 - Erf(a);
+  double z = -a * a;
+  if (z < -kMaxLog) return a < 0 ? 2.0 : 0.0;
+  z = std::exp(z);
+  double p, q;
+  if (x < 8.0) {
+    p = Polevl(x, kP, 8);
+    q = P1evl(x, kQ, 8);
+  } else {
+    p = Polevl(x, kR, 5);
+    q = P1evl(x, kS, 6);
+  }
+  double y = (z * p) / q;
+  if (a < 0) y = 2.0 - y;
+  if (y != 0.0) return y;
+  return a < 0 ? 2.0 : 0.0;
+}
+
+double Erf(double x) {
+  if (std::isnan(x)) return x;
+  if (x < 0.0) return -Erf(-x);
+  if (std::abs(x) > 1.0) return 1.0 - Erfc(x);
+  const double z = x * x;
+  return x * Polevl(z, kT, 4) / P1evl(z, kU, 5);
+}
+
+// The standard normal CDF.
+double Ndtr(double a) {
+  if (std::isnan(a)) return a;
+  const double x = a * kSqrt1_2;
+  const double z = std::abs(x);
+  if (z < 1.0) return 0.5 + 0.5 * Erf(x);
+  double y = 0.5 * Erfc(z);
+  if (x > 0) y = 1.0 - y;
+  return y;
+}
+
+}  // namespace cephes
+
+// SciPy's "auto" method: exact up to this n (without ties or zeros), a permutation test up
+// to kMaxPermutationN (2^13 sign flips fit in its 9999 resamples), else the normal one.
+constexpr size_t kMaxExactN = 50;
+constexpr size_t kMaxPermutationN = 13;
+
+}  // namespace
+
+WilcoxonResult WilcoxonSignedRankTest(const std::vector<double>& d,
+                                      WilcoxonAlternative alternative) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const size_t n = d.size();
+  if (n == 0 || std::any_of(d.begin(), d.end(), [](double v) { return std::isnan(v); })) {
+    return {nan, nan, WilcoxonResult::Method::kAsymptotic};
+  }
+  // Average ranks of |d| (scipy's _rankdata, "average"), and the tie groups' sizes.
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return std::abs(d[a]) < std::abs(d[b]); });
+  std::vector<double> rank(n);
+  double tie_correct = 0.0;  // sum of t^3 - t over the tie groups
+  bool has_ties = false;
+  for (size_t first = 0; first < n;) {
+    size_t last = first + 1;
+    while (last < n && std::abs(d[order[last]]) == std::abs(d[order[first]])) ++last;
+    const double t = static_cast<double>(last - first);
+    const double average = static_cast<double>(first + 1) + (t - 1.0) / 2.0;
+    for (size_t k = first; k < last; ++k) rank[order[k]] = average;
+    tie_correct += t * t * t - t;
+    has_ties = has_ties || t > 1.0;
+    first = last;
+  }
+  // r+ and r- with zsplit: each zero's rank is split between them. Ranks are multiples of
+  // 1/2 and the sums far below 2^52, so every sum here is exact in any order.
+  double r_plus = 0.0, r_minus = 0.0, r_zero = 0.0;
+  size_t n_zero = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (d[i] > 0) r_plus += rank[i];
+    if (d[i] < 0) r_minus += rank[i];
+    if (d[i] == 0) {
+      r_zero += rank[i];
+      ++n_zero;
+    }
+  }
+  const double r_zero_2 = r_zero / 2;
+  r_plus += r_zero_2;
+  r_minus += r_zero_2;
+  const double statistic =
+      alternative == WilcoxonAlternative::kTwoSided ? std::min(r_plus, r_minus) : r_plus;
+
+  if (n <= kMaxExactN && !has_ties && n_zero == 0) {
+    // The exact null distribution of r+ (integer ranks): counts[s] of the 2^n sign patterns
+    // give r+ = s; the p-values count / 2^n are exact, as SciPy's sums of its pmf are.
+    const size_t max_sum = n * (n + 1) / 2;
+    std::vector<uint64_t> counts(max_sum + 1, 0);
+    counts[0] = 1;
+    for (size_t k = 1; k <= n; ++k) {
+      for (size_t s = k * (k + 1) / 2; s >= k; --s) counts[s] += counts[s - k];
+    }
+    const double scale = std::ldexp(1.0, -static_cast<int>(n));
+    auto sf = [&](double k) {  // P(r+ >= k)
+      uint64_t c = 0;
+      for (size_t s = static_cast<size_t>(std::max(k, 0.0)); s <= max_sum; ++s) c += counts[s];
+      return static_cast<double>(c) * scale;
+    };
+    auto cdf = [&](double k) {  // P(r+ <= k)
+      uint64_t c = 0;
+      for (size_t s = 0; static_cast<double>(s) <= k && s <= max_sum; ++s) c += counts[s];
+      return static_cast<double>(c) * scale;
+    };
+    double p;
+    if (alternative == WilcoxonAlternative::kLess) {
+      p = cdf(std::ceil(r_plus));
+    } else if (alternative == WilcoxonAlternative::kGreater) {
+      p = sf(std::floor(r_plus));
+    } else {
+      p = std::clamp(2 * std::min(sf(std::floor(r_plus)), cdf(std::ceil(r_plus))), 0.0, 1.0);
+    }
+    return {statistic, p, WilcoxonResult::Method::kExact};
+  }
+
+  if (n <= kMaxPermutationN) {
+    // SciPy's permutation test refuses a single observation (here a single zero).
+    if (n < 2) return {statistic, nan, WilcoxonResult::Method::kPermutation};
+    // scipy.stats.permutation_test(permutation_type="samples") with one sample flips signs:
+    // all 2^n flips (zeros stay zeros), compared with its tolerance gamma = 100 eps |r+|.
+    const double gamma = std::abs(std::numeric_limits<double>::epsilon() * 100 * r_plus);
+    const uint32_t patterns = uint32_t{1} << n;
+    uint32_t at_most = 0, at_least = 0;
+    for (uint32_t mask = 0; mask < patterns; ++mask) {
+      double null_r_plus = 0.0;
+      for (size_t i = 0; i < n; ++i) {
+        // Bit i set: d[i] keeps its sign; otherwise it is negated.
+        const bool positive = (mask >> i & 1) ? d[i] > 0 : d[i] < 0;
+        if (positive) null_r_plus += rank[i];
+      }
+      null_r_plus += r_zero_2;
+      at_most += null_r_plus <= r_plus + gamma;
+      at_least += null_r_plus >= r_plus - gamma;
+    }
+    const double p_less = static_cast<double>(at_most) / static_cast<double>(patterns);
+    const double p_greater = static_cast<double>(at_least) / static_cast<double>(patterns);
+    double p = alternative == WilcoxonAlternative::kLess      ? p_less
+               : alternative == WilcoxonAlternative::kGreater ? p_greater
+                                                              : std::min(p_less, p_greater) * 2;
+    return {statistic, std::clamp(p, 0.0, 1.0), WilcoxonResult::Method::kPermutation};
+  }
+
+  const double count = static_cast<double>(n);
+  const double mn = count * (count + 1.) * 0.25;
+  double se = count * (count + 1.) * (2. * count + 1.);
+  se = std::sqrt((se - tie_correct / 2) / 24);
+  const double z = (r_plus - mn) / se;
+  double p;
+  if (alternative == WilcoxonAlternative::kLess) {
+    p = cephes::Ndtr(z);
+  } else if (alternative == WilcoxonAlternative::kGreater) {
+    p = cephes::Ndtr(-z);
+  } else {
+    p = 2 * cephes::Ndtr(-std::abs(z));
+  }
+  return {statistic, p, WilcoxonResult::Method::kAsymptotic};
+}
+
+bool WilcoxonPruner::Prune(const StudyView& study, const FrozenTrial& trial) const {
+  auto all_finite = [](const FrozenTrial& t) {
+    return std::all_of(t.intermediate_values.begin(), t.intermediate_values.end(),
+                       [](const auto& sv) { return std::isfinite(sv.second); });
+  };
+  if (trial.intermediate_values.empty() || !all_finite(trial)) return false;
+  if (study.directions.size() != 1) return false;
+  const bool maximize = study.directions[0] == StudyDirection::kMaximize;
+  // Optuna's study.best_trial: the first COMPLETE trial no later one strictly beats.
+  const FrozenTrial* best = nullptr;
+  for (const FrozenTrial& t : study.trials) {
+    if (t.state != TrialState::kComplete || t.values.empty()) continue;
+    if (best == nullptr ||
+        (maximize ? t.values[0] > best->values[0] : t.values[0] < best->values[0])) {
+      best = &t;
+    }
+  }
+  if (best == nullptr || best->intermediate_values.empty() || !all_finite(*best)) return false;
+
+  std::vector<double> diff;
+  for (const auto& [step, value] : trial.intermediate_values) {
+    auto it = best->intermediate_values.find(step);
+    if (it != best->intermediate_values.end()) diff.push_back(value - it->second);
+  }
+  if (static_cast<int64_t>(diff.size()) < std::max<int64_t>(2, options_.n_startup_steps)) {
+    return false;
+  }
+  auto mean = [](const FrozenTrial& t) {
+    double sum = 0.0;
+    for (const auto& [step, value] : t.intermediate_values) sum += value;
+    return sum / static_cast<double>(t.intermediate_values.size());
+  };
+  const double best_mean = mean(*best), trial_mean = mean(trial);
+  const bool average_is_best = maximize ? best_mean <= trial_mean : best_mean >= trial_mean;
+  const double p = WilcoxonSignedRankTest(
+                       diff, maximize ? WilcoxonAlternative::kLess : WilcoxonAlternative::kGreater)
+                       .p_value;
+  // A significant p while the trial's mean is not worse than the best's: kept, for safety.
+  return p < options_.p_threshold && !average_is_best;
+}
+
 }  // namespace mgr

@@ -1,5 +1,6 @@
 // Pruners with Optuna's exact rules: NopPruner, PercentilePruner, MedianPruner,
-// ThresholdPruner, PatientPruner, SuccessiveHalvingPruner and HyperbandPruner.
+// ThresholdPruner, PatientPruner, SuccessiveHalvingPruner, HyperbandPruner and
+// WilcoxonPruner.
 //
 // PercentilePruner(p) prunes a trial at step s when all of these hold (Optuna 3.1-4.x):
 // - at least max(1, n_startup_trials) trials are COMPLETE;
@@ -199,6 +200,68 @@ class HyperbandPruner : public Pruner {
   mutable int64_t total_budget_ = 0;
   mutable std::vector<std::unique_ptr<SuccessiveHalvingPruner>> pruners_;  // one per bracket
 };
+
+// WilcoxonPruner (Optuna's, 5.1): for trials that report one value per problem instance
+// (step = instance id, in any order: cross-validation folds, benchmark problems, questions)
+// rather than a learning curve. The trial is compared with the study's best trial (the
+// first COMPLETE trial, by number, whose value no later one beats) on the steps both
+// reported: with d = trial - best at each common step, a one-sided Wilcoxon signed-rank
+// test (WilcoxonSignedRankTest below: scipy.stats.wilcoxon with zero_method "zsplit") of
+// "the trial is worse" ("greater" when minimising, "less" when maximising) gives p, and the
+// trial is pruned when p < p_threshold, unless the mean of all the trial's values is not
+// worse than the mean of all the best trial's values (then it is kept, for safety, as
+// Optuna does). It is never pruned when:
+// - the trial has no report, or a NaN / infinite one (at any step);
+// - there is no COMPLETE trial, or the study has other than one objective;
+// - the best trial has no report, or a NaN / infinite one;
+// - fewer than max(2, n_startup_steps) steps are common to both.
+// Steps only one of the two reported are left out of the test (Optuna warns about the
+// trial's; nothing is logged here), but every reported value counts in the means. The means
+// add the values in step order; Optuna adds them in report order, which may differ in the
+// last bit. Stateless; Prune() is const and safe to call from several threads.
+struct WilcoxonPrunerOptions {
+  double p_threshold = 0.1;     // in [0, 1]; larger prunes more
+  int64_t n_startup_steps = 2;  // >= 0; common steps needed (2 at least in any case)
+};
+
+class WilcoxonPruner : public Pruner {
+ public:
+  // Options must be valid (see MakePruner, which checks them).
+  explicit WilcoxonPruner(WilcoxonPrunerOptions options) : options_(options) {}
+  std::string Name() const override { return "WilcoxonPruner"; }
+  bool Prune(const StudyView& study, const FrozenTrial& trial) const override;
+  const WilcoxonPrunerOptions& options() const { return options_; }
+
+ private:
+  WilcoxonPrunerOptions options_;
+};
+
+// The Wilcoxon signed-rank test of SciPy 1.17's scipy.stats.wilcoxon(d,
+// zero_method="zsplit", correction=False, method="auto", alternative=...): the statistic
+// r+ is the sum of the ranks of |d| (ties get the average rank) over d > 0, plus half the
+// ranks of the zeros. The p-value is that of the alternative "the d are shifted up"
+// (kGreater: large r+), "down" (kLess) or either (kTwoSided), computed as SciPy does:
+// - kExact (no ties, no zeros, n <= 50): r+'s exact null distribution, count / 2^n;
+// - kPermutation (ties or zeros, n <= 13): all 2^n sign flips of d (SciPy's permutation
+//   test, which enumerates them), with its 1e-14 relative tolerance in comparisons;
+// - kAsymptotic (otherwise): the normal approximation z = (r+ - n(n+1)/4) / se with the tie
+//   correction se = sqrt((n(n+1)(2n+1) - sum(t^3 - t) / 2) / 24), t the sizes of the tie
+//   groups (zeros included), no continuity correction; p from Cephes' ndtr (as SciPy).
+// The exact and permutation p-values are bit for bit SciPy's; the asymptotic one too as far
+// as exp() is the same. Two-sided: statistic min(r+, r-), p doubled and clipped to 1.
+// Empty input or a NaN in d: statistic and p-value NaN; a single zero (SciPy raises): p-value
+// NaN. Exposed for tests.
+enum class WilcoxonAlternative { kTwoSided, kLess, kGreater };
+
+struct WilcoxonResult {
+  enum class Method { kExact, kPermutation, kAsymptotic };
+  double statistic;
+  double p_value;
+  Method method;
+};
+
+WilcoxonResult WilcoxonSignedRankTest(const std::vector<double>& d,
+                                      WilcoxonAlternative alternative);
 
 // Python's binascii.crc32 / zlib.crc32 of `bytes` (CRC-32, start 0). Exposed for tests.
 uint32_t Crc32(std::string_view bytes);

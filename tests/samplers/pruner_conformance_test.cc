@@ -9,13 +9,16 @@
 // - NaN and infinite values are decided without crashing (the sanitizer build checks UB);
 // - a pruner that prunes at all prunes a trial far worse than every COMPLETE trial.
 // The ranking properties (startup, as good as every COMPLETE trial, only COMPLETE trials
-// count, mirroring, far worse) hold for pruners that rank (median, percentile); the
+// count, mirroring, far worse) hold for pruners that rank (median, percentile) or compare
+// with the best COMPLETE trial (wilcoxon, which needs several reports to prune); the
 // threshold and patient pruners judge a trial by its own values, and successive halving and
 // hyperband rank it among the rung values trials recorded (none here), so they skip them.
 // Each check is asked of a fresh study: what a pruner records through
 // set_trial_system_attr goes to a store that is then dropped.
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <ostream>
 #include <random>
 #include <set>
@@ -40,9 +43,13 @@ struct Config {
   int64_t warmup;    // steps never pruned
   int64_t interval;  // pruning points are warmup + k * interval
   bool prunes;       // false: never prunes (NopPruner)
-  // Ranks the trial among the COMPLETE ones (median, percentile). Absolute rules (threshold,
-  // patient: the trial's own values only) skip the ranking properties.
+  // Ranks the trial among the COMPLETE ones (median, percentile) or against the best one
+  // (wilcoxon). Absolute rules (threshold, patient: the trial's own values only) skip the
+  // ranking properties.
   bool relative = true;
+  // Reports (steps 0, 1, ...) after which a trial far worse than every COMPLETE trial at
+  // each is surely pruned: 1 for a single value's rule; a test needs more.
+  int64_t reports_to_prune = 1;
 };
 
 // Failure messages name the config, not its bytes.
@@ -124,6 +131,18 @@ std::vector<Config> Configs() {
        true,
        false},
       {"hyperband_auto", {{"type", "hyperband"}}, 1, 1, 1, true, false},
+      // Never decides on fewer than max(2, n_startup_steps) steps common with the best trial
+      // (steps 0 .. that - 2 are the warm-up); a trial worse at all of n steps has p = 2^-n,
+      // below 0.1 from 4 steps on.
+      {"wilcoxon", {{"type", "wilcoxon"}}, 1, 1, 1, true, true, 4},
+      {"wilcoxon_startup_p",
+       {{"type", "wilcoxon"}, {"n_startup_steps", 5}, {"p_threshold", 0.3}},
+       1,
+       4,
+       1,
+       true,
+       true,
+       5},
   };
 }
 
@@ -228,13 +247,19 @@ TEST_P(PrunerConformanceTest, PrunesATrialFarWorseThanEveryCompleteTrial) {
   auto pruner = Make(c);
   ASSERT_NE(pruner, nullptr);
   std::mt19937_64 rng(4);
-  const int64_t step = CheckedStep(c, 1);
+  // Reports at the reports_to_prune steps up to a checked step.
+  const int64_t step = CheckedStep(c, std::max<int64_t>(1, c.reports_to_prune - 1));
   auto trials = History(rng, static_cast<int>(c.startup), step + 3);
-  EXPECT_EQ(Decide(*pruner, trials, {{step, 1e9}}), c.prunes);
-  EXPECT_EQ(Decide(*pruner, trials, {{step, -1e9}}, StudyDirection::kMaximize), c.prunes);
-  // The same value is the best there is the other way round.
-  EXPECT_FALSE(Decide(*pruner, trials, {{step, 1e9}}, StudyDirection::kMaximize));
-  EXPECT_FALSE(Decide(*pruner, trials, {{step, -1e9}}));
+  std::map<int64_t, double> worst_min, worst_max;
+  for (int64_t s = step - c.reports_to_prune + 1; s <= step; ++s) {
+    worst_min[s] = 1e9;
+    worst_max[s] = -1e9;
+  }
+  EXPECT_EQ(Decide(*pruner, trials, worst_min), c.prunes);
+  EXPECT_EQ(Decide(*pruner, trials, worst_max, StudyDirection::kMaximize), c.prunes);
+  // The same values are the best there are the other way round.
+  EXPECT_FALSE(Decide(*pruner, trials, worst_min, StudyDirection::kMaximize));
+  EXPECT_FALSE(Decide(*pruner, trials, worst_max));
 }
 
 TEST_P(PrunerConformanceTest, NeverPrunesATrialAsGoodAsEveryCompleteTrial) {
@@ -313,6 +338,7 @@ TEST_P(PrunerConformanceTest, MaximizingMirrorsMinimizingTheNegatedValues) {
     auto negated_trials = trials;
     for (auto& t : negated_trials) {
       for (auto& [s, v] : t.intermediate_values) v = -v;
+      for (double& v : t.values) v = -v;  // the best trial stays the best
     }
     auto negated_curve = curve;
     for (auto& [s, v] : negated_curve) v = -v;

@@ -1,11 +1,14 @@
 // Pruner tests: hand-computed cases, then live parity checks against python3-optuna's
 // MedianPruner / PercentilePruner (Debian's 3.1) and Optuna 5.1's ThresholdPruner /
-// PatientPruner on randomised learning curves, and Optuna 5.1's SuccessiveHalvingPruner /
-// HyperbandPruner on randomised studies (interleaved trials, reports and finishes).
+// PatientPruner on randomised learning curves, Optuna 5.1's SuccessiveHalvingPruner /
+// HyperbandPruner on randomised studies (interleaved trials, reports and finishes), and
+// Optuna 5.1's WilcoxonPruner on randomised studies of problem instances (its signed-rank
+// test also against SciPy's scipy.stats.wilcoxon directly).
 #include "samplers/pruners.h"
 
 #include "samplers/pruner.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -815,6 +818,509 @@ TEST(MakePrunerTest, ThresholdAndPatientOptionsAreChecked) {
           .rfind("pruner.wrapped.x: unknown key", 0),
       0u);
   EXPECT_EQ(error({{"type", "patient"}, {"patience", 1}, {"wrapped", {{"type", "median"}}}}), "ok");
+}
+
+// ---- WilcoxonPruner and its signed-rank test -------------------------------------------------
+
+WilcoxonResult Wilcoxon(std::vector<double> d, WilcoxonAlternative alternative) {
+  return WilcoxonSignedRankTest(d, alternative);
+}
+
+TEST(WilcoxonTest, HandComputedExactPValues) {
+  using A = WilcoxonAlternative;
+  // {1, 2, 3, 4}: r+ = 10, the largest of the 16 sign patterns' sums.
+  WilcoxonResult r = Wilcoxon({1, 2, 3, 4}, A::kGreater);
+  EXPECT_EQ(r.method, WilcoxonResult::Method::kExact);
+  EXPECT_EQ(r.statistic, 10.0);
+  EXPECT_EQ(r.p_value, 1.0 / 16);
+  EXPECT_EQ(Wilcoxon({1, 2, 3, 4}, A::kLess).p_value, 1.0);
+  // {1, -2, 3, 4, 5}: r+ = 13. Subsets of {1..5} by sum 0..15: 1 1 1 2 2 3 3 3 3 3 3 2 2 1 1 1.
+  EXPECT_EQ(Wilcoxon({1, -2, 3, 4, 5}, A::kGreater).p_value, 3.0 / 32);  // sums 13, 14, 15
+  EXPECT_EQ(Wilcoxon({1, -2, 3, 4, 5}, A::kLess).p_value, 30.0 / 32);
+  r = Wilcoxon({1, -2, 3, 4, 5}, A::kTwoSided);
+  EXPECT_EQ(r.statistic, 2.0);  // min(r+, r-)
+  EXPECT_EQ(r.p_value, 6.0 / 32);
+  // Ranks are of |d|, in any order: {-0.5, 7, 3}: ranks 1, 3, 2; r+ = 5; P(r+ >= 5) = 2 / 8.
+  EXPECT_EQ(Wilcoxon({-0.5, 7, 3}, A::kGreater).p_value, 0.25);
+  EXPECT_EQ(Wilcoxon({3.5}, A::kGreater).p_value, 0.5);
+  EXPECT_EQ(Wilcoxon({3.5}, A::kLess).p_value, 1.0);
+}
+
+TEST(WilcoxonTest, HandComputedPermutationPValuesWithTiesAndZeros) {
+  using A = WilcoxonAlternative;
+  // {0, 1, 1, 2}: ranks of |d| 1, 2.5, 2.5, 4; zsplit gives the zero's rank half to r+:
+  // r+ = 2.5 + 2.5 + 4 + 0.5 = 9.5. Of the 16 sign flips, 2 reach 9.5 (the zero's two).
+  WilcoxonResult r = Wilcoxon({0, 1, 1, 2}, A::kGreater);
+  EXPECT_EQ(r.method, WilcoxonResult::Method::kPermutation);
+  EXPECT_EQ(r.statistic, 9.5);
+  EXPECT_EQ(r.p_value, 2.0 / 16);
+  EXPECT_EQ(Wilcoxon({0, 1, 1, 2}, A::kLess).p_value, 1.0);
+  r = Wilcoxon({0, 1, 1, 2}, A::kTwoSided);
+  EXPECT_EQ(r.statistic, 0.5);
+  EXPECT_EQ(r.p_value, 4.0 / 16);
+  // All zeros (a tie: ranks 2, 2, 2): every flip gives r+ = 6 / 2 = 3, so p = 1 both ways.
+  r = Wilcoxon({0, -0.0, 0}, A::kGreater);
+  EXPECT_EQ(r.statistic, 3.0);
+  EXPECT_EQ(r.p_value, 1.0);
+  EXPECT_EQ(Wilcoxon({0, 0, 0}, A::kLess).p_value, 1.0);
+  // {-1, 1}: a tie: ranks 1.5, 1.5; r+ = 1.5; flips give 0, 1.5, 1.5, 3.
+  EXPECT_EQ(Wilcoxon({-1, 1}, A::kGreater).p_value, 0.75);
+  EXPECT_EQ(Wilcoxon({-1, 1}, A::kLess).p_value, 0.75);
+}
+
+TEST(WilcoxonTest, HandComputedNormalApproximation) {
+  using A = WilcoxonAlternative;
+  // d = 1..60 (n > 50: normal): r+ = 1830, mean 60 * 61 / 4 = 915,
+  // se = sqrt(60 * 61 * 121 / 24), no continuity correction.
+  std::vector<double> d;
+  for (int i = 1; i <= 60; ++i) d.push_back(i);
+  const double z = (1830.0 - 915.0) / std::sqrt(60.0 * 61.0 * 121.0 / 24.0);
+  WilcoxonResult r = Wilcoxon(d, A::kGreater);
+  EXPECT_EQ(r.method, WilcoxonResult::Method::kAsymptotic);
+  EXPECT_EQ(r.statistic, 1830.0);
+  EXPECT_NEAR(r.p_value, 0.5 * std::erfc(z / std::sqrt(2.0)), 1e-12 * r.p_value);
+  EXPECT_NEAR(Wilcoxon(d, A::kLess).p_value, 1.0 - 0.5 * std::erfc(z / std::sqrt(2.0)), 1e-15);
+  // 14 values with a tie (13 < n <= 50): normal, with the tie correction:
+  // |d| = 1..13 and another 13: ranks 1..12, 13.5, 13.5; one negative (rank 1).
+  d = {-1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 13};
+  const double se = std::sqrt((14.0 * 15.0 * 29.0 - (8.0 - 2.0) / 2) / 24);
+  const double z2 = (104.0 - 14.0 * 15.0 / 4) / se;
+  r = Wilcoxon(d, A::kGreater);
+  EXPECT_EQ(r.method, WilcoxonResult::Method::kAsymptotic);
+  EXPECT_EQ(r.statistic, 104.0);
+  EXPECT_NEAR(r.p_value, 0.5 * std::erfc(z2 / std::sqrt(2.0)), 1e-12 * r.p_value);
+  r = Wilcoxon(d, A::kTwoSided);
+  EXPECT_EQ(r.statistic, 1.0);
+  EXPECT_NEAR(r.p_value, std::erfc(z2 / std::sqrt(2.0)), 1e-12 * r.p_value);
+  // Nothing to test: NaN. A single zero (SciPy's permutation test raises): NaN too.
+  EXPECT_TRUE(std::isnan(Wilcoxon({}, A::kGreater).p_value));
+  EXPECT_TRUE(std::isnan(Wilcoxon({0.0}, A::kGreater).p_value));
+  EXPECT_TRUE(std::isnan(Wilcoxon({1, kNaN, 2}, A::kGreater).p_value));
+}
+
+// Builds BUILD/optuna5-venv (Optuna 5.1.0 and SciPy from PyPI) if needed; its python.
+std::string Optuna5Python() {
+  const std::string venv = std::string(MGR_BINARY_DIR) + "/optuna5-venv";
+  const int rc = std::system(("bash '" + std::string(MGR_SOURCE_DIR) + "/tools/optuna_venv.sh' '" +
+                              venv + "' 5.1.0 >/dev/null 2>&1")
+                                 .c_str());
+  return rc == 0 ? venv + "/bin/python" : "";
+}
+
+// Runs tools/optuna_reference/pruner_decisions.py on `input`; its output.
+Json RunReference(const std::string& python, const Json& input, const std::string& name) {
+  const std::string in_path = ::testing::TempDir() + "/" + name + "_in.json";
+  const std::string out_path = ::testing::TempDir() + "/" + name + "_out.json";
+  std::ofstream(in_path) << input.dump();
+  const std::string cmd = "'" + python + "' " + MGR_SOURCE_DIR +
+                          "/tools/optuna_reference/pruner_decisions.py < " + in_path + " > " +
+                          out_path + " 2>/dev/null";
+  if (std::system(cmd.c_str()) != 0) {
+    ADD_FAILURE() << cmd;
+    return Json();
+  }
+  std::ifstream f(out_path);
+  return Json::parse(f);
+}
+
+const char* AlternativeName(WilcoxonAlternative a) {
+  return a == WilcoxonAlternative::kLess      ? "less"
+         : a == WilcoxonAlternative::kGreater ? "greater"
+                                              : "two-sided";
+}
+
+const char* MethodName(WilcoxonResult::Method m) {
+  return m == WilcoxonResult::Method::kExact         ? "exact"
+         : m == WilcoxonResult::Method::kPermutation ? "permutation"
+                                                     : "asymptotic";
+}
+
+// WilcoxonSignedRankTest against scipy.stats.wilcoxon(d, zero_method="zsplit") of the
+// Optuna 5 venv (SciPy 1.17) on random samples of 1 to 90 values: continuous, integers and
+// halves (ties and zeros), mostly zeros, signed zeros, huge and infinite values, a NaN.
+// Statistics equal; p-values equal bit for bit for the exact and permutation methods and
+// within 1e-12 relative for the normal approximation (in fact bit for bit too). SciPy's
+// permutation test takes ~0.1 ms per sign flip (2^n of them), so n = 11-13 are few.
+TEST(WilcoxonTest, MatchesScipy) {
+  const std::string python = Optuna5Python();
+  ASSERT_FALSE(python.empty()) << "tools/optuna_venv.sh failed (PyPI reachable?)";
+  std::mt19937_64 rng(20261215);
+  std::uniform_int_distribution<int> percent(0, 99), kind(0, 6);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<int> sizes;  // n of each case
+  auto add = [&](int n, int count) { sizes.insert(sizes.end(), count, n); };
+  for (int n = 1; n <= 8; ++n) add(n, 40);
+  for (int n : {9, 10}) add(n, 20);
+  for (int n : {11, 12, 13}) add(n, 4);
+  for (int n : {14, 15, 20, 25, 30, 40, 48, 49, 50, 51, 52, 60, 75, 90}) add(n, 25);
+  struct Case {
+    std::vector<double> d;
+    WilcoxonAlternative alternative;
+  };
+  std::vector<Case> cases;
+  Json input = {{"wilcoxon", Json::array()}};
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    Case c;
+    const int n = sizes[k];
+    const int how = kind(rng);
+    const double shift = 0.8 * normal(rng);
+    for (int i = 0; i < n; ++i) {
+      double v = normal(rng) + shift;
+      if (how == 1) v = std::round(2 * v);            // integers: ties and zeros
+      if (how == 2) v = std::round(4 * v) / 2;        // halves
+      if (how == 3) v = percent(rng) < 70 ? 0.0 : v;  // mostly zeros
+      if (how == 4 && percent(rng) < 20) v = percent(rng) < 50 ? 0.0 : -0.0;
+      if (how == 5) v *= 1e300;
+      if (how == 6 && percent(rng) < 10) v = percent(rng) < 50 ? kInf : -kInf;
+      c.d.push_back(v);
+    }
+    if (k % 97 == 5) c.d[0] = kNaN;
+    if (n == 1 && c.d[0] == 0) c.d[0] = 0.5;  // SciPy raises: no permutation of one value
+    c.alternative = static_cast<WilcoxonAlternative>(k % 3);
+    Json d = Json::array();
+    for (double v : c.d) d.push_back(ValueJson(v));
+    input["wilcoxon"].push_back({{"d", d}, {"alternative", AlternativeName(c.alternative)}});
+    cases.push_back(std::move(c));
+  }
+  const Json out = RunReference(python, input, "wilcoxon_scipy");
+  ASSERT_TRUE(out.contains("wilcoxon"));
+  ASSERT_EQ(out["wilcoxon"].size(), cases.size());
+  auto number = [](const Json& j) {
+    return j.is_string() ? std::stod(j.get<std::string>()) : j.get<double>();
+  };
+  std::map<std::string, int> by_method;
+  int bit_exact = 0;
+  for (size_t k = 0; k < cases.size(); ++k) {
+    const Case& c = cases[k];
+    const WilcoxonResult got = WilcoxonSignedRankTest(c.d, c.alternative);
+    const double statistic = number(out["wilcoxon"][k][0]);
+    const double p = number(out["wilcoxon"][k][1]);
+    std::ostringstream what;
+    what << "case " << k << " (" << AlternativeName(c.alternative) << ", n " << c.d.size() << ", "
+         << MethodName(got.method) << "): d =";
+    for (double v : c.d) what << " " << JsonNumber(v);
+    if (std::isnan(p)) {
+      EXPECT_TRUE(std::isnan(got.p_value) && std::isnan(got.statistic)) << what.str();
+      continue;
+    }
+    ++by_method[MethodName(got.method)];
+    EXPECT_EQ(got.statistic, statistic) << what.str();
+    if (got.method == WilcoxonResult::Method::kAsymptotic) {
+      EXPECT_NEAR(got.p_value, p, 1e-12 * p) << what.str();
+    } else {
+      EXPECT_EQ(got.p_value, p) << what.str();
+    }
+    bit_exact += got.p_value == p;
+  }
+  for (const char* m : {"exact", "permutation", "asymptotic"}) {
+    EXPECT_GT(by_method[m], 100) << m;
+  }
+  // Cephes' ndtr as SciPy's: the normal approximation's p-values come out bit for bit too.
+  EXPECT_EQ(bit_exact, by_method["exact"] + by_method["permutation"] + by_method["asymptotic"]);
+}
+
+WilcoxonPruner MakeWilcoxon(double p_threshold = 0.1, int64_t n_startup_steps = 2) {
+  WilcoxonPrunerOptions o;
+  o.p_threshold = p_threshold;
+  o.n_startup_steps = n_startup_steps;
+  return WilcoxonPruner(o);
+}
+
+TEST(WilcoxonPrunerTest, HandComputedDecisions) {
+  const WilcoxonPruner pruner = MakeWilcoxon();
+  // Trial 0 is the best (value 1): 1 at steps 0-3. Trial 1 is worse; trial 2 is not COMPLETE.
+  std::vector<FrozenTrial> trials = {
+      MakeTrial(0, TrialState::kComplete, 1.0, {}, {{0, 1}, {1, 1}, {2, 1}, {3, 1}}),
+      MakeTrial(1, TrialState::kComplete, 2.0, {}, {{0, 9}, {1, 9}, {2, 9}, {3, 9}}),
+      MakeTrial(2, TrialState::kPruned, 0.0, {}, {{0, 9}, {1, 9}, {2, 9}, {3, 9}})};
+  trials[2].values = {0.0};
+  StudyView view{{StudyDirection::kMinimize}, trials};
+  // d = 1, 2, 3, 4 in report order: p = 1/4 (2 steps), 1/8 (3), 1/16 (4) < 0.1.
+  EXPECT_FALSE(pruner.Prune(view, Running({{0, 2}})));
+  EXPECT_FALSE(pruner.Prune(view, Running({{0, 2}, {1, 3}})));
+  EXPECT_FALSE(pruner.Prune(view, Running({{0, 2}, {1, 3}, {2, 4}})));
+  EXPECT_TRUE(pruner.Prune(view, Running({{0, 2}, {1, 3}, {2, 4}, {3, 5}})));
+  // A step the best trial lacks (7) is left out of the test.
+  EXPECT_TRUE(pruner.Prune(view, Running({{3, 2}, {7, 0}, {1, 3}, {0, 4}, {2, 5}})));
+  EXPECT_FALSE(pruner.Prune(view, Running({{7, 2}, {8, 3}, {9, 4}, {3, 5}})));
+  // Better than the best at every step: kept.
+  EXPECT_FALSE(pruner.Prune(view, Running({{0, 0}, {1, 0}, {2, 0}, {3, 0}})));
+  // n_startup_steps 5 and p_threshold 0.05 keep it.
+  EXPECT_FALSE(MakeWilcoxon(0.1, 5).Prune(view, Running({{0, 2}, {1, 3}, {2, 4}, {3, 5}})));
+  EXPECT_FALSE(MakeWilcoxon(0.05).Prune(view, Running({{0, 2}, {1, 3}, {2, 4}, {3, 5}})));
+  // p_threshold 0.2 prunes at 3 steps (1/8), 0.3 at 2 (1/4); n_startup_steps 0 and 1 still
+  // wait for 2 steps.
+  EXPECT_TRUE(MakeWilcoxon(0.2).Prune(view, Running({{0, 2}, {1, 3}, {2, 4}})));
+  EXPECT_TRUE(MakeWilcoxon(0.3, 0).Prune(view, Running({{0, 2}, {1, 3}})));
+  EXPECT_FALSE(MakeWilcoxon(1.0, 0).Prune(view, Running({{0, 2}})));
+  EXPECT_FALSE(MakeWilcoxon(1.0, 1).Prune(view, Running({{0, 2}})));
+  // A NaN or infinite report anywhere in the trial or in the best trial: never pruned.
+  EXPECT_FALSE(pruner.Prune(view, Running({{0, 2}, {1, 3}, {2, 4}, {3, 5}, {9, kNaN}})));
+  EXPECT_FALSE(pruner.Prune(view, Running({{0, 2}, {1, 3}, {2, 4}, {3, 5}, {9, kInf}})));
+  std::vector<FrozenTrial> bad_best = trials;
+  bad_best[0].intermediate_values[9] = -kInf;
+  StudyView bad_view{{StudyDirection::kMinimize}, bad_best};
+  EXPECT_FALSE(pruner.Prune(bad_view, Running({{0, 2}, {1, 3}, {2, 4}, {3, 5}})));
+  // The best trial without reports, or no COMPLETE trial: never pruned.
+  bad_best[0].intermediate_values.clear();
+  EXPECT_FALSE(pruner.Prune(bad_view, Running({{0, 2}, {1, 3}, {2, 4}, {3, 5}})));
+  std::vector<FrozenTrial> none = {trials[2]};
+  StudyView none_view{{StudyDirection::kMinimize}, none};
+  EXPECT_FALSE(pruner.Prune(none_view, Running({{0, 20}, {1, 30}, {2, 40}, {3, 50}})));
+  // Maximising: the best is trial 1 (value 2, reports 9); values below it are worse.
+  StudyView max_view{{StudyDirection::kMaximize}, trials};
+  EXPECT_TRUE(pruner.Prune(max_view, Running({{0, 8}, {1, 7}, {2, 6}, {3, 5}})));
+  EXPECT_FALSE(pruner.Prune(max_view, Running({{0, 10}, {1, 11}, {2, 12}, {3, 13}})));
+}
+
+TEST(WilcoxonPrunerTest, BestTrialIsTheFirstWithTheBestValue) {
+  const WilcoxonPruner pruner = MakeWilcoxon();
+  // Trials 0 and 1 share the best value; trial 0 (reports 0) is the best, not trial 1 (10).
+  std::vector<FrozenTrial> trials = {
+      MakeTrial(0, TrialState::kComplete, 1.0, {}, {{0, 0}, {1, 0}, {2, 0}, {3, 0}}),
+      MakeTrial(1, TrialState::kComplete, 1.0, {}, {{0, 10}, {1, 10}, {2, 10}, {3, 10}})};
+  StudyView view{{StudyDirection::kMinimize}, trials};
+  EXPECT_TRUE(pruner.Prune(view, Running({{0, 1}, {1, 2}, {2, 3}, {3, 4}})));
+  std::swap(trials[0].intermediate_values, trials[1].intermediate_values);
+  StudyView swapped{{StudyDirection::kMinimize}, trials};
+  EXPECT_FALSE(pruner.Prune(swapped, Running({{0, 1}, {1, 2}, {2, 3}, {3, 4}})));
+}
+
+TEST(WilcoxonPrunerTest, KeptWhenItsMeanIsNotWorse) {
+  // d = 1..6 and -7 or -100 (ranks 1..6 positive, 7 negative): r+ = 21 of 28, p = P(r+ >=
+  // 21) = 19/128 ~ 0.148 < 0.2. With -7 the trial's mean is worse (pruned); with -100 it is
+  // better, and Optuna keeps it.
+  const WilcoxonPruner pruner = MakeWilcoxon(0.2);
+  std::map<int64_t, double> zeros;
+  for (int64_t s = 0; s < 7; ++s) zeros[s] = 0.0;
+  std::vector<FrozenTrial> trials = {Complete(0, zeros)};
+  StudyView view{{StudyDirection::kMinimize}, trials};
+  std::map<int64_t, double> curve = {{0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 5}, {5, 6}, {6, -7}};
+  EXPECT_TRUE(pruner.Prune(view, Running(curve)));
+  EXPECT_FALSE(MakeWilcoxon(0.1).Prune(view, Running(curve)));
+  curve[6] = -100;
+  EXPECT_FALSE(pruner.Prune(view, Running(curve)));
+  // The means cover every report: a far better value at a step the best trial lacks keeps
+  // the trial too.
+  curve[6] = -7;
+  curve[50] = -1000;
+  EXPECT_FALSE(pruner.Prune(view, Running(curve)));
+}
+
+// WilcoxonPruner against Optuna 5.1's, on random studies of problem instances: each
+// instance (a step: 0.., or strided, offset) has a difficulty; trials report some or all
+// instances (the candidate in a shuffled order, as Optuna's docs advise), values continuous,
+// integer (ties and zeros everywhere), copies of the best trial's (zeros), or heavy-tailed
+// (worse at most instances, far better at a few: the mean check). Up to 75 common steps, so
+// the exact (n <= 50, no ties), permutation (n <= 13, ties) and normal paths all decide.
+// NaN / inf reports, trials without reports, tied best values, PRUNED / FAIL / RUNNING
+// trials and random p_threshold / n_startup_steps. Every decision must equal Optuna's.
+TEST(PrunerParityTest, WilcoxonDecidesAsOptuna5) {
+  const std::string python = Optuna5Python();
+  ASSERT_FALSE(python.empty()) << "tools/optuna_venv.sh failed (PyPI reachable?)";
+  std::mt19937_64 rng(20261216);
+  auto pick = [&](const std::vector<double>& choices) {
+    return choices[std::uniform_int_distribution<size_t>(0, choices.size() - 1)(rng)];
+  };
+  std::uniform_int_distribution<int> percent(0, 99), n_trials(0, 5);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<Scenario> scenarios;
+  std::vector<Json> configs;
+  for (int k = 0; k < 400; ++k) {
+    Scenario sc;
+    sc.direction = k % 4 < 2 ? StudyDirection::kMinimize : StudyDirection::kMaximize;
+    const double sign = sc.direction == StudyDirection::kMinimize ? 1.0 : -1.0;
+    Json config = {{"type", "wilcoxon"}};
+    const double p_threshold = pick({-1, -1, 0.05, 0.2, 0.3, 0.5, 0.01, 0.0, 1.0});
+    if (p_threshold >= 0) config["p_threshold"] = p_threshold;
+    double startup = pick({-1, -1, 0, 1, 3, 6, 15});
+    const int kind = k % 5;  // 0 continuous, 1 integer, 2 halves, 3 copies, 4 heavy tail
+    int n_instances = static_cast<int>(pick({3, 6, 10, 16, 30, 55, 75}));
+    if (kind >= 1 && kind <= 3) {
+      // Ties and zeros: SciPy's permutation test (n <= 13) takes ~0.1 ms per sign flip, 2^n
+      // of them. Most such studies stay at n <= 8 or start at n = 14 (n_startup_steps);
+      // a few run it up to n = 13.
+      n_instances = static_cast<int>(pick({3, 5, 6, 8, 8, 20, 30, 60}));
+      if (n_instances > 8) startup = pick({14, 20});
+      if (k % 100 == 3) {
+        n_instances = 13;
+        startup = -1;
+      }
+    }
+    if (startup >= 0) config["n_startup_steps"] = static_cast<int64_t>(startup);
+    const int64_t stride = static_cast<int64_t>(pick({1, 1, 1, 3}));
+    const int64_t offset = static_cast<int64_t>(pick({0, 0, 5}));
+    auto quantize = [&](double v) {
+      if (kind == 1) return std::round(v);
+      if (kind == 2) return std::round(2 * v) / 2;
+      return v;
+    };
+    std::vector<double> difficulty;
+    for (int i = 0; i < n_instances; ++i) difficulty.push_back(quantize(2 * normal(rng)));
+    // Reports of a trial of quality q at a random subset (most often all) of the instances.
+    auto reports = [&](double q, double noise, bool all) {
+      std::vector<std::pair<int64_t, double>> out;
+      for (int i = 0; i < n_instances; ++i) {
+        if (!all && percent(rng) < 30) continue;
+        double v = quantize(difficulty[i] + q + noise * normal(rng));
+        if (kind == 4 && percent(rng) < 10) v -= sign * 8.0;
+        out.emplace_back(offset + stride * i, v);
+      }
+      const int c = percent(rng);
+      if (!out.empty() && c < 4) {
+        out[std::uniform_int_distribution<size_t>(0, out.size() - 1)(rng)].second =
+            c < 2 ? kNaN : (c < 3 ? kInf : -kInf);
+      }
+      return out;
+    };
+    const int nt = n_trials(rng);
+    std::vector<double> quality;
+    for (int t = 0; t < nt; ++t) {
+      quality.push_back(quantize(normal(rng)));
+      const int s = percent(rng);
+      const TrialState state = s < 75   ? TrialState::kComplete
+                               : s < 85 ? TrialState::kPruned
+                               : s < 95 ? TrialState::kFail
+                                        : TrialState::kRunning;
+      std::map<int64_t, double> curve;
+      if (percent(rng) >= 5) {
+        for (auto& [step, v] : reports(quality.back(), 0.5, percent(rng) < 80)) {
+          curve[step] = v;
+        }
+      }
+      // The objective value: the reports' mean, rounded so that trials tie now and then.
+      double sum = 0.0;
+      for (auto& [step, v] : curve) sum += std::isfinite(v) ? v : 0.0;
+      const double value = std::round(2 * sum / std::max<size_t>(curve.size(), 1)) / 2;
+      sc.trials.push_back(MakeTrial(t, state, value, {}, curve));
+    }
+    // The candidate: better or worse than the best by a random shift, or a copy of the
+    // best trial's reports (kind 3) with a few changed.
+    const FrozenTrial* best = nullptr;
+    double best_quality = 0.0;
+    for (size_t t = 0; t < sc.trials.size(); ++t) {
+      const FrozenTrial& trial = sc.trials[t];
+      if (trial.state == TrialState::kComplete &&
+          (!best || sign * trial.values[0] < sign * best->values[0])) {
+        best = &trial;
+        best_quality = quality[t];
+      }
+    }
+    std::vector<std::pair<int64_t, double>> candidate;
+    if (kind == 3 && best != nullptr && percent(rng) < 80) {
+      for (auto& [step, v] : best->intermediate_values) {
+        const int c = percent(rng);
+        candidate.emplace_back(step, c < 70 ? v : v + sign * (c < 90 ? 1.0 : -1.0));
+      }
+    } else {
+      const double q = best_quality + 0.6 * normal(rng) + sign * 0.3;
+      candidate = reports(q, 1.0, percent(rng) < 75);
+    }
+    std::shuffle(candidate.begin(), candidate.end(), rng);
+    sc.candidate = candidate;
+    scenarios.push_back(std::move(sc));
+    configs.push_back(config);
+  }
+  Json doc = Json::parse(ScenariosToJson(scenarios));
+  for (size_t k = 0; k < scenarios.size(); ++k) doc["scenarios"][k]["config"] = configs[k];
+  const Json out = RunReference(python, doc, "wilcoxon_parity");
+  ASSERT_TRUE(out.contains("decisions"));
+  const Json& decisions = out["decisions"];
+  ASSERT_EQ(decisions.size(), scenarios.size());
+  // What each check exercised, from the same inputs (the pruner's rule as documented):
+  // the p-value's method and the decision, and the mean check.
+  std::map<std::string, std::pair<int, int>> pruned_checked;
+  int kept_by_mean = 0, mismatches = 0;
+  for (size_t k = 0; k < scenarios.size() && mismatches < 20; ++k) {
+    const Scenario& sc = scenarios[k];
+    auto pruner = MakePruner(configs[k]);
+    ASSERT_TRUE(pruner.ok()) << configs[k].dump() << ": " << pruner.status().ToString();
+    const bool maximize = sc.direction == StudyDirection::kMaximize;
+    const FrozenTrial* best = nullptr;
+    for (const FrozenTrial& t : sc.trials) {
+      if (t.state == TrialState::kComplete &&
+          (!best || (maximize ? t.values[0] > best->values[0] : t.values[0] < best->values[0]))) {
+        best = &t;
+      }
+    }
+    StudyView view{{sc.direction}, sc.trials};
+    FrozenTrial running = MakeTrial(1000, TrialState::kRunning, 0, {}, {});
+    ASSERT_EQ(decisions[k].size(), sc.candidate.size());
+    for (size_t c = 0; c < sc.candidate.size(); ++c) {
+      running.intermediate_values[sc.candidate[c].first] = sc.candidate[c].second;
+      const bool expected = decisions[k][c].get<bool>();
+      const bool got = (*pruner)->Prune(view, running);
+      if (got != expected) ++mismatches;
+      EXPECT_EQ(got, expected) << "scenario " << k << " " << configs[k].dump() << " after report "
+                               << c << " (step " << sc.candidate[c].first << ")";
+      auto finite = [](const FrozenTrial& t) {
+        return std::all_of(t.intermediate_values.begin(), t.intermediate_values.end(),
+                           [](const auto& sv) { return std::isfinite(sv.second); });
+      };
+      std::string what = "no test";
+      if (best != nullptr && finite(*best) && finite(running)) {
+        std::vector<double> d;
+        for (auto& [step, v] : running.intermediate_values) {
+          auto it = best->intermediate_values.find(step);
+          if (it != best->intermediate_values.end()) d.push_back(v - it->second);
+        }
+        if (d.size() >= 2) {
+          const WilcoxonResult r = WilcoxonSignedRankTest(
+              d, maximize ? WilcoxonAlternative::kLess : WilcoxonAlternative::kGreater);
+          what = MethodName(r.method);
+          if (!expected && r.p_value < configs[k].value("p_threshold", 0.1) &&
+              static_cast<int64_t>(d.size()) >= configs[k].value("n_startup_steps", 2)) {
+            ++kept_by_mean;
+          }
+        }
+      }
+      pruned_checked[what].first += expected;
+      ++pruned_checked[what].second;
+    }
+  }
+  for (const char* m : {"exact", "permutation", "asymptotic"}) {
+    EXPECT_GT(pruned_checked[m].first, 20) << m << ": few prunes, the comparison proves little";
+    EXPECT_GT(pruned_checked[m].second - pruned_checked[m].first, 20) << m << ": few keeps";
+  }
+  EXPECT_GT(kept_by_mean, 5) << "the mean check was hardly exercised";
+  for (const auto& [what, counts] : pruned_checked) {
+    std::printf("wilcoxon parity: %s: %d pruned of %d checks\n", what.c_str(), counts.first,
+                counts.second);
+  }
+  std::printf("wilcoxon parity: %d kept by the mean check\n", kept_by_mean);
+}
+
+TEST(MakePrunerTest, WilcoxonOptionsAreChecked) {
+  auto error = [](const Json& c) {
+    auto p = MakePruner(c);
+    return p.ok() ? std::string("ok") : p.status().message();
+  };
+  EXPECT_EQ(error({{"type", "wilcoxon"}}), "ok");
+  EXPECT_EQ(error({{"type", "wilcoxon"}, {"p_threshold", 0}, {"n_startup_steps", 0}}), "ok");
+  EXPECT_EQ(error({{"type", "wilcoxon"}, {"p_threshold", 1.5}}),
+            "pruner.p_threshold: must be in [0, 1] (got 1.5)");
+  EXPECT_EQ(error({{"type", "wilcoxon"}, {"p_threshold", "0.1"}}),
+            "pruner.p_threshold: must be a number (got \"0.1\")");
+  EXPECT_EQ(error({{"type", "wilcoxon"}, {"n_startup_steps", -1}}),
+            "pruner.n_startup_steps: must be >= 0 (got -1)");
+  EXPECT_EQ(error({{"type", "wilcoxon"}, {"n_startup_steps", 2.5}}),
+            "pruner.n_startup_steps: must be an integer (got 2.5)");
+  EXPECT_EQ(error({{"type", "wilcoxon"}, {"n_warmup_steps", 2}})
+                .rfind("pruner.n_warmup_steps: unknown key", 0),
+            0u);
+  auto made = MakePruner({{"type", "wilcoxon"}, {"p_threshold", 0.05}, {"n_startup_steps", 4}});
+  ASSERT_TRUE(made.ok());
+  const auto* w = dynamic_cast<const WilcoxonPruner*>(made->get());
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->Name(), "WilcoxonPruner");
+  EXPECT_EQ(w->options().p_threshold, 0.05);
+  EXPECT_EQ(w->options().n_startup_steps, 4);
+  auto made_default = MakePruner({{"type", "wilcoxon"}});
+  ASSERT_TRUE(made_default.ok());
+  const auto* d = dynamic_cast<const WilcoxonPruner*>(made_default->get());
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->options().p_threshold, 0.1);
+  EXPECT_EQ(d->options().n_startup_steps, 2);
 }
 
 }  // namespace

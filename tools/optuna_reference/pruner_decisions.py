@@ -28,7 +28,15 @@ trial.should_prune(); ["finish", i, "COMPLETE" | "PRUNED" | "FAIL", value] tells
 study. With stop_on_prune, a trial told to prune is told PRUNED at once and its later
 events are skipped. Its decisions are one entry per event: the should_prune() answer for a
 report, null for anything else (and for skipped reports).
-Everything here is Optuna's own code; nothing is reimplemented.
+WilcoxonPruner: {"type": "wilcoxon", "p_threshold": .., "n_startup_steps": ..} as a
+"config" of the first form; the candidate's reports may come in any step order (the
+instance ids of a Wilcoxon study), and are reported in the order given.
+
+Instead of "scenarios", the input may give {"wilcoxon": [{"d": [...], "alternative":
+"greater" | "less" | "two-sided"}, ...]}: the output is then {"wilcoxon": [[statistic,
+pvalue], ...]} from scipy.stats.wilcoxon(d, zero_method="zsplit", alternative=...), as
+WilcoxonPruner calls it (values as above; NaN results are written as "nan").
+Everything here is Optuna's (or SciPy's) own code; nothing is reimplemented.
 """
 import json
 import sys
@@ -61,6 +69,8 @@ def make_pruner(cfg):
         return optuna.pruners.SuccessiveHalvingPruner(**args)
     if kind == "hyperband":
         return optuna.pruners.HyperbandPruner(**args)
+    if kind == "wilcoxon":
+        return optuna.pruners.WilcoxonPruner(**args)
     raise SystemExit(f"unknown pruner type {kind}")
 
 
@@ -100,8 +110,28 @@ def run_events(sc):
     return decisions
 
 
+def out_num(v):
+    v = float(v)
+    return "nan" if v != v else v
+
+
+def run_wilcoxon(cases):
+    import scipy.stats
+
+    out = []
+    for case in cases:
+        res = scipy.stats.wilcoxon(
+            [num(v) for v in case["d"]], zero_method="zsplit", alternative=case["alternative"]
+        )
+        out.append([out_num(res.statistic), out_num(res.pvalue)])
+    return out
+
+
 def main():
     spec = json.load(sys.stdin)
+    if "wilcoxon" in spec:
+        json.dump({"wilcoxon": run_wilcoxon(spec["wilcoxon"])}, sys.stdout)
+        return
     out = []
     for sc in spec["scenarios"]:
         if "events" in sc:
