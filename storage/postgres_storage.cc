@@ -18,6 +18,7 @@ using storage_internal::CheckCompatible;
 using storage_internal::CheckParam;
 using storage_internal::CheckStateValues;
 using storage_internal::CheckUpdatable;
+using storage_internal::DumpJsonLenient;
 using storage_internal::ParseJsonLenient;
 using storage_internal::ParseOptionalDatetime;
 using storage_internal::ParseState;
@@ -275,7 +276,7 @@ Status PostgresStorage::WriteAttr(const char* table, const char* id_column, int6
                   ", key, value_json) VALUES ($1, $2, $3) ON "
                   "CONFLICT (" +
                   c + ", key) DO UPDATE SET value_json = excluded.value_json",
-              {Num(id), Text(key), Text(value.dump())})
+              {Num(id), Text(key), Text(DumpJsonLenient(value))})
       .status();
 }
 
@@ -623,7 +624,7 @@ Status PostgresStorage::SetTrialAttr(const char* table, int64_t trial_id, const 
       std::string("INSERT INTO ") + table +
           " (trial_id, key, value_json) SELECT t.trial_id, $2::varchar, $3::text FROM t ON "
           "CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json",
-      {Num(trial_id), Text(key), Text(value.dump())},
+      {Num(trial_id), Text(key), Text(DumpJsonLenient(value))},
       [&] { return WriteAttr(table, "trial_id", trial_id, key, value); });
 }
 

@@ -18,6 +18,7 @@ using storage_internal::CheckCompatible;
 using storage_internal::CheckParam;
 using storage_internal::CheckStateValues;
 using storage_internal::CheckUpdatable;
+using storage_internal::DumpJsonLenient;
 using storage_internal::ParseJsonLenient;
 using storage_internal::ParseOptionalDatetime;
 using storage_internal::ParseState;
@@ -368,7 +369,7 @@ Status SqliteStorage::WriteAttr(const char* table, const char* id_column, int64_
                        db_->Prepare("INSERT INTO " + t + " (" + c +
                                     ", \"key\", value_json) VALUES (?, ?, ?) ON CONFLICT (" + c +
                                     ", \"key\") DO UPDATE SET value_json = excluded.value_json"));
-  return st.Bind(1, id).Bind(2, key).Bind(3, value.dump()).Run();
+  return st.Bind(1, id).Bind(2, key).Bind(3, DumpJsonLenient(value)).Run();
 }
 
 // --- Studies ---------------------------------------------------------------------------------

@@ -152,13 +152,37 @@ Status CheckDirections(const std::string& study_name, const std::vector<StudyDir
   return Status::Ok();
 }
 
-// Attribute values are JSON. Python's json module may write NaN / Infinity, which strict
-// JSON lacks: read them as null / +-1e999 (which parses to +-inf).
+// Attribute values are JSON. Python's json module may write NaN / Infinity / -Infinity,
+// which strict JSON (and nlohmann's parser, which refuses even 1e999) lacks. NaN is read as
+// null. +-Infinity are swapped for strings no JSON text spells without the escape \u0000
+// (they start with U+0000), then for the numbers; a text that has that escape keeps them
+// unreadable (the whole text is then kept as a string).
+namespace {
+
+constexpr std::string_view kPosInf("\0+Infinity", 10);
+constexpr std::string_view kNegInf("\0-Infinity", 10);
+
+void ReplaceInfinities(Json* j) {
+  if (j->is_string()) {
+    const std::string& s = j->get_ref<const std::string&>();
+    if (s == kPosInf) {
+      *j = kInf;
+    } else if (s == kNegInf) {
+      *j = -kInf;
+    }
+  } else if (j->is_structured()) {
+    for (Json& v : *j) ReplaceInfinities(&v);
+  }
+}
+
+}  // namespace
+
 Json ParseJsonLenient(const std::string& text) {
   Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_discarded()) return j;
+  const bool may_hold_nul = text.find("\\u0000") != std::string::npos;
   std::string fixed;
-  fixed.reserve(text.size());
+  fixed.reserve(text.size() + 16);
   bool in_string = false;
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
@@ -177,16 +201,68 @@ Json ParseJsonLenient(const std::string& text) {
     } else if (text.compare(i, 3, "NaN") == 0) {
       fixed += "null";
       i += 2;
-    } else if (text.compare(i, 8, "Infinity") == 0) {
-      fixed += "1e999";
+    } else if (!may_hold_nul && text.compare(i, 9, "-Infinity") == 0) {
+      fixed += "\"\\u0000-Infinity\"";
+      i += 8;
+    } else if (!may_hold_nul && text.compare(i, 8, "Infinity") == 0) {
+      fixed += "\"\\u0000+Infinity\"";
       i += 7;
     } else {
       fixed.push_back(c);
     }
   }
   j = Json::parse(fixed, nullptr, false);
-  if (!j.is_discarded()) return j;
-  return Json(text);  // keep what we cannot parse, as text
+  if (j.is_discarded()) return Json(text);  // keep what we cannot parse, as text
+  ReplaceInfinities(&j);
+  return j;
+}
+
+namespace {
+
+bool HasNonFinite(const Json& j) {
+  if (j.is_number_float()) return !std::isfinite(j.get<double>());
+  if (j.is_structured()) {
+    for (const Json& v : j) {
+      if (HasNonFinite(v)) return true;
+    }
+  }
+  return false;
+}
+
+void AppendLenient(const Json& j, std::string* out) {
+  if (j.is_number_float() && !std::isfinite(j.get<double>())) {
+    const double v = j.get<double>();
+    *out += std::isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
+  } else if (j.is_array()) {
+    out->push_back('[');
+    for (size_t i = 0; i < j.size(); ++i) {
+      if (i > 0) out->push_back(',');
+      AppendLenient(j[i], out);
+    }
+    out->push_back(']');
+  } else if (j.is_object()) {
+    out->push_back('{');
+    bool first = true;
+    for (const auto& [key, v] : j.items()) {
+      if (!first) out->push_back(',');
+      first = false;
+      *out += Json(key).dump();
+      out->push_back(':');
+      AppendLenient(v, out);
+    }
+    out->push_back('}');
+  } else {
+    *out += j.dump();
+  }
+}
+
+}  // namespace
+
+std::string DumpJsonLenient(const Json& value) {
+  if (!HasNonFinite(value)) return value.dump();
+  std::string out;
+  AppendLenient(value, &out);
+  return out;
 }
 
 std::string StatesSql(const std::vector<TrialState>& states) {

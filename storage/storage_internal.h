@@ -72,6 +72,11 @@ Status WriteTrialRows(Backend& b, int64_t id, const FrozenTrial& t) {
 // JSON lacks: read as null / +-inf; text that is not JSON at all is kept as a string.
 Json ParseJsonLenient(const std::string& text);
 
+// An attribute value's text as Python's json.dumps writes non-finite floats (NaN, Infinity,
+// -Infinity), so that Optuna reads float('inf') where Json::dump() would write null (a
+// successive-halving rung of +-inf); otherwise Json::dump()'s text.
+std::string DumpJsonLenient(const Json& value);
+
 // " AND t.state IN ('COMPLETE', ...)" for a non-empty `states`, "" otherwise.
 std::string StatesSql(const std::vector<TrialState>& states);
 

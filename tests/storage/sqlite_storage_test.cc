@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <set>
 #include <thread>
@@ -168,6 +169,60 @@ TEST(SqliteSchemaTest, StoredRepresentation) {
   ASSERT_EQ(start.size(), 26u) << start;  // YYYY-MM-DD HH:MM:SS.ffffff
   EXPECT_EQ(start[10], ' ');
   EXPECT_EQ(start[19], '.');
+}
+
+// Non-finite floats in attributes are stored as Python's json.dumps writes them (Optuna's
+// successive halving records a rung of +-inf so), and read back as numbers.
+TEST(SqliteSchemaTest, NonFiniteAttrValuesAsPythonsJson) {
+  TempDir dir;
+  const std::string path = dir.path() + "/attrs.db";
+  const double inf = std::numeric_limits<double>::infinity();
+  int64_t t = 0;
+  {
+    auto s = MustOpen(path);
+    int64_t study = *s->CreateStudy("attrs", {StudyDirection::kMinimize});
+    t = *s->CreateTrial(study);
+    ASSERT_TRUE(s->SetTrialSystemAttr(t, "pos", Json(inf)).ok());
+    ASSERT_TRUE(s->SetTrialSystemAttr(t, "neg", Json(-inf)).ok());
+    ASSERT_TRUE(s->SetTrialSystemAttr(t, "nan", Json(std::nan(""))).ok());
+    ASSERT_TRUE(s->SetTrialUserAttr(t, "nested", Json{{"a", {1.5, -inf}}, {"b", "Infinity"}}).ok());
+    ASSERT_TRUE(s->SetTrialUserAttr(t, "finite", Json{{"a", {1.5, 2}}}).ok());
+  }
+  auto text = [&](const std::string& table, const std::string& key) {
+    return QueryText(path, "SELECT value_json FROM " + table + " WHERE key = '" + key + "'");
+  };
+  EXPECT_EQ(text("trial_system_attributes", "pos"), "Infinity");
+  EXPECT_EQ(text("trial_system_attributes", "neg"), "-Infinity");
+  EXPECT_EQ(text("trial_system_attributes", "nan"), "NaN");
+  EXPECT_EQ(text("trial_user_attributes", "nested"), R"({"a":[1.5,-Infinity],"b":"Infinity"})");
+  EXPECT_EQ(text("trial_user_attributes", "finite"), R"({"a":[1.5,2]})");  // Json::dump()'s
+
+  auto s = MustOpen(path);
+  Result<FrozenTrial> read = s->GetTrial(t);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->system_attrs.at("pos"), Json(inf));
+  EXPECT_EQ(read->system_attrs.at("neg"), Json(-inf));
+  EXPECT_TRUE(read->system_attrs.at("nan").is_null());  // JSON has no NaN: read as null
+  EXPECT_EQ(read->user_attrs.at("nested"), (Json{{"a", {1.5, -inf}}, {"b", "Infinity"}}));
+  s.reset();
+
+  // Text as Python's json.dumps writes it (spaces), and a string holding U+0000, with which
+  // Infinity stays unread (the text is kept as a string).
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "UPDATE trial_user_attributes SET value_json = "
+                         "'[Infinity, -Infinity, NaN, \"-Infinity\"]' WHERE key = 'nested';"
+                         "UPDATE trial_user_attributes SET value_json = "
+                         "'[\"\\u0000+Infinity\", Infinity]' WHERE key = 'finite'",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  s = MustOpen(path);
+  read = s->GetTrial(t);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->user_attrs.at("nested"), (Json{inf, -inf, nullptr, "-Infinity"}));
+  EXPECT_EQ(read->user_attrs.at("finite"), Json(R"(["\u0000+Infinity", Infinity])"));
 }
 
 // --- Files from Optuna 3.0 / 3.1 -------------------------------------------------------------
