@@ -166,8 +166,10 @@ class SuccessiveHalvingPruner : public Pruner {
 // (nullopt) is 1 + the largest last step of the study's COMPLETE trials at the first check
 // that has any (no pruning before); kept for the pruner's lifetime, like Optuna's. With
 // fewer than one bracket (max_resource < min_resource) it never prunes. Rungs are recorded
-// as by SuccessiveHalvingPruner. Optuna also shows a sampler only the trial's bracket
-// (pruners._filter_study); BracketId() is there for a study API that does the same.
+// as by SuccessiveHalvingPruner. Samplers see the whole study, as in Optuna 4.x / 5.x: its
+// pruners._filter_study hands samplers a bracket study whose get_trials() holds the
+// bracket's trials only, but the samplers read _get_trials(), which it does not filter
+// (Optuna 3.1's samplers called get_trials() and did see one bracket; study_optuna_test).
 struct HyperbandPrunerOptions {
   int64_t min_resource = 1;             // >= 1
   std::optional<int64_t> max_resource;  // >= 1; nullopt: "auto"
@@ -182,8 +184,9 @@ class HyperbandPruner : public Pruner {
   std::string Name() const override { return "HyperbandPruner"; }
   bool Prune(const StudyView& study, const FrozenTrial& trial) const override;
   const HyperbandPrunerOptions& options() const { return options_; }
-  // Optuna's _get_bracket_id: the bracket of trial `number` of study `study_name`; 0 while
-  // the brackets are not set up (max_resource "auto" and no COMPLETE trial checked yet).
+  // Optuna's _get_bracket_id: the bracket of trial `number` of study `study_name`; 0 until
+  // a check sets the brackets up (the first one, or with max_resource "auto" the first that
+  // has a COMPLETE trial).
   int64_t BracketId(std::string_view study_name, int64_t number) const;
   // The number of brackets, once set up (else nullopt).
   std::optional<int64_t> NumBrackets() const;
