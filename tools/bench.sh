@@ -4,6 +4,9 @@
 # Usage: tools/bench.sh [name...]   e.g. tools/bench.sh storage_bench tpe_speed_bench
 # `race` is the end-to-end race of the demo study, mgr-tune against Optuna + PyTorch
 # (bench/race.sh; a few minutes on 2 CPU cores; results in $B/race.json).
+# `pruner_savings` (not run by default: about half an hour on 2 CPU cores) trains the demo
+# study once per pruner and compares the epochs each trains with the median pruner's
+# (bench/pruner_savings.sh; results in $B/pruner_savings.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install_deps.sh
@@ -14,7 +17,10 @@ ALL=(tpe_speed_bench sampler_quality_bench storage_bench orchestrator_bench deco
 NAMES=("${@:-${ALL[@]}}")
 TARGETS=()
 for n in "${NAMES[@]}"; do
-  if [ "$n" = race ]; then TARGETS+=(mgr-train mgr-make-dataset); else TARGETS+=("$n"); fi
+  case "$n" in
+    race | pruner_savings) TARGETS+=(mgr-train mgr-make-dataset) ;;
+    *) TARGETS+=("$n") ;;
+  esac
 done
 cmake --build "$B" -j "$(nproc)" --target "${TARGETS[@]}" mgr-tune
 # storage_bench and orchestrator_bench measure PostgreSQL too, on a scratch server.
@@ -28,6 +34,9 @@ for n in "${NAMES[@]}"; do
   echo "=== $n"
   case "$n" in
     race) bash bench/race.sh --build "$B" --work "$B/race" --out "$B/race.json" ;;
+    pruner_savings)
+      bash bench/pruner_savings.sh --build "$B" --work "$B/pruner_savings" \
+        --out "$B/pruner_savings.json" ;;
     storage_bench) "$B/bench/$n" 300 10000 "$(pg_url)" ;;
     orchestrator_bench)
       "$B/bench/$n"
