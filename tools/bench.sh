@@ -4,7 +4,7 @@
 # Usage: tools/bench.sh [name...]   e.g. tools/bench.sh storage_bench tpe_speed_bench
 # `race` is the end-to-end race of the demo study, mgr-tune against Optuna + PyTorch
 # (bench/race.sh; a few minutes on 2 CPU cores; results in $B/race.json).
-# `pruner_savings` (not run by default: about half an hour on 2 CPU cores) trains the demo
+# `pruner_savings` (not run by default: 45 minutes on 2 loaded CPU cores) trains the demo
 # study once per pruner and compares the epochs each trains with the median pruner's
 # (bench/pruner_savings.sh; results in $B/pruner_savings.json).
 set -euo pipefail

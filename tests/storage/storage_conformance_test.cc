@@ -495,6 +495,22 @@ TEST_P(StorageConformanceTest, TrialAttrs) {
   EXPECT_EQ(f.system_attrs.at("failed_trial"), Json(4));
 }
 
+// +-inf in attributes (a successive-halving rung, say) read back as numbers: the SQL
+// backends store them as Python's json.dumps does (Infinity, -Infinity).
+TEST_P(StorageConformanceTest, InfiniteAttrValues) {
+  int64_t s = NewStudy();
+  int64_t t = NewTrial(s);
+  ASSERT_TRUE(storage_->SetTrialSystemAttr(t, "completed_rung_0", kInf).ok());
+  ASSERT_TRUE(storage_->SetTrialUserAttr(t, "curve", Json{{"v", {1.5, -kInf}}}).ok());
+  ASSERT_TRUE(storage_->SetStudyUserAttr(s, "bound", -kInf).ok());
+  FrozenTrial f = Get(t);
+  EXPECT_EQ(f.system_attrs.at("completed_rung_0"), Json(kInf));
+  EXPECT_EQ(f.user_attrs.at("curve"), (Json{{"v", {1.5, -kInf}}}));
+  Result<std::map<std::string, Json>> attrs = storage_->GetStudyUserAttrs(s);
+  ASSERT_TRUE(attrs.ok()) << attrs.status().ToString();
+  EXPECT_EQ(attrs->at("bound"), Json(-kInf));
+}
+
 TEST_P(StorageConformanceTest, GetAllTrialsOrderedAndComplete) {
   int64_t s = NewStudy();
   int64_t other = NewStudy("other");
