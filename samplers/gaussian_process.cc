@@ -29,6 +29,50 @@ double TailFactor(double z) {
   return sum;
 }
 
+// Overwrites the lower triangle of `a` (lower triangular) with its inverse, by 2 x 2 blocks:
+// [A 0; B C]^-1 = [A^-1 0; -C^-1 B A^-1 C^-1]. A third of the flops of solving against the
+// identity, which does not skip the zeros.
+void InvertLowerInPlace(Eigen::Ref<Eigen::MatrixXd> a) {
+  const Eigen::Index n = a.rows();
+  if (n <= 16) {
+    for (Eigen::Index j = 0; j < n; ++j) {
+      a(j, j) = 1.0 / a(j, j);
+      for (Eigen::Index i = j + 1; i < n; ++i) {
+        double sum = 0.0;
+        for (Eigen::Index k = j; k < i; ++k) sum += a(i, k) * a(k, j);
+        a(i, j) = -sum / a(i, i);
+      }
+    }
+    return;
+  }
+  const Eigen::Index h = n / 2;
+  InvertLowerInPlace(a.topLeftCorner(h, h));
+  InvertLowerInPlace(a.bottomRightCorner(n - h, n - h));
+  Eigen::MatrixXd b =
+      a.bottomLeftCorner(n - h, h) * a.topLeftCorner(h, h).triangularView<Eigen::Lower>();
+  a.bottomLeftCorner(n - h, h).noalias() =
+      -(a.bottomRightCorner(n - h, n - h).triangularView<Eigen::Lower>() * b);
+}
+
+// p = m' m for a lower-triangular m (zeros above the diagonal), by 2 x 2 blocks: with
+// m = [A 0; B C], m' m = [A'A + B'B, B'C; C'B, C'C]. Half the flops of a triangular-dense
+// product.
+void LowerGram(const Eigen::Ref<const Eigen::MatrixXd>& m, Eigen::Ref<Eigen::MatrixXd> p) {
+  const Eigen::Index n = m.rows();
+  if (n <= 16) {
+    p.noalias() = m.transpose() * m;
+    return;
+  }
+  const Eigen::Index h = n / 2;
+  const auto b = m.bottomLeftCorner(n - h, h);
+  const auto c = m.bottomRightCorner(n - h, n - h);
+  LowerGram(m.topLeftCorner(h, h), p.topLeftCorner(h, h));
+  p.topLeftCorner(h, h).noalias() += b.transpose() * b;
+  p.bottomLeftCorner(n - h, h).noalias() = c.transpose().triangularView<Eigen::Upper>() * b;
+  p.topRightCorner(h, n - h) = p.bottomLeftCorner(n - h, h).transpose();
+  LowerGram(c, p.bottomRightCorner(n - h, n - h));
+}
+
 }  // namespace
 
 double Matern52(double d2) {
@@ -106,7 +150,8 @@ bool GaussianProcess::Prepare() {
   Eigen::LLT<Eigen::MatrixXd> llt(c);
   if (llt.info() != Eigen::Success) return false;
   const int n = static_cast<int>(x_.rows());
-  chol_ = llt.matrixL();
+  chol_inv_ = llt.matrixL();
+  InvertLowerInPlace(chol_inv_);
   cov_inv_ = llt.solve(Eigen::MatrixXd::Identity(n, n));
   cov_inv_y_ = llt.solve(y_);
   return true;
@@ -131,14 +176,16 @@ void GaussianProcess::Fit(const GpParams& initial, bool deterministic_objective,
     return p;
   };
   // -(marginal log likelihood + log prior) and its gradient in the raw (log) parameters.
-  Eigen::MatrixXd r2(n, n), kern(n, n), c(n, n), w(n, n);
+  // Whole-matrix array expressions, so that Eigen vectorises the square roots and exponentials.
+  Eigen::MatrixXd r2(n, n), kern(n, n), dkern(n, n), c(n, n), w(n, n);
+  Eigen::ArrayXXd s(n, n), e(n, n);
   auto loss = [&](const Eigen::VectorXd& raw, Eigen::VectorXd* grad) -> double {
     const GpParams p = to_params(raw);
     r2.setZero();
     for (int d = 0; d < dims; ++d) r2 += sqd[d] * p.inverse_squared_lengthscales[d];
-    for (int i = 0; i < n; ++i) {
-      for (int j = 0; j <= i; ++j) kern(i, j) = kern(j, i) = p.kernel_scale * Matern52(r2(i, j));
-    }
+    s = (5.0 * r2.array()).sqrt();
+    e = (-s).exp();
+    kern = (p.kernel_scale * e * ((5.0 / 3.0) * r2.array() + s + 1.0)).matrix();
     c = kern;
     c.diagonal().array() += p.noise_var;
     Eigen::LLT<Eigen::MatrixXd> llt(c);
@@ -148,15 +195,16 @@ void GaussianProcess::Fit(const GpParams& initial, bool deterministic_objective,
     const double value = -mll - GpLogPrior(p);
     if (!std::isfinite(value)) return std::numeric_limits<double>::infinity();
     // d mll / d theta = tr((alpha alpha' - C^-1) dC/dtheta) / 2.
-    w = alpha * alpha.transpose() - llt.solve(Eigen::MatrixXd::Identity(n, n));
+    // C^-1 = L^-T L^-1.
+    w = llt.matrixL();
+    InvertLowerInPlace(w);
+    LowerGram(w, c);
+    w = alpha * alpha.transpose() - c;
     grad->resize(dims + 2);
-    Eigen::MatrixXd dk(n, n);
-    for (int i = 0; i < n; ++i) {
-      for (int j = 0; j < n; ++j) dk(i, j) = p.kernel_scale * Matern52Deriv(r2(i, j)) * w(i, j);
-    }
+    dkern = (p.kernel_scale * (-5.0 / 6.0) * (s + 1.0) * e * w.array()).matrix();
     for (int d = 0; d < dims; ++d) {
       const double ils = p.inverse_squared_lengthscales[d];
-      const double dmll = 0.5 * ils * dk.cwiseProduct(sqd[d]).sum();
+      const double dmll = 0.5 * ils * dkern.cwiseProduct(sqd[d]).sum();
       const double dprior = 0.1 / ils - 0.1 * ils;
       (*grad)[d] = -dmll - dprior;
     }
@@ -245,23 +293,41 @@ Eigen::VectorXd GaussianProcess::LogEIBatch(const Eigen::MatrixXd& xs, double th
   const int n = static_cast<int>(x_.rows());
   const int m = static_cast<int>(xs.rows());
   const Eigen::VectorXd& ils = params_.inverse_squared_lengthscales;
-  Eigen::MatrixXd k(n, m);  // one column per point
-  for (int j = 0; j < m; ++j) {
-    for (int i = 0; i < n; ++i) {
-      double d2 = 0.0;
-      for (int d = 0; d < dims(); ++d) d2 += Sqd(xs(j, d), x_(i, d), d) * ils[d];
-      k(i, j) = params_.kernel_scale * Matern52(d2);
-    }
-  }
-  const Eigen::VectorXd mean = k.transpose() * cov_inv_y_;
-  // var = scale - |L^-1 k|^2.
-  chol_.triangularView<Eigen::Lower>().solveInPlace(k);
-  const Eigen::VectorXd quad = k.colwise().squaredNorm().transpose();
+  // Blocks of points (one column each) small enough to stay in cache and below glibc's mmap
+  // threshold; whole-block array expressions, so that the exponentials are vectorised.
+  constexpr int kBlock = 128;
+  Eigen::ArrayXXd r2(n, kBlock), s(n, kBlock);
+  Eigen::MatrixXd k(n, kBlock), v(n, kBlock);
   Eigen::VectorXd out(m);
-  for (int j = 0; j < m; ++j) {
-    const double var = std::max(params_.kernel_scale - quad[j], 0.0);
-    const double sigma = std::sqrt(var + kStabilizingNoise);
-    out[j] = StandardLogEI((mean[j] - threshold) / sigma) + std::log(sigma);
+  for (int start = 0; start < m; start += kBlock) {
+    const int b = std::min(kBlock, m - start);
+    if (b != kBlock) {
+      r2.resize(n, b);
+      s.resize(n, b);
+      k.resize(n, b);
+      v.resize(n, b);
+    }
+    r2.setZero();
+    for (int d = 0; d < dims(); ++d) {
+      for (int j = 0; j < b; ++j) {
+        const double xd = xs(start + j, d);
+        if (is_categorical_[d]) {
+          r2.col(j) += ils[d] * (x_.col(d).array() != xd).cast<double>();
+        } else {
+          r2.col(j) += ils[d] * (x_.col(d).array() - xd).square();
+        }
+      }
+    }
+    s = (5.0 * r2).sqrt();
+    k = (params_.kernel_scale * (-s).exp() * ((5.0 / 3.0) * r2 + s + 1.0)).matrix();
+    // var = scale - |L^-1 k|^2, L^-1 k as a triangular product.
+    v.noalias() = chol_inv_.triangularView<Eigen::Lower>() * k;
+    for (int j = 0; j < b; ++j) {
+      const double mean = k.col(j).dot(cov_inv_y_);
+      const double var = std::max(params_.kernel_scale - v.col(j).squaredNorm(), 0.0);
+      const double sigma = std::sqrt(var + kStabilizingNoise);
+      out[start + j] = StandardLogEI((mean - threshold) / sigma) + std::log(sigma);
+    }
   }
   return out;
 }
@@ -310,7 +376,7 @@ LbfgsResult MinimizeLbfgsB(
       const auto& [s, y] = history.back();
       q *= s.dot(y) / y.squaredNorm();
     } else {
-      q /= std::max(1.0, g.lpNorm<Eigen::Infinity>());  // first step: at most 1 long
+      q /= std::max(1.0, g.norm());  // first step: at most 1 long, as L-BFGS-B's
     }
     for (size_t k = 0; k < history.size(); ++k) {
       const auto& [s, y] = history[k];
@@ -323,18 +389,40 @@ LbfgsResult MinimizeLbfgsB(
       mask(d);
       history.clear();
     }
-    // Backtracking (Armijo) along the projected path.
-    double step = 1.0, fn = f;
+    // Line search along the projected path for the Wolfe conditions (sufficient decrease,
+    // and curvature where the path is not bent by a bound), as L-BFGS-B's: a step that
+    // decreases f too little is shortened (quadratic interpolation), one whose slope is still
+    // steep is lengthened, so that the (s, y) pairs carry curvature.
+    const double slope = g.dot(d);
+    double step = 1.0, lo = 0.0, hi = std::numeric_limits<double>::infinity(), fn = f;
     bool accepted = false;
-    for (int ls = 0; ls < 40; ++ls) {
+    Eigen::VectorXd x_ok, g_ok;
+    double f_ok = f;
+    for (int ls = 0; ls < 30; ++ls) {
       xn = x + step * d;
       project(xn);
       fn = f_and_grad(xn, &gn);
-      if (std::isfinite(fn) && fn <= f + 1e-4 * g.dot(xn - x)) {
-        accepted = true;
-        break;
+      if (!std::isfinite(fn) || fn > f + 1e-3 * g.dot(xn - x)) {
+        if (accepted) break;  // extended too far: keep the last acceptable step
+        hi = step;
+        const double q =
+            std::isfinite(fn) ? -slope * step * step / (2 * (fn - f - slope * step)) : 0.5 * step;
+        step = std::clamp(q, lo + 0.1 * (hi - lo), lo + 0.5 * (hi - lo));
+        continue;
       }
-      step *= 0.5;
+      accepted = true;
+      x_ok = xn;
+      g_ok = gn;
+      f_ok = fn;
+      const bool straight = (xn - (x + step * d)).squaredNorm() == 0.0;
+      if (!straight || gn.dot(d) >= 0.9 * slope) break;
+      lo = step;  // still descending steeply: go further
+      step = std::isfinite(hi) ? 0.5 * (lo + hi) : 2.0 * step;
+    }
+    if (accepted) {
+      xn = std::move(x_ok);
+      gn = std::move(g_ok);
+      fn = f_ok;
     }
     if (!accepted) return {x, f, it, false};
     Eigen::VectorXd s = xn - x, y = gn - g;

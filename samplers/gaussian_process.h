@@ -86,8 +86,8 @@ class GaussianProcess {
   Eigen::VectorXd y_;
   std::vector<bool> is_categorical_;
   GpParams params_;
-  // After Prepare(): the Cholesky factor of C, C^-1 and C^-1 y.
-  Eigen::MatrixXd chol_;
+  // After Prepare(): the inverse of C's Cholesky factor, C^-1 and C^-1 y.
+  Eigen::MatrixXd chol_inv_;
   Eigen::MatrixXd cov_inv_;
   Eigen::VectorXd cov_inv_y_;
 };
