@@ -17,6 +17,9 @@ constexpr double kEps = 1e-10;      // Optuna's floor on the values' std
 constexpr double kTol = 1e-4;       // Optuna's optimize_acqf_mixed tol
 constexpr int kMaxExhaustive = 16;  // Optuna's MAX_INT_EXHAUSTIVE_SEARCH_PARAMS
 constexpr int kMaxLocalSearchIters = 100;
+// A grid with more values is searched as a continuous parameter and rounded at the end
+// (Optuna enumerates every grid, which for an int range of 1e9 would not fit in memory).
+constexpr int64_t kMaxGridSize = 100000;
 
 // One parameter of the relative space, as Optuna's gp/search_space.py sees it.
 struct Dim {
@@ -58,7 +61,7 @@ Dim MakeDim(const Distribution& dist) {
     for (size_t i = 0; i < c->choices.size(); ++i) d.choices.push_back(static_cast<double>(i));
   } else if (const auto* f = std::get_if<FloatDistribution>(&dist)) {
     d.log = f->log;
-    if (f->step) {
+    if (f->step && (f->high - f->low) / *f->step < kMaxGridSize) {
       d.low = f->low;
       d.step = *f->step;
       const int64_t k = static_cast<int64_t>(std::floor((f->high - f->low) / *f->step + 1e-9));
@@ -69,6 +72,7 @@ Dim MakeDim(const Distribution& dist) {
     d.log = n.log;
     d.low = static_cast<double>(n.low);
     d.step = static_cast<double>(n.step);
+    if ((static_cast<double>(n.high) - d.low) / d.step >= kMaxGridSize) return d;
     for (int64_t v = n.low; v <= n.high; v += n.step) {
       d.choices.push_back(d.Normalize(static_cast<double>(v)));
     }

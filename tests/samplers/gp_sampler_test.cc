@@ -162,5 +162,17 @@ TEST(GpSamplerTest, MixedSpace) {
   EXPECT_LT(Best(trials), Best(RunStudy(random, space, f, 40)));
 }
 
+// An int range too large to enumerate is searched as a continuous parameter and rounded.
+TEST(GpSamplerTest, HugeIntRange) {
+  const Space space = {{"n", Int(1, 1000000000)}, {"x", Float(0, 1)}};
+  auto f = [](const auto& p) {
+    return std::pow(std::log10(p.at("n")) - 4, 2) + std::pow(p.at("x") - 0.5, 2);
+  };
+  GpSampler gp(GpOptions{});
+  for (const auto& t : RunStudy(gp, space, f, 14)) {
+    EXPECT_EQ(t.params.at("n"), std::round(t.params.at("n")));
+  }
+}
+
 }  // namespace
 }  // namespace mgr
