@@ -10,6 +10,11 @@ C++) and python3-optuna. Run with /usr/bin/python3.
         -> {"univariate_ms": .., "multivariate_ms": ..}: one ask + 10 suggest_float + tell
            after N_FINISHED finished trials (added with add_trials, so only the timed
            calls run TPE)
+    optuna_problems.py gp_quality N_TRIALS SEEDS [--jobs J] [PROBLEM...]
+        -> {"gp": {"problem": [best per seed]}} with Optuna's GPSampler(seed=seed) (needs torch)
+    optuna_problems.py gp_speed N_FINISHED REPS
+        -> {"gp_ms": .., "gp_wall_ms": ..}: median CPU (all threads) and wall ms of one ask + 3 suggest_float (lr, wd, beta) + tell
+           after N_FINISHED finished trials, with GPSampler
 """
 import json
 import math
@@ -152,6 +157,62 @@ def speed(n_finished, reps):
     return out
 
 
+def gp_best_value(task):
+    name, seed, n_trials = task
+    study = optuna.create_study(sampler=optuna.samplers.GPSampler(seed=seed))
+    study.optimize(PROBLEMS[name], n_trials=n_trials)
+    return study.best_value
+
+
+def gp_quality(n_trials, seeds, names, jobs=2):
+    tasks = [(name, seed, n_trials) for name in names for seed in range(seeds)]
+    if jobs > 1:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            values = pool.map(gp_best_value, tasks, chunksize=1)
+    else:
+        values = [gp_best_value(t) for t in tasks]
+    out = {"version": optuna.__version__, "gp": {}}
+    for (name, _, _), v in zip(tasks, values):
+        out["gp"].setdefault(name, []).append(v)
+    return out
+
+
+# The GP speed problem: three continuous parameters of a late playbook stage.
+GP_SPACE = {
+    "lr": optuna.distributions.FloatDistribution(1e-5, 1e-1, log=True),
+    "wd": optuna.distributions.FloatDistribution(1e-6, 1e-1, log=True),
+    "beta": optuna.distributions.FloatDistribution(0.8, 0.999),
+}
+
+
+def gp_objective(p):
+    return ((math.log10(p["lr"]) + 3) ** 2 + (math.log10(p["wd"]) + 4) ** 2
+            + 10 * (p["beta"] - 0.95) ** 2)
+
+
+def gp_speed(n_finished, reps):
+    rng = np.random.RandomState(0)
+    study = optuna.create_study(sampler=optuna.samplers.GPSampler(seed=0))
+    trials = []
+    for _ in range(n_finished):
+        params = {"lr": float(10 ** rng.uniform(-5, -1)), "wd": float(10 ** rng.uniform(-6, -1)),
+                  "beta": float(rng.uniform(0.8, 0.999))}
+        trials.append(optuna.trial.create_trial(
+            params=params, distributions=GP_SPACE, value=gp_objective(params)))
+    study.add_trials(trials)
+    times, walls = [], []
+    for _ in range(reps):
+        start, wall = time.process_time(), time.perf_counter()
+        t = study.ask()
+        p = {k: t.suggest_float(k, d.low, d.high, log=d.log) for k, d in GP_SPACE.items()}
+        # Told FAIL so that every repetition sees the same N_FINISHED complete trials.
+        study.tell(t, state=optuna.trial.TrialState.FAIL)
+        times.append((time.process_time() - start) * 1e3)
+        walls.append((time.perf_counter() - wall) * 1e3)
+    return {"version": optuna.__version__, "gp_ms": float(np.median(times)),
+            "gp_wall_ms": float(np.median(walls))}
+
+
 def main():
     mode = sys.argv[1]
     if mode == "quality":
@@ -162,6 +223,16 @@ def main():
             rest = rest[2:]
         names = rest or list(PROBLEMS)
         print(json.dumps(quality(int(sys.argv[2]), int(sys.argv[3]), names, jobs)))
+    elif mode == "gp_quality":
+        rest = sys.argv[4:]
+        jobs = 2
+        if len(rest) >= 2 and rest[0] == "--jobs":
+            jobs = int(rest[1])
+            rest = rest[2:]
+        names = rest or ["sphere_5d", "rosenbrock_2d", "log_scale_3d"]
+        print(json.dumps(gp_quality(int(sys.argv[2]), int(sys.argv[3]), names, jobs)))
+    elif mode == "gp_speed":
+        print(json.dumps(gp_speed(int(sys.argv[2]), int(sys.argv[3]))))
     elif mode == "speed":
         print(json.dumps(speed(int(sys.argv[2]), int(sys.argv[3]))))
     else:

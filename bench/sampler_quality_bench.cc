@@ -6,18 +6,24 @@
 // means over the combined standard error; |t| >= 2 is called a difference, about p < 0.05 at 20
 // seeds).
 //
+// Our GP sampler runs on the problems with continuous spaces only (kGpProblems), against
+// Optuna's GPSampler (needs Optuna >= 3.6 and torch: Optuna 5's venv), by Welch's t too; its
+// Python runs are slow (about 0.3 s per suggestion at 100 trials), hence fewer seeds.
+//
 // Python runs in 2 worker processes (bench/optuna_problems.py --jobs 2), started first
 // so that it overlaps our own runs.
 //
 // Usage: sampler_quality_bench [--python-seeds N] [--python-jobs J] [--no-python]
 //                              [--python PATH]   (default: Debian's python3-optuna;
 //                              tools/bench_samplers.sh passes Optuna 5's venv)
+//                              [--gp-python-seeds N (10)] [--no-gp] [--gp-only]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <functional>
 #include <map>
+#include <set>
 
 #include "bench/sampler_bench_util.h"
 #include "samplers/sampler.h"
@@ -104,6 +110,9 @@ std::vector<std::pair<std::string, Problem>> Problems() {
   };
 }
 
+// Continuous search spaces, where the GP sampler is meant to be used.
+const std::set<std::string> kGpProblems = {"sphere_5d", "rosenbrock_2d", "log_scale_3d"};
+
 double BestOf(const Json& config, uint64_t seed, const Problem& problem, int n_trials) {
   Json c = config;
   c["seed"] = seed;
@@ -157,8 +166,8 @@ const char* Verdict(double t) { return t >= 2.0 ? "WORSE" : t <= -2.0 ? "better"
 int main(int argc, char** argv) {
   using namespace mgr;
   const double wall_start = bench::WallMs();
-  int python_seeds = 20, python_jobs = 2;
-  bool python = true;
+  int python_seeds = 20, python_jobs = 2, gp_python_seeds = 10;
+  bool python = true, gp = true, gp_only = false;
   std::string python_exe = MGR_PYTHON;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--no-python") == 0) python = false;
@@ -167,17 +176,34 @@ int main(int argc, char** argv) {
       python_seeds = std::atoi(argv[++i]);
     if (std::strcmp(argv[i], "--python-jobs") == 0 && i + 1 < argc)
       python_jobs = std::atoi(argv[++i]);
+    if (std::strcmp(argv[i], "--gp-python-seeds") == 0 && i + 1 < argc)
+      gp_python_seeds = std::atoi(argv[++i]);
+    if (std::strcmp(argv[i], "--no-gp") == 0) gp = false;
+    if (std::strcmp(argv[i], "--gp-only") == 0) gp_only = true;
   }
+  gp = gp || gp_only;
   const int kTrials = 100, kSeeds = 20;
-  const std::vector<std::pair<std::string, Json>> samplers = {
+  std::vector<std::pair<std::string, Json>> samplers = {
       {"mgr random", {{"type", "random"}}},
       {"mgr qmc", {{"type", "qmc"}}},
       {"mgr tpe", {{"type", "tpe"}}},
       {"mgr tpe multivariate", {{"type", "tpe"}, {"multivariate", true}}},
   };
+  if (gp_only) samplers = {{"mgr random", {{"type", "random"}}}};
+  if (gp) samplers.push_back({"mgr gp", {{"type", "gp"}}});
   // Start Optuna first: it runs in its own processes while we run ours.
   FILE* py_pipe = nullptr;
-  if (python) {
+  FILE* gp_pipe = nullptr;
+  if (python && gp) {
+    std::string problems;
+    for (const auto& p : kGpProblems) problems += " " + p;
+    gp_pipe = popen((python_exe + " " + MGR_SOURCE_DIR + "/bench/optuna_problems.py gp_quality " +
+                     std::to_string(kTrials) + " " + std::to_string(gp_python_seeds) + " --jobs " +
+                     std::to_string(python_jobs) + problems + " 2>/dev/null")
+                        .c_str(),
+                    "r");
+  }
+  if (python && !gp_only) {
     py_pipe = popen((python_exe + " " + MGR_SOURCE_DIR + "/bench/optuna_problems.py quality " +
                      std::to_string(kTrials) + " " + std::to_string(python_seeds) + " --jobs " +
                      std::to_string(python_jobs) + " 2>/dev/null")
@@ -188,13 +214,26 @@ int main(int argc, char** argv) {
   const double mgr_cpu_start = bench::CpuMs();
   for (const auto& [name, problem] : Problems()) {
     for (const auto& [label, config] : samplers) {
+      if (label == "mgr gp" && !kGpProblems.count(name)) continue;
       std::vector<double> best;
       for (int s = 0; s < kSeeds; ++s) best.push_back(BestOf(config, s, problem, kTrials));
       stats[name][label] = Summarise(best);
     }
   }
   const double mgr_cpu = bench::CpuMs() - mgr_cpu_start;
-  Json py;
+  Json py, py_gp;
+  bool python_gp = python && gp;
+  if (python_gp) {
+    std::string out = bench::FinishCommand(gp_pipe);
+    try {
+      py_gp = Json::parse(out);
+    } catch (const std::exception& e) {
+      std::printf("Optuna GPSampler reference (%s) unavailable (needs torch) (%s)\n",
+                  python_exe.c_str(), e.what());
+      python_gp = false;
+    }
+  }
+  python = python && !gp_only;
   if (python) {
     std::string out = bench::FinishCommand(py_pipe);
     try {
@@ -217,9 +256,29 @@ int main(int argc, char** argv) {
   };
   int n_problems = 0, beats_random = 0, beats_random_multi = 0;
   int not_worse = 0, not_worse_multi = 0, n_compared = 0;
+  int gp_not_worse = 0, gp_compared = 0, gp_beats_random = 0, gp_problems = 0;
   for (const auto& [name, problem] : Problems()) {
     auto& st = stats[name];
-    for (const auto& [label, config] : samplers) row(name, label, st[label]);
+    if (gp_only && !kGpProblems.count(name)) continue;
+    for (const auto& [label, config] : samplers) {
+      if (st.count(label)) row(name, label, st[label]);
+    }
+    if (st.count("mgr gp")) {
+      const double t_random = WelchT(st["mgr gp"], st["mgr random"]);
+      gp_beats_random += t_random <= -2.0;
+      ++gp_problems;
+      std::string line = "  gp: t vs random " + Fmt(t_random);
+      if (python_gp && py_gp["gp"].contains(name)) {
+        st["optuna gp"] = Summarise(py_gp["gp"][name].get<std::vector<double>>());
+        row(name, "optuna " + py_gp.value("version", "?") + " gp", st["optuna gp"]);
+        const double t = WelchT(st["mgr gp"], st["optuna gp"]);
+        gp_not_worse += t < 2.0;
+        ++gp_compared;
+        line += "; t vs optuna gp " + Fmt(t) + " (" + Verdict(t) + ")";
+      }
+      std::printf("%s\n", line.c_str());
+    }
+    if (gp_only) continue;
     const double t_random = WelchT(st["mgr tpe"], st["mgr random"]);
     const double t_random_multi = WelchT(st["mgr tpe multivariate"], st["mgr random"]);
     beats_random += t_random <= -2.0;
@@ -244,8 +303,19 @@ int main(int argc, char** argv) {
     std::printf("%s\n", line.c_str());
     ++n_problems;
   }
-  std::printf("mgr tpe better than random (t <= -2) on %d/%d problems (multivariate %d/%d)\n",
-              beats_random, n_problems, beats_random_multi, n_problems);
+  if (gp) {
+    std::printf("mgr gp better than random (t <= -2) on %d/%d continuous problems\n",
+                gp_beats_random, gp_problems);
+    if (python_gp) {
+      std::printf(
+          "mgr gp not worse than optuna %s gp (t < 2) on %d/%d problems (optuna: %d seeds)\n",
+          py_gp.value("version", "?").c_str(), gp_not_worse, gp_compared, gp_python_seeds);
+    }
+  }
+  if (!gp_only) {
+    std::printf("mgr tpe better than random (t <= -2) on %d/%d problems (multivariate %d/%d)\n",
+                beats_random, n_problems, beats_random_multi, n_problems);
+  }
   if (python) {
     std::printf(
         "mgr tpe not worse than %s tpe (t < 2) on %d/%d problems (multivariate against its "

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "samplers/gp_sampler.h"
 #include "samplers/pruner.h"
 #include "samplers/pruners.h"
 #include "samplers/qmc_sampler.h"
@@ -137,7 +138,7 @@ Result<std::unique_ptr<Sampler>> MakeSampler(const Json& config) {
   MGR_RETURN_IF_ERROR(CheckObject(config, "sampler"));
   ConfigReader r(config, "sampler");
   std::string type = "tpe";
-  MGR_RETURN_IF_ERROR(r.Choice("type", {"tpe", "random", "qmc"}, &type));
+  MGR_RETURN_IF_ERROR(r.Choice("type", {"tpe", "random", "qmc", "gp"}, &type));
   uint64_t seed = 0;
   MGR_RETURN_IF_ERROR(r.Seed("seed", &seed));
   if (type == "random") {
@@ -165,6 +166,14 @@ Result<std::unique_ptr<Sampler>> MakeSampler(const Json& config) {
       return r.Error("group", "needs \"multivariate\": true");
     }
     return std::unique_ptr<Sampler>(new TpeSampler(o));
+  }
+  if (type == "gp") {
+    GpOptions o;
+    o.seed = seed;
+    MGR_RETURN_IF_ERROR(r.Int("n_startup_trials", 0, &o.n_startup_trials));
+    MGR_RETURN_IF_ERROR(r.Bool("deterministic_objective", &o.deterministic_objective));
+    MGR_RETURN_IF_ERROR(r.CheckUnknown());
+    return std::unique_ptr<Sampler>(new GpSampler(o));
   }
   QmcOptions q;
   q.seed = seed;

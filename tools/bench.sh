@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 bash tools/install_deps.sh
 B=${MGR_BUILD_DIR:-build-bench}
 cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMGR_BUILD_TESTS=ON -DMGR_BUILD_BENCH=ON > /dev/null
-ALL=(tpe_speed_bench sampler_quality_bench storage_bench orchestrator_bench decode_bench
+ALL=(tpe_speed_bench gp_speed_bench sampler_quality_bench storage_bench orchestrator_bench decode_bench
      cache_bench features_bench train_step_bench loader_bench pipeline_bench report_bench race)
 NAMES=("${@:-${ALL[@]}}")
 TARGETS=()

@@ -4,10 +4,13 @@
 # compare mgr-tune with a given Optuna release call it (label python); keep VENV_DIR under
 # the build directory. Needs Debian's python3-venv and PyPI (pip's cache makes a reinstall
 # fast). Concurrent calls for one VENV_DIR install once (flock).
-# Usage: tools/optuna_venv.sh VENV_DIR VERSION   e.g. build/optuna5-venv 5.1.0
+# With a third argument `torch`, also installs PyTorch (PyPI's wheel, several GB with its CUDA
+# libraries), which Optuna's GPSampler needs (tests/samplers/gaussian_process_test.cc).
+# Usage: tools/optuna_venv.sh VENV_DIR VERSION [torch]   e.g. build/optuna5-venv 5.1.0
 set -euo pipefail
-VENV=${1:?usage: optuna_venv.sh VENV_DIR VERSION}
-VERSION=${2:?usage: optuna_venv.sh VENV_DIR VERSION}
+VENV=${1:?usage: optuna_venv.sh VENV_DIR VERSION [torch]}
+VERSION=${2:?usage: optuna_venv.sh VENV_DIR VERSION [torch]}
+WITH_TORCH=${3:-}
 PY="$VENV/bin/python"
 mkdir -p "$(dirname "$VENV")"
 exec 9>"$VENV.lock"
@@ -34,6 +37,13 @@ if ! installed; then
   fi
   installed || {
     echo "optuna_venv: $VENV does not import optuna==$VERSION and scipy after pip install" >&2
+    exit 1
+  }
+fi
+if [ "$WITH_TORCH" = torch ] && ! "$PY" -c 'import torch' 2>/dev/null; then
+  echo "optuna_venv: installing torch into $VENV (Optuna's GPSampler needs it)" >&2
+  "$PY" -m pip install -q --disable-pip-version-check --retries 2 --timeout 60 torch >&2 || {
+    echo "optuna_venv: pip could not install torch from PyPI" >&2
     exit 1
   }
 fi

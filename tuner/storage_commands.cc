@@ -94,7 +94,8 @@ std::string NewStudyName() {
 
 void AddCommon(CLI::App* sub, Common* c, bool format, bool study,
                const std::string& default_format) {
-  sub->add_option("--storage", c->storage, "Storage URL: sqlite:///study.db, postgresql://user@host:port/db")
+  sub->add_option("--storage", c->storage,
+                  "Storage URL: sqlite:///study.db, postgresql://user@host:port/db")
       ->envname("OPTUNA_STORAGE");
   if (format) {
     c->format = default_format;
@@ -633,13 +634,17 @@ Result<Json> SamplerConfigFromArgs(const std::string& sampler, const std::string
       return Status::InvalidArgument("--sampler is not a valid JSON object: " + s);
     }
   } else {
-    static const std::map<std::string, std::string> kClasses = {
-        {"", "tpe"}, {"TPESampler", "tpe"}, {"RandomSampler", "random"}, {"QMCSampler", "qmc"}};
+    static const std::map<std::string, std::string> kClasses = {{"", "tpe"},
+                                                                {"TPESampler", "tpe"},
+                                                                {"RandomSampler", "random"},
+                                                                {"QMCSampler", "qmc"},
+                                                                {"GPSampler", "gp"}};
     auto it = kClasses.find(s);
     if (it == kClasses.end()) {
       return Status::InvalidArgument("--sampler '" + s +
                                      "' is not supported (use TPESampler, RandomSampler, "
-                                     "QMCSampler or a JSON config like {\"type\": \"tpe\"})");
+                                     "QMCSampler, GPSampler or a JSON config like "
+                                     "{\"type\": \"tpe\"})");
     }
     if (s.empty() && !kwargs.empty()) {
       return Status::InvalidArgument(

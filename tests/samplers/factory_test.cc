@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "samplers/gp_sampler.h"
 #include "samplers/pruner.h"
 #include "samplers/pruners.h"
 #include "samplers/sampler.h"
@@ -27,7 +28,7 @@ TEST(MakeSamplerTest, RandomWithSeed) {
 
 TEST(MakeSamplerTest, ErrorsNameTheKey) {
   EXPECT_EQ(SamplerError({{"type", "grid"}}),
-            "sampler.type: must be one of \"tpe\", \"random\", \"qmc\" (got \"grid\")");
+            "sampler.type: must be one of \"tpe\", \"random\", \"qmc\", \"gp\" (got \"grid\")");
   EXPECT_EQ(SamplerError({{"type", "random"}, {"seed", -1}}),
             "sampler.seed: must be >= 0 (got -1)");
   EXPECT_EQ(SamplerError({{"type", "random"}, {"seed", "x"}}),
@@ -93,6 +94,24 @@ TEST(MakeSamplerTest, TpeAndQmcErrorsNameTheKey) {
                 .find("sampler.n_ei_candidates: unknown key"),
             std::string::npos);
   EXPECT_NE(SamplerError({{"type", "random"}, {"scramble", true}}).find("sampler.scramble"),
+            std::string::npos);
+}
+
+TEST(MakeSamplerTest, GpOptionsAndErrors) {
+  auto gp = MakeSampler(
+      {{"type", "gp"}, {"seed", 4}, {"n_startup_trials", 3}, {"deterministic_objective", true}});
+  ASSERT_TRUE(gp.ok()) << gp.status().ToString();
+  EXPECT_EQ((*gp)->Name(), "GPSampler");
+  const GpOptions& o = dynamic_cast<GpSampler&>(**gp).options();
+  EXPECT_EQ(o.seed, 4u);
+  EXPECT_EQ(o.n_startup_trials, 3);
+  EXPECT_TRUE(o.deterministic_objective);
+  EXPECT_EQ(SamplerError({{"type", "gp"}, {"n_startup_trials", -1}}),
+            "sampler.n_startup_trials: must be >= 0 (got -1)");
+  EXPECT_EQ(SamplerError({{"type", "gp"}, {"deterministic_objective", 1}}),
+            "sampler.deterministic_objective: must be true or false (got 1)");
+  EXPECT_NE(SamplerError({{"type", "gp"}, {"multivariate", true}})
+                .find("sampler.multivariate: unknown key"),
             std::string::npos);
 }
 

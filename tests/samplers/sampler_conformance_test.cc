@@ -21,6 +21,10 @@ struct Config {
   std::string name;
   Json json;
   bool adaptive;  // learns from results after startup (TPE)
+  // May propose a point again: GP's acquisition maximum depends only on the COMPLETE trials,
+  // so the trial after a pruned or failed one gets the same point (as in Optuna), and its
+  // optimum may lie on a bound several times.
+  bool repeats_points = false;
 };
 
 std::vector<Config> Configs() {
@@ -174,7 +178,8 @@ TEST_P(SamplerConformanceTest, TwoConcurrentRunningTrials) {
 }
 
 // A crash and rerun: a fresh sampler with the same seed that takes over a study after 15
-// trials continues exactly as the first one would have, and never repeats its values.
+// trials continues exactly as the first one would have, and never repeats its values (GP
+// rarely).
 TEST_P(SamplerConformanceTest, AFreshSamplerContinuesAStudyWithoutRepeatingIt) {
   const std::vector<FrozenTrial> one_process = RunStudy(GetParam(), 13, 30);
   std::vector<FrozenTrial> trials(one_process.begin(), one_process.begin() + 15);
@@ -189,8 +194,9 @@ TEST_P(SamplerConformanceTest, AFreshSamplerContinuesAStudyWithoutRepeatingIt) {
     xs.insert(t.params.at("x"));
     lrs.insert(t.params.at("lr"));
   }
-  EXPECT_EQ(xs.size(), one_process.size());
-  EXPECT_EQ(lrs.size(), one_process.size());
+  const size_t allowed_repeats = GetParam().repeats_points ? 3 : 0;
+  EXPECT_GE(xs.size() + allowed_repeats, one_process.size());
+  EXPECT_GE(lrs.size() + allowed_repeats, one_process.size());
 }
 
 // Two studies with the same seed (two playbook stages, two CLI studies) start at different

@@ -47,6 +47,8 @@ TEST(SamplerConfigTest, ClassNamesJsonAndSeeds) {
             Json::parse(R"({"type": "random", "seed": 1})"));
   EXPECT_EQ(*SamplerConfigFromArgs(R"({"type": "qmc"})", "", 4),
             Json::parse(R"({"type": "qmc", "seed": 4})"));
+  EXPECT_EQ(*SamplerConfigFromArgs("GPSampler", R"({"deterministic_objective": true})", 2),
+            Json::parse(R"({"type": "gp", "seed": 2, "deterministic_objective": true})"));
   EXPECT_FALSE(SamplerConfigFromArgs("CmaEsSampler", "", 0).ok());
   EXPECT_FALSE(SamplerConfigFromArgs("", R"({"seed": 1})", 0).ok());  // kwargs need a class
   EXPECT_FALSE(SamplerConfigFromArgs("{bad", "", 0).ok());
