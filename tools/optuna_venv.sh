@@ -42,7 +42,9 @@ if ! installed; then
 fi
 if [ "$WITH_TORCH" = torch ] && ! "$PY" -c 'import torch' 2>/dev/null; then
   echo "optuna_venv: installing torch into $VENV (Optuna's GPSampler needs it)" >&2
-  "$PY" -m pip install -q --disable-pip-version-check --retries 2 --timeout 60 torch >&2 || {
+  # The GPU build's version (tools/torch_pip.sh); no pip cache: it would keep 3 GB of wheels.
+  "$PY" -m pip install -q --no-cache-dir --disable-pip-version-check --retries 2 --timeout 60 \
+    "torch==$(sed -n 's/^TORCH_VERSION=\([0-9.]*\).*/\1/p' "$(dirname "$0")/torch_pip.sh")" >&2 || {
     echo "optuna_venv: pip could not install torch from PyPI" >&2
     exit 1
   }
