@@ -60,11 +60,16 @@ std::string Trimmed(const char* message) {
 }  // namespace
 
 std::string ConnectionInfo::Describe() const {
+  // Query parameters come after the authority, so libpq lets them override it.
   std::string h = host.empty() ? "localhost" : host;
+  std::string p = port.empty() ? "5432" : port;
+  std::string db = dbname;
   for (const auto& [k, v] : params) {
     if (k == "host") h = v;
+    if (k == "port") p = v;
+    if (k == "dbname") db = v;
   }
-  return h + ":" + (port.empty() ? "5432" : port) + "/" + dbname;
+  return h + ":" + p + "/" + db;
 }
 
 Result<ConnectionInfo> ParseUrl(std::string_view url) {
@@ -201,18 +206,17 @@ Status Connection::Error(const std::string& what) const {
 Result<Rows> Connection::Exec(const std::string& sql, const std::vector<Param>& params) {
   if (PQstatus(conn_) != CONNECTION_OK) {
     if (in_transaction_) return Error("connection lost inside a transaction");
-    PQreset(conn_);  // nothing of this statement was sent: reconnecting is safe
+    PQreset(conn_);     // nothing of this statement was sent: reconnecting is safe
     prepared_.clear();  // a new session has none of them
     if (PQstatus(conn_) != CONNECTION_OK) return Error("connection lost, reconnect failed");
   }
   std::vector<const char*> values;
   for (const Param& p : params) values.push_back(p ? p->c_str() : nullptr);
   const std::string* name = Prepared(sql, static_cast<int>(values.size()));
-  Rows rows(name != nullptr
-                ? PQexecPrepared(conn_, name->c_str(), static_cast<int>(values.size()),
-                                 values.data(), nullptr, nullptr, 0)
-                : PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                               values.data(), nullptr, nullptr, 0));
+  Rows rows(name != nullptr ? PQexecPrepared(conn_, name->c_str(), static_cast<int>(values.size()),
+                                             values.data(), nullptr, nullptr, 0)
+                            : PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()),
+                                           nullptr, values.data(), nullptr, nullptr, 0));
   pg_result* res = rows.res_;
   ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return rows;
