@@ -89,6 +89,9 @@ class Connection {
   // The name of `sql` prepared on this session (prepared now if new), or nullptr to send it
   // unprepared: planning a statement once instead of every call halves a short call's time.
   const std::string* Prepared(const std::string& sql, int n_params);
+  // The result of the statement just sent (nullptr if the connection failed): polls briefly
+  // before blocking, see the definition.
+  pg_result* AwaitResult();
 
   static constexpr size_t kMaxPrepared = 256;
 

@@ -35,6 +35,9 @@ TEST(PostgresUrl, ParsesSqlAlchemyFormsAndQuery) {
   auto sock = ParseUrl("postgresql:///mgr?host=/run/pg%20dir");
   ASSERT_TRUE(sock.ok()) << sock.status().message();
   EXPECT_EQ(sock->Describe(), "/run/pg dir:5432/mgr");
+  auto overridden = ParseUrl("postgresql://h:1/a?port=6543&dbname=b");
+  ASSERT_TRUE(overridden.ok()) << overridden.status().message();
+  EXPECT_EQ(overridden->Describe(), "h:6543/b");
   auto v6 = ParseUrl("postgres://u@[::1]:5433/d");
   ASSERT_TRUE(v6.ok()) << v6.status().message();
   EXPECT_EQ(v6->host, "::1");
