@@ -23,6 +23,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/samplers/test_util.h"
+#include "tests/test_util.h"
 
 namespace mgr {
 namespace {
@@ -365,8 +366,8 @@ bool PythonHasOptuna() {
 
 struct Scenario {
   PercentilePrunerOptions options;
-  bool median;
-  StudyDirection direction;
+  bool median = false;
+  StudyDirection direction = StudyDirection::kMinimize;
   std::vector<FrozenTrial> trials;
   std::vector<std::pair<int64_t, double>> candidate;
 };
@@ -574,8 +575,8 @@ TEST(PrunerParityTest, ThresholdAndPatientDecideAsOptuna5) {
 // system attributes through set_trial_system_attr, and in a second run kept by the pruner
 // itself (no set_trial_system_attr): both runs must decide as Optuna at every check.
 struct StudyEvent {
-  enum Kind { kStart, kReport, kFinish } kind;
-  int trial;
+  enum Kind { kStart, kReport, kFinish } kind = kStart;
+  int trial = 0;
   int64_t step = 0;
   double value = 0.0;
   TrialState state = TrialState::kComplete;
@@ -583,9 +584,9 @@ struct StudyEvent {
 
 struct EventScenario {
   Json config;
-  StudyDirection direction;
+  StudyDirection direction = StudyDirection::kMinimize;
   std::string study_name;
-  bool stop_on_prune;
+  bool stop_on_prune = false;
   std::vector<StudyEvent> events;
 };
 
@@ -898,15 +899,6 @@ TEST(WilcoxonTest, HandComputedNormalApproximation) {
   EXPECT_TRUE(std::isnan(Wilcoxon({1, kNaN, 2}, A::kGreater).p_value));
 }
 
-// Builds BUILD/optuna5-venv (Optuna 5.1.0 and SciPy from PyPI) if needed; its python.
-std::string Optuna5Python() {
-  const std::string venv = std::string(MGR_BINARY_DIR) + "/optuna5-venv";
-  const int rc = std::system(("bash '" + std::string(MGR_SOURCE_DIR) + "/tools/optuna_venv.sh' '" +
-                              venv + "' 5.1.0 >/dev/null 2>&1")
-                                 .c_str());
-  return rc == 0 ? venv + "/bin/python" : "";
-}
-
 // Runs tools/optuna_reference/pruner_decisions.py on `input`; its output.
 Json RunReference(const std::string& python, const Json& input, const std::string& name) {
   const std::string in_path = ::testing::TempDir() + "/" + name + "_in.json";
@@ -942,7 +934,7 @@ const char* MethodName(WilcoxonResult::Method m) {
 // within 1e-12 relative for the normal approximation (in fact bit for bit too). SciPy's
 // permutation test takes ~0.1 ms per sign flip (2^n of them), so n = 11-13 are few.
 TEST(WilcoxonTest, MatchesScipy) {
-  const std::string python = Optuna5Python();
+  const std::string python = testing_util::OptunaVenvPython("5.1.0");
   ASSERT_FALSE(python.empty()) << "tools/optuna_venv.sh failed (PyPI reachable?)";
   std::mt19937_64 rng(20261215);
   std::uniform_int_distribution<int> percent(0, 99), kind(0, 6);
@@ -1116,7 +1108,7 @@ TEST(WilcoxonPrunerTest, KeptWhenItsMeanIsNotWorse) {
 // NaN / inf reports, trials without reports, tied best values, PRUNED / FAIL / RUNNING
 // trials and random p_threshold / n_startup_steps. Every decision must equal Optuna's.
 TEST(PrunerParityTest, WilcoxonDecidesAsOptuna5) {
-  const std::string python = Optuna5Python();
+  const std::string python = testing_util::OptunaVenvPython("5.1.0");
   ASSERT_FALSE(python.empty()) << "tools/optuna_venv.sh failed (PyPI reachable?)";
   std::mt19937_64 rng(20261216);
   auto pick = [&](const std::vector<double>& choices) {
