@@ -65,6 +65,20 @@ inline int Shell(const std::string& command, std::string* out = nullptr) {
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+#if defined(MGR_SOURCE_DIR) && defined(MGR_BINARY_DIR)
+// BUILD/optuna<major>-venv with Optuna `version` from PyPI (and `extra`, e.g. "torch", as
+// tools/optuna_venv.sh takes it), made once per build folder; its python, or "" when it
+// could not be made (PyPI unreachable), with the script's output in `log` when given.
+inline std::string OptunaVenvPython(const std::string& version, const std::string& extra = "",
+                                    std::string* log = nullptr) {
+  const std::string venv = std::string(MGR_BINARY_DIR) + "/optuna" + version.substr(0, 1) + "-venv";
+  const int rc = Shell("bash '" + std::string(MGR_SOURCE_DIR) + "/tools/optuna_venv.sh' '" + venv +
+                           "' " + version + " " + extra + " 2>&1",
+                       log);
+  return rc == 0 ? venv + "/bin/python" : "";
+}
+#endif
+
 }  // namespace testing_util
 }  // namespace mgr
 

@@ -29,15 +29,6 @@ using testing_util::TempDir;
 
 const double kInf = std::numeric_limits<double>::infinity();
 
-// Builds BUILD/optuna5-venv (Optuna 5.1.0 from PyPI) if needed; its python, or "".
-std::string Optuna5Python() {
-  const std::string venv = std::string(MGR_BINARY_DIR) + "/optuna5-venv";
-  const int rc = std::system(("bash '" + std::string(MGR_SOURCE_DIR) + "/tools/optuna_venv.sh' '" +
-                              venv + "' 5.1.0 >/dev/null 2>&1")
-                                 .c_str());
-  return rc == 0 ? venv + "/bin/python" : "";
-}
-
 // Runs optuna_pruner_study.py with `args` (and `input` on stdin); its JSON output.
 Json RunPython(const std::string& python, const std::string& args, const std::string& input = "") {
   TempDir dir;
@@ -93,7 +84,7 @@ class StudyOptunaTest : public ::testing::TestWithParam<const char*> {
   // The interpreter of this parameter: Debian's (python3-optuna 3.1) or the Optuna 5 venv.
   std::string Python() {
     if (std::string(GetParam()) == "debian") return MGR_PYTHON;
-    return Optuna5Python();
+    return testing_util::OptunaVenvPython("5.1.0");
   }
 };
 
@@ -187,7 +178,7 @@ TEST_P(StudyOptunaTest, InfiniteRungsRoundTripThroughOptuna) {
 // TPESampler of Optuna 5.1 reads them, across brackets; bracket ids and every pruning
 // decision are Optuna's.
 TEST(StudyOptunaHyperbandTest, SamplerSeesEveryBracketAsOptuna5) {
-  const std::string python = Optuna5Python();
+  const std::string python = testing_util::OptunaVenvPython("5.1.0");
   ASSERT_FALSE(python.empty()) << "tools/optuna_venv.sh failed (PyPI reachable?)";
   const std::string name = "hyperband-views";
   Json values = Json::array();
