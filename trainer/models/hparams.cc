@@ -38,6 +38,7 @@ const Def kDefs[] = {
     {"patience", Type::kInt, 1, 100000, false, false, false, kAll, nullptr},
     {"min_delta", Type::kFloat, 0, kInf, false, false, false, kAll, nullptr},
     {"precision", Type::kString, 0, 0, false, false, false, kAll, "fp32|bf16|fp16"},
+    {"monitor", Type::kString, 0, 0, false, false, false, kAll, "val_loss|val_track_loss"},
     {"batch_norm", Type::kBool, 0, 0, false, false, false, kN1 | kN2, nullptr},
     {"audio_batch_norm", Type::kBool, 0, 0, false, false, false, kMix, nullptr},
     {"feature_batch_norm", Type::kBool, 0, 0, false, false, false, kMix, nullptr},
@@ -212,9 +213,9 @@ Json Paper2d(Json j) {
 }
 
 Json Common(Json j, int bit) {
-  const Json common = {{"beta1", 0.9},      {"beta2", 0.999},     {"eps", 1e-8},
-                       {"momentum", 0.9},   {"max_epochs", 100},  {"patience", 20},
-                       {"min_delta", 0.01}, {"precision", "fp32"}};
+  const Json common = {{"beta1", 0.9},      {"beta2", 0.999},      {"eps", 1e-8},
+                       {"momentum", 0.9},   {"max_epochs", 100},   {"patience", 20},
+                       {"min_delta", 0.01}, {"precision", "fp32"}, {"monitor", "val_loss"}};
   for (auto& [k, v] : common.items()) j[k] = v;
   if (bit == kMix) {
     j["audio_batch_norm"] = true;
@@ -347,6 +348,7 @@ Result<HParams> ResolveHParams(const std::string& family, const std::string& pre
     hp.freeze_encoders = GetBool(flat["freeze_encoders"]);
   }
   hp.precision = flat["precision"].get<std::string>();
+  hp.monitor = flat["monitor"].get<std::string>();
 
   const int dense_layers = static_cast<int>(GetInt(flat["dense_layers"]));
   Json units = nullptr;
@@ -430,6 +432,9 @@ Json HParamsToJson(const std::string& family, const HParams& hp) {
             {"min_delta", hp.min_delta},
             {"precision", hp.precision},
             {"dense_layers", static_cast<int64_t>(hp.dense_units.size())}};
+  // Only when set: the default leaves the hyperparameters (and so every trial's identity and
+  // checkpoint) as they were before the key existed.
+  if (hp.monitor != "val_loss") j["monitor"] = hp.monitor;
   if (bit & (kN1 | kN2)) j["batch_norm"] = hp.batch_norm;
   if (bit & kMix) {
     j["audio_batch_norm"] = hp.audio_batch_norm;

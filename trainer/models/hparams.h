@@ -51,7 +51,10 @@ struct HParams {
   int64_t batch_size = 64;
   int max_epochs = 100;
   int patience = 20;        // epochs without an improvement > min_delta before stopping
-  double min_delta = 0.01;  // in validation loss units (nats)
+  double min_delta = 0.01;  // in the monitored metric's units (nats)
+  // What the best weights and early stopping follow: "val_loss" (the mid-point window of
+  // each validation track) or "val_track_loss" (whole tracks; docs/hyperparameters.md).
+  std::string monitor = "val_loss";
   // Autocast dtype of forward + loss: "fp32" (no autocast) | "bf16" | "fp16" (with
   // dynamic loss scaling). Weights and optimizer state stay float32.
   std::string precision = "fp32";

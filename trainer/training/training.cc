@@ -265,10 +265,11 @@ TrialModel BuildTrialModel(const TrainSpec& spec, const InputConfig& input, int 
 // What the epoch loop carries from one epoch to the next; a checkpoint saves it.
 struct TrainState {
   int epoch_done = 0;
-  int best_epoch = 0;  // the epoch with the lowest validation loss; 0 before any
-  double best_val_loss = std::numeric_limits<double>::infinity();
-  double es_reference = std::numeric_limits<double>::infinity();  // early stopping's bar
-  int wait = 0;  // epochs since val_loss last beat es_reference
+  int best_epoch = 0;  // the epoch with the lowest monitored loss (hp.monitor); 0 before any
+  double best_monitored = std::numeric_limits<double>::infinity();
+  double best_val_loss = std::numeric_limits<double>::infinity();  // val_loss at best_epoch
+  double es_reference = std::numeric_limits<double>::infinity();   // early stopping's bar
+  int wait = 0;  // epochs since the monitored loss last beat es_reference
   bool stopped_early = false;
   std::vector<EpochMetrics> history;
   CheckpointData checkpoint;  // the record last saved and the best epoch's weights
@@ -295,6 +296,8 @@ TrainState Resume(const TrainSpec& spec, TrialModel& m, const torch::Device& dev
   state.epoch_done = r.at("epoch").get<int>();
   state.best_epoch = r.at("best_epoch").get<int>();
   state.best_val_loss = r.at("best_val_loss").get<double>();
+  // Checkpoints from before `monitor` followed val_loss.
+  state.best_monitored = r.value("best_monitored", state.best_val_loss);
   state.es_reference = r.at("es_reference").get<double>();
   state.wait = r.at("es_wait").get<int>();
   state.stopped_early = r.at("stopped_early").get<bool>();
@@ -386,17 +389,25 @@ std::optional<TrainPass> TrainEpoch(const EpochLoop& loop, int epoch) {
   return pass;
 }
 
-// Best weights: the lowest validation loss. Early stopping: Keras/Lightning's rule, an
-// improvement is val_loss < reference - min_delta; stop after `patience` epochs without one.
-void TrackBestAndEarlyStopping(const HParams& hp, int epoch, double val_loss, GenreNet& model,
+// Best weights: the lowest monitored loss (hp.monitor: val_loss or val_track_loss).
+// Early stopping: Keras/Lightning's rule, an improvement is monitored < reference - min_delta;
+// stop after `patience` epochs without one.
+void TrackBestAndEarlyStopping(const HParams& hp, const EpochMetrics& m, GenreNet& model,
                                TrainState* state) {
-  if (val_loss < state->best_val_loss) {
-    state->best_val_loss = val_loss;
+  const double monitored = hp.monitor == "val_track_loss" ? m.val_track_loss : m.val_loss;
+  const int epoch = m.epoch;
+  if (!std::isfinite(monitored)) {
+    throw TrainingError(Kind::kNan, hp.monitor + " is " + std::to_string(monitored) +
+                                        " after epoch " + std::to_string(epoch));
+  }
+  if (monitored < state->best_monitored) {
+    state->best_monitored = monitored;
+    state->best_val_loss = m.val_loss;
     state->best_epoch = epoch;
     state->checkpoint.best_state = SnapshotState(*model);
   }
-  if (val_loss < state->es_reference - hp.min_delta) {
-    state->es_reference = val_loss;
+  if (monitored < state->es_reference - hp.min_delta) {
+    state->es_reference = monitored;
     state->wait = 0;
   } else if (++state->wait >= hp.patience) {
     state->stopped_early = epoch < hp.max_epochs;
@@ -412,6 +423,7 @@ void SaveTrialCheckpoint(const EpochLoop& loop, TrainState* state) {
                               {"epoch", state->epoch_done},
                               {"best_epoch", state->best_epoch},
                               {"best_val_loss", state->best_val_loss},
+                              {"best_monitored", state->best_monitored},
                               {"es_reference", state->es_reference},
                               {"es_wait", state->wait},
                               {"stopped_early", state->stopped_early},
@@ -464,7 +476,7 @@ bool RunEpochs(const EpochLoop& loop, TrainState* state) {
     m.val_track_macro_f1 = vt.macro_f1;
     m.samples_per_second = pass->seconds > 0 ? static_cast<double>(pass->seen) / pass->seconds : 0;
     m.peak_memory_bytes = PeakMemoryBytes(device);
-    TrackBestAndEarlyStopping(hp, epoch, v.loss, loop.model.net, state);
+    TrackBestAndEarlyStopping(hp, m, loop.model.net, state);
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     state->history.push_back(m);
     state->epoch_done = epoch;

@@ -82,7 +82,8 @@ struct TrainCallbacks {
 struct TrainOutcome {
   bool stopped = false;  // should_stop returned true; the last checkpoint is kept
   int epochs_run = 0;    // completed epochs, including those before a resume
-  int best_epoch = 0;    // epoch with the lowest validation loss (its weights are "best")
+  int best_epoch = 0;    // epoch with the lowest monitored loss (hparams `monitor`; its weights
+                         // are "best"); best_val_loss is that epoch's val_loss
   double best_val_loss = 0;
   bool stopped_early = false;  // early stopping ended the run before max_epochs
   std::optional<TestMetrics> test;

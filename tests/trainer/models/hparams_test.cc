@@ -143,6 +143,25 @@ TEST(HParamsTest, PrecisionForEveryFamily) {
   }
 }
 
+TEST(HParamsTest, MonitorChoosesTheLossThatKeepsWeights) {
+  for (const char* family : {"nnet1", "nnet2", "mixnet"}) {
+    Result<HParams> preset = ResolveHParams(family, "paper", Json::object());
+    ASSERT_TRUE(preset.ok()) << preset.status().ToString();
+    EXPECT_EQ(preset->monitor, "val_loss") << family;
+    // The default is not written out: trial identities stay as before the key existed.
+    EXPECT_FALSE(HParamsToJson(family, *preset).contains("monitor")) << family;
+    Result<HParams> track = ResolveHParams(family, "", {{"monitor", "val_track_loss"}});
+    ASSERT_TRUE(track.ok()) << track.status().ToString();
+    EXPECT_EQ(track->monitor, "val_track_loss");
+    Json flat = HParamsToJson(family, *track);
+    EXPECT_EQ(flat["monitor"], "val_track_loss");
+    EXPECT_EQ(ResolveHParams(family, "", flat)->monitor, "val_track_loss");
+    EXPECT_TRUE(ErrorMentions(ResolveHParams(family, "", {{"monitor", "val_accuracy"}}),
+                              "hparams.monitor: must be one of val_loss|val_track_loss, got "
+                              "\"val_accuracy\""));
+  }
+}
+
 TEST(HParamsTest, FlatFormRoundTrips) {
   for (const char* family : {"nnet1", "nnet2", "mixnet"}) {
     Result<HParams> hp =

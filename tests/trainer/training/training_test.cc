@@ -62,6 +62,39 @@ Json Small1d(Json j) {
   return j;
 }
 
+// Issue #13: a study scored on whole tracks keeps the weights (and stops early) by the
+// whole-track validation loss when `monitor` says so.
+TEST(TrainingTest, MonitorValTrackLossKeepsTheEpochOfTheLowestTrackLoss) {
+  TempDir dir;
+  Json hp = Small2d(10);
+  hp["monitor"] = "val_track_loss";
+  TrainSpec spec = MakeSpec("nnet2", hp, dir.path());
+  std::vector<EpochMetrics> epochs;
+  TrainCallbacks cb;
+  cb.on_epoch = [&](const EpochMetrics& m) { epochs.push_back(m); };
+  TrainOutcome out = RunTraining(spec, cb);
+  ASSERT_EQ(epochs.size(), 10u);
+  auto best = std::min_element(epochs.begin(), epochs.end(), [](auto& a, auto& b) {
+    return a.val_track_loss < b.val_track_loss;
+  });
+  auto best_mid = std::min_element(epochs.begin(), epochs.end(),
+                                   [](auto& a, auto& b) { return a.val_loss < b.val_loss; });
+  EXPECT_EQ(out.best_epoch, best->epoch) << "the lowest val_loss is at epoch " << best_mid->epoch;
+  EXPECT_EQ(out.best_val_loss, best->val_loss);  // that epoch's mid-point loss
+  Result<LoadedModel> m = LoadBestModel(spec);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->best_epoch, best->epoch);
+
+  // Early stopping follows it too: with a bar no epoch clears, training stops `patience`
+  // epochs after the first, whose track loss sets the reference.
+  TempDir dir2;
+  hp["patience"] = 2;
+  hp["min_delta"] = 1e6;
+  TrainOutcome stopped = RunTraining(MakeSpec("nnet2", hp, dir2.path()), {});
+  EXPECT_EQ(stopped.epochs_run, 3);
+  EXPECT_TRUE(stopped.stopped_early);
+}
+
 void ExpectSameHistory(const std::vector<EpochMetrics>& a, const std::vector<EpochMetrics>& b) {
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {
@@ -177,8 +210,8 @@ TEST(TrainingTest, DatasetNormalizationUsesTheTrainingSplitsStatistics) {
   const torch::Tensor want = m->model->forward(torch::Tensor(), standardized.unsqueeze(1));
   const torch::Tensor got = Forward(*m, test_clip);
   EXPECT_LT((got - want).abs().max().item<double>(), 1e-3) << got << want;
-  const torch::Tensor per_clip =
-      m->model->forward(torch::Tensor(), StandardizePerCoefficient(Mfcc(test_clip, raw)).unsqueeze(1));
+  const torch::Tensor per_clip = m->model->forward(
+      torch::Tensor(), StandardizePerCoefficient(Mfcc(test_clip, raw)).unsqueeze(1));
   EXPECT_GT((got - per_clip).abs().max().item<double>(), 1e-3);  // the test can fail
 
   // The export carries them: its logits are predict's, its metadata names them.
