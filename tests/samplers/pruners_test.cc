@@ -506,12 +506,8 @@ TEST(PrunerParityTest, IdenticalDecisionsToPythonOptuna) {
 // from study-file configs, against Optuna 5.1's classes built from the same configs
 // (PyPI, into BUILD/optuna5-venv) on the random scenarios above.
 TEST(PrunerParityTest, ThresholdAndPatientDecideAsOptuna5) {
-  const std::string venv = std::string(MGR_BINARY_DIR) + "/optuna5-venv";
-  ASSERT_EQ(std::system(("bash '" + std::string(MGR_SOURCE_DIR) + "/tools/optuna_venv.sh' '" +
-                         venv + "' 5.1.0 >/dev/null 2>&1")
-                            .c_str()),
-            0)
-      << "tools/optuna_venv.sh " << venv << " 5.1.0 failed (PyPI reachable?)";
+  const std::string python = testing_util::OptunaVenvPython("5.1.0");
+  ASSERT_FALSE(python.empty()) << "tools/optuna_venv.sh failed (PyPI reachable?)";
   std::vector<Scenario> scenarios = MakeScenarios(300);
   Json doc = Json::parse(ScenariosToJson(scenarios));
   std::mt19937_64 rng(20261205);
@@ -535,7 +531,7 @@ TEST(PrunerParityTest, ThresholdAndPatientDecideAsOptuna5) {
   const std::string in_path = ::testing::TempDir() + "/pruner_parity5_in.json";
   const std::string out_path = ::testing::TempDir() + "/pruner_parity5_out.json";
   std::ofstream(in_path) << doc.dump();
-  const std::string cmd = "'" + venv + "/bin/python' " + MGR_SOURCE_DIR +
+  const std::string cmd = "'" + python + "' " + MGR_SOURCE_DIR +
                           "/tools/optuna_reference/pruner_decisions.py < " + in_path + " > " +
                           out_path + " 2>/dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
@@ -743,17 +739,13 @@ std::vector<int> RunEvents(const EventScenario& sc, const Pruner& pruner, bool w
 }
 
 TEST(PrunerParityTest, SuccessiveHalvingAndHyperbandDecideAsOptuna5) {
-  const std::string venv = std::string(MGR_BINARY_DIR) + "/optuna5-venv";
-  ASSERT_EQ(std::system(("bash '" + std::string(MGR_SOURCE_DIR) + "/tools/optuna_venv.sh' '" +
-                         venv + "' 5.1.0 >/dev/null 2>&1")
-                            .c_str()),
-            0)
-      << "tools/optuna_venv.sh " << venv << " 5.1.0 failed (PyPI reachable?)";
+  const std::string python = testing_util::OptunaVenvPython("5.1.0");
+  ASSERT_FALSE(python.empty()) << "tools/optuna_venv.sh failed (PyPI reachable?)";
   const std::vector<EventScenario> scenarios = MakeEventScenarios(400);
   const std::string in_path = ::testing::TempDir() + "/pruner_parity_sh_in.json";
   const std::string out_path = ::testing::TempDir() + "/pruner_parity_sh_out.json";
   std::ofstream(in_path) << EventScenariosToJson(scenarios).dump();
-  const std::string cmd = "'" + venv + "/bin/python' " + MGR_SOURCE_DIR +
+  const std::string cmd = "'" + python + "' " + MGR_SOURCE_DIR +
                           "/tools/optuna_reference/pruner_decisions.py < " + in_path + " > " +
                           out_path + " 2>/dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;

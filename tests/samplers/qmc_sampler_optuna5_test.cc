@@ -20,29 +20,27 @@ namespace {
 
 using testing_util::MakeTrial;
 
-const std::string kVenv = std::string(MGR_BINARY_DIR) + "/optuna5-venv";
 const std::string kScript = std::string(MGR_SOURCE_DIR) + "/tests/samplers/optuna_qmc_points.py";
 
 class QmcOptuna5Test : public ::testing::Test {
  protected:
   void SetUp() override {
     // Once per build folder; fails (never skips) when PyPI cannot be reached.
-    std::string out;
-    const int rc = testing_util::Shell("bash '" + std::string(MGR_SOURCE_DIR) +
-                                           "/tools/optuna_venv.sh' '" + kVenv + "' 5.1.0 2>&1",
-                                       &out);
-    ASSERT_EQ(rc, 0) << out;
+    std::string log;
+    python_ = testing_util::OptunaVenvPython("5.1.0", "", &log);
+    ASSERT_FALSE(python_.empty()) << log;
   }
 
   static Json RunPython(const std::string& args) {
     std::string out;
     const int rc =
-        testing_util::Shell("'" + kVenv + "/bin/python' '" + kScript + "' " + args + " 2>&1", &out);
+        testing_util::Shell("'" + python_ + "' '" + kScript + "' " + args + " 2>&1", &out);
     EXPECT_EQ(rc, 0) << out;
     Json j = Json::parse(out, nullptr, false);
     EXPECT_TRUE(j.is_object()) << out;
     return j.is_object() ? j : Json::object();
   }
+  static inline std::string python_;  // the venv's, set by SetUp
 
   // `space`: [{name, type, low, high, log, step}], names in sorted order (Optuna keeps the
   // first trial's suggestion order, mgr-tune's SearchSpace sorts by name).

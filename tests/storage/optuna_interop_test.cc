@@ -85,27 +85,18 @@ class OptunaInteropTest : public ::testing::TestWithParam<Setup> {
   }
 
   void SetUp() override {
-    if (Release().pip_version == nullptr) return;
+    if (Release().pip_version == nullptr) return;  // Debian's python3-optuna
     // Once per build folder; fails (never skips) when PyPI cannot be reached.
-    std::string out;
-    const int rc = RunCommand("bash '" + std::string(MGR_SOURCE_DIR) + "/tools/optuna_venv.sh' '" +
-                                  Venv() + "' " + Release().pip_version + " 2>&1",
-                              &out);
-    ASSERT_EQ(rc, 0) << out;
-  }
-
-  std::string Venv() const {
-    return std::string(MGR_BINARY_DIR) + "/optuna" + Release().pip_version[0] + "-venv";
-  }
-  std::string Python() const {
-    return Release().pip_version == nullptr ? std::string(MGR_PYTHON) : Venv() + "/bin/python";
+    std::string log;
+    python_ = testing_util::OptunaVenvPython(Release().pip_version, "", &log);
+    ASSERT_FALSE(python_.empty()) << log;
   }
 
   // tests/storage/optuna_dump.py MODE URL STUDY with this release, in time zone `tz`.
   Json RunDump(const std::string& mode, const std::string& url, const std::string& study,
                const std::string& tz = "UTC") const {
     std::string out;
-    std::string cmd = "TZ=" + tz + " '" + Python() + "' " + MGR_SOURCE_DIR +
+    std::string cmd = "TZ=" + tz + " '" + python_ + "' " + MGR_SOURCE_DIR +
                       "/tests/storage/optuna_dump.py " + mode + " '" + url + "' '" + study +
                       "' 2>/dev/null";
     int rc = RunCommand(cmd, &out);
@@ -114,6 +105,8 @@ class OptunaInteropTest : public ::testing::TestWithParam<Setup> {
     EXPECT_FALSE(j.is_discarded()) << out;
     return j;
   }
+
+  std::string python_ = MGR_PYTHON;  // the release's venv python (SetUp), else Debian's
 };
 
 // Our storage's view in optuna_dump.py's format.

@@ -34,12 +34,7 @@ struct Output {
   std::string err;
 };
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using mgr::testing_util::ReadFile;
 
 // Runs a shell command line in `dir`, capturing stdout and stderr.
 Output RunShell(const std::string& dir, const std::string& cmd) {
@@ -83,11 +78,9 @@ class InteropTest : public ::testing::TestWithParam<Setup> {
       return;
     }
     // Once per build folder; fails (never skips) when PyPI cannot be reached.
-    const std::string venv = std::string(MGR_BINARY_DIR) + "/optuna" + Release()[0] + "-venv";
-    Output made = RunShell(dir_, "bash '" + std::string(MGR_SOURCE_DIR) +
-                                     "/tools/optuna_venv.sh' '" + venv + "' " + Release());
-    ASSERT_EQ(made.code, 0) << made.err;
-    python_ = venv + "/bin/python";
+    std::string log;
+    python_ = mgr::testing_util::OptunaVenvPython(Release(), "", &log);
+    ASSERT_FALSE(python_.empty()) << log;
   }
   void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
 
@@ -115,7 +108,8 @@ TEST_P(InteropTest, ListingsAreByteIdenticalToOptunasCli) {
     for (const std::string fmt : {"json", "table", "yaml"}) {
       for (bool flatten : {false, true}) {
         SCOPED_TRACE(c.command + " " + c.study + " -f " + fmt + (flatten ? " --flatten" : ""));
-        Output py = Py("dump '" + Db("py") + "' " + c.command + " " + fmt + (flatten ? " 1 " : " 0 ") + c.study);
+        Output py = Py("dump '" + Db("py") + "' " + c.command + " " + fmt +
+                       (flatten ? " 1 " : " 0 ") + c.study);
         ASSERT_EQ(py.code, 0) << py.err;
         Output ours = Tune(c.command + storage + " -f " + fmt + (flatten ? " --flatten" : "") +
                            (c.study.empty() ? "" : " --study-name " + c.study));
@@ -148,10 +142,10 @@ TEST_P(InteropTest, AskTellContinuesAPythonStudyThatPythonStillReads) {
             0);
 
   // A fresh trial from TPE, then a pruned one without values.
-  Output ask2 = Tune(
-      "ask --storage " + Url("py") + " --study-name py --sampler TPESampler "
-      "--sampler-kwargs '{\"seed\": 3}' --search-space " +
-      space);
+  Output ask2 = Tune("ask --storage " + Url("py") +
+                     " --study-name py --sampler TPESampler "
+                     "--sampler-kwargs '{\"seed\": 3}' --search-space " +
+                     space);
   ASSERT_EQ(ask2.code, 0) << ask2.err;
   Json asked2 = Json::parse(ask2.out);
   EXPECT_EQ(asked2["number"], n);
@@ -190,14 +184,14 @@ TEST_P(InteropTest, ConcurrentAskTellLosesNothing) {
       "for i in $(seq " + std::to_string(kEach) +
       "); do "
       "n=$('" +
-      kTune +
-      "' ask --storage " + Url("c") + " --study-name c --sampler RandomSampler "
+      kTune + "' ask --storage " + Url("c") +
+      " --study-name c --sampler RandomSampler "
       "--search-space '{\"x\": {\"name\": \"FloatDistribution\", \"attributes\": {\"low\": 0.0, "
       "\"high\": 1.0, \"log\": false, \"step\": null}}}' | sed 's/^{\"number\": "
       "\\([0-9]*\\).*/\\1/'); "
       "'" +
-      kTune +
-      "' tell --storage " + Url("c") + " --study-name c --trial-number $n --values $n "
+      kTune + "' tell --storage " + Url("c") +
+      " --study-name c --trial-number $n --values $n "
       "2>/dev/null || exit 1; done";
   std::string all;
   for (int p = 0; p < kProcs; ++p) all += "(" + loop + ") & ";
@@ -280,17 +274,17 @@ TEST_P(SqliteInteropTest, BadInputIsOneClearLineAndChangesNothing) {
 }
 
 TEST_P(InteropTest, CreateStudyAndExport) {
-  Output created = Tune(
-      "create-study --storage " + Url("e") + " --study-name e --directions "
-      "minimize maximize");
+  Output created = Tune("create-study --storage " + Url("e") +
+                        " --study-name e --directions "
+                        "minimize maximize");
   ASSERT_EQ(created.code, 0) << created.err;
   EXPECT_EQ(created.out, "e\n");
   EXPECT_EQ(Tune("create-study --storage " + Url("e") + " --study-name e --skip-if-exists").out,
             "e\n");
-  Output ask = Tune(
-      "ask --storage " + Url("e") + " --study-name e --sampler RandomSampler "
-      "--search-space '{\"opt\": {\"name\": \"CategoricalDistribution\", "
-      "\"attributes\": {\"choices\": [\"a,b\", \"c\"]}}}'");
+  Output ask = Tune("ask --storage " + Url("e") +
+                    " --study-name e --sampler RandomSampler "
+                    "--search-space '{\"opt\": {\"name\": \"CategoricalDistribution\", "
+                    "\"attributes\": {\"choices\": [\"a,b\", \"c\"]}}}'");
   ASSERT_EQ(ask.code, 0) << ask.err;
   ASSERT_EQ(
       Tune("tell --storage " + Url("e") + " --study-name e --trial-number 0 --values 1.5 -2").code,
