@@ -240,35 +240,74 @@ void GaussianProcess::Fit(const GpParams& initial, bool deterministic_objective,
   Prepare();
 }
 
-void GaussianProcess::Posterior(const Eigen::VectorXd& x, double* mean, double* var,
-                                Eigen::VectorXd* mean_grad, Eigen::VectorXd* var_grad) const {
-  const int n = static_cast<int>(x_.rows());
+void GaussianProcess::KernelAt(const Eigen::VectorXd& x, const Eigen::MatrixXd& points,
+                               Eigen::VectorXd* k, Eigen::VectorXd* dk_dr2) const {
+  const int n = static_cast<int>(points.rows());
   const Eigen::VectorXd& ils = params_.inverse_squared_lengthscales;
-  Eigen::VectorXd k(n), dk_dr2(n);
+  k->resize(n);
+  if (dk_dr2 != nullptr) dk_dr2->resize(n);
   for (int i = 0; i < n; ++i) {
     double d2 = 0.0;
-    for (int d = 0; d < dims(); ++d) d2 += Sqd(x[d], x_(i, d), d) * ils[d];
-    k[i] = params_.kernel_scale * Matern52(d2);
-    if (mean_grad != nullptr) dk_dr2[i] = params_.kernel_scale * Matern52Deriv(d2);
+    for (int d = 0; d < dims(); ++d) d2 += Sqd(x[d], points(i, d), d) * ils[d];
+    (*k)[i] = params_.kernel_scale * Matern52(d2);
+    if (dk_dr2 != nullptr) (*dk_dr2)[i] = params_.kernel_scale * Matern52Deriv(d2);
   }
-  const Eigen::VectorXd v = cov_inv_ * k;
-  *mean = k.dot(cov_inv_y_);
-  const double raw_var = params_.kernel_scale - k.dot(v);
-  *var = std::max(raw_var, 0.0);
-  if (mean_grad == nullptr) return;
-  mean_grad->setZero(dims());
-  var_grad->setZero(dims());
+}
+
+Eigen::VectorXd GaussianProcess::KernelGrad(const Eigen::VectorXd& x, const Eigen::MatrixXd& points,
+                                            const Eigen::VectorXd& dk_dr2,
+                                            const Eigen::VectorXd& w) const {
+  Eigen::VectorXd grad = Eigen::VectorXd::Zero(dims());
   for (int d = 0; d < dims(); ++d) {
     if (is_categorical_[d]) continue;
-    // dk_i / dx_d = k'(r2_i) * 2 (x_d - X_id) ils_d.
-    double gm = 0.0, gv = 0.0;
-    for (int i = 0; i < n; ++i) {
-      const double dki = dk_dr2[i] * 2.0 * (x[d] - x_(i, d)) * ils[d];
-      gm += cov_inv_y_[i] * dki;
-      gv += v[i] * dki;
+    // dk_i / dx_d = k'(r2_i) * 2 (x_d - P_id) ils_d.
+    double g = 0.0;
+    for (int i = 0; i < points.rows(); ++i) g += w[i] * dk_dr2[i] * (x[d] - points(i, d));
+    grad[d] = 2.0 * params_.inverse_squared_lengthscales[d] * g;
+  }
+  return grad;
+}
+
+void GaussianProcess::KernelBlock(const Eigen::MatrixXd& a, const Eigen::MatrixXd& xs, int start,
+                                  int b, Eigen::ArrayXXd& r2, Eigen::ArrayXXd& s,
+                                  Eigen::MatrixXd& k) const {
+  const Eigen::VectorXd& ils = params_.inverse_squared_lengthscales;
+  r2.setZero(a.rows(), b);
+  s.resize(a.rows(), b);
+  for (int d = 0; d < dims(); ++d) {
+    for (int j = 0; j < b; ++j) {
+      const double xd = xs(start + j, d);
+      if (is_categorical_[d]) {
+        r2.col(j) += ils[d] * (a.col(d).array() != xd).cast<double>();
+      } else {
+        r2.col(j) += ils[d] * (a.col(d).array() - xd).square();
+      }
     }
-    (*mean_grad)[d] = gm;
-    (*var_grad)[d] = raw_var > 0.0 ? -2.0 * gv : 0.0;
+  }
+  s = (5.0 * r2).sqrt();
+  k = (params_.kernel_scale * (-s).exp() * ((5.0 / 3.0) * r2 + s + 1.0)).matrix();
+}
+
+void GaussianProcess::Posterior(const Eigen::VectorXd& x, double* mean, double* var,
+                                Eigen::VectorXd* mean_grad, Eigen::VectorXd* var_grad) const {
+  Eigen::VectorXd k, dk_dr2;
+  PosteriorWithKernel(x, mean, var, mean_grad, var_grad, &k, &dk_dr2);
+}
+
+void GaussianProcess::PosteriorWithKernel(const Eigen::VectorXd& x, double* mean, double* var,
+                                          Eigen::VectorXd* mean_grad, Eigen::VectorXd* var_grad,
+                                          Eigen::VectorXd* k, Eigen::VectorXd* dk_dr2) const {
+  KernelAt(x, x_, k, mean_grad != nullptr ? dk_dr2 : nullptr);
+  const Eigen::VectorXd v = cov_inv_ * *k;
+  *mean = k->dot(cov_inv_y_);
+  const double raw_var = params_.kernel_scale - k->dot(v);
+  *var = std::max(raw_var, 0.0);
+  if (mean_grad == nullptr) return;
+  *mean_grad = KernelGrad(x, x_, *dk_dr2, cov_inv_y_);
+  if (raw_var > 0.0) {
+    *var_grad = -2.0 * KernelGrad(x, x_, *dk_dr2, v);
+  } else {
+    var_grad->setZero(dims());
   }
 }
 
@@ -289,47 +328,116 @@ double GaussianProcess::LogEI(const Eigen::VectorXd& x, double threshold,
   return value;
 }
 
-Eigen::VectorXd GaussianProcess::LogEIBatch(const Eigen::MatrixXd& xs, double threshold) const {
+void GaussianProcess::PosteriorBatch(const Eigen::MatrixXd& xs, Eigen::VectorXd* mean,
+                                     Eigen::VectorXd* var, const Eigen::MatrixXd* w,
+                                     Eigen::MatrixXd* w_k) const {
   const int n = static_cast<int>(x_.rows());
   const int m = static_cast<int>(xs.rows());
-  const Eigen::VectorXd& ils = params_.inverse_squared_lengthscales;
   // Blocks of points (one column each) small enough to stay in cache and below glibc's mmap
-  // threshold; whole-block array expressions, so that the exponentials are vectorised.
+  // threshold.
   constexpr int kBlock = 128;
   Eigen::ArrayXXd r2(n, kBlock), s(n, kBlock);
   Eigen::MatrixXd k(n, kBlock), v(n, kBlock);
-  Eigen::VectorXd out(m);
+  mean->resize(m);
+  var->resize(m);
+  if (w != nullptr) w_k->resize(w->cols(), m);
   for (int start = 0; start < m; start += kBlock) {
     const int b = std::min(kBlock, m - start);
-    if (b != kBlock) {
-      r2.resize(n, b);
-      s.resize(n, b);
-      k.resize(n, b);
-      v.resize(n, b);
-    }
-    r2.setZero();
-    for (int d = 0; d < dims(); ++d) {
-      for (int j = 0; j < b; ++j) {
-        const double xd = xs(start + j, d);
-        if (is_categorical_[d]) {
-          r2.col(j) += ils[d] * (x_.col(d).array() != xd).cast<double>();
-        } else {
-          r2.col(j) += ils[d] * (x_.col(d).array() - xd).square();
-        }
-      }
-    }
-    s = (5.0 * r2).sqrt();
-    k = (params_.kernel_scale * (-s).exp() * ((5.0 / 3.0) * r2 + s + 1.0)).matrix();
+    KernelBlock(x_, xs, start, b, r2, s, k);
     // var = scale - |L^-1 k|^2, L^-1 k as a triangular product.
     v.noalias() = chol_inv_.triangularView<Eigen::Lower>() * k;
-    for (int j = 0; j < b; ++j) {
-      const double mean = k.col(j).dot(cov_inv_y_);
-      const double var = std::max(params_.kernel_scale - v.col(j).squaredNorm(), 0.0);
-      const double sigma = std::sqrt(var + kStabilizingNoise);
-      out[start + j] = StandardLogEI((mean - threshold) / sigma) + std::log(sigma);
-    }
+    mean->segment(start, b).noalias() = k.transpose() * cov_inv_y_;
+    var->segment(start, b) =
+        (params_.kernel_scale - v.colwise().squaredNorm().transpose().array()).max(0.0);
+    if (w != nullptr) w_k->middleCols(start, b).noalias() = w->transpose() * k;
+  }
+}
+
+Eigen::VectorXd GaussianProcess::LogEIBatch(const Eigen::MatrixXd& xs, double threshold) const {
+  Eigen::VectorXd mean, var;
+  PosteriorBatch(xs, &mean, &var);
+  Eigen::VectorXd out(xs.rows());
+  for (int j = 0; j < xs.rows(); ++j) {
+    const double sigma = std::sqrt(var[j] + kStabilizingNoise);
+    out[j] = StandardLogEI((mean[j] - threshold) / sigma) + std::log(sigma);
   }
   return out;
+}
+
+std::optional<ConditionalGp> ConditionalGp::Create(const GaussianProcess& gp,
+                                                   Eigen::MatrixXd running,
+                                                   const Eigen::MatrixXd& normal_samples) {
+  const int r = static_cast<int>(running.rows());
+  ConditionalGp c(gp);
+  Eigen::ArrayXXd r2, s;
+  Eigen::MatrixXd k_xr, k_rr;
+  gp.KernelBlock(gp.x_, running, 0, r, r2, s, k_xr);
+  gp.KernelBlock(running, running, 0, r, r2, s, k_rr);
+  c.w_ = gp.cov_inv_ * k_xr;
+  // Optuna's posterior(joint=True): the diagonal clamped at 0, then the stabilising noise.
+  Eigen::MatrixXd cov = k_rr - k_xr.transpose() * c.w_;
+  cov.diagonal() = cov.diagonal().cwiseMax(0.0).array() + kStabilizingNoise;
+  Eigen::LLT<Eigen::MatrixXd> llt(cov);
+  if (llt.info() != Eigen::Success) return std::nullopt;
+  c.chol_ = llt.matrixL();
+  const Eigen::VectorXd mean_r = k_xr.transpose() * gp.cov_inv_y_;
+  const Eigen::MatrixXd z_r = normal_samples.leftCols(r);
+  c.fantasies_ = (z_r * c.chol_.transpose()).rowwise() + mean_r.transpose();
+  // cov^-1 (fantasies - mean)' = L^-T L^-1 L z_r' = L^-T z_r'.
+  c.delta_ = c.chol_.transpose().triangularView<Eigen::Upper>().solve(z_r.transpose());
+  c.z_ = normal_samples.col(r);
+  c.running_ = std::move(running);
+  return c;
+}
+
+Eigen::VectorXd ConditionalGp::Sample(const Eigen::VectorXd& x, Eigen::MatrixXd* jac) const {
+  // Given the fantasies, f(x) has mean mu + c' cov^-1 (f_r - mu_r) and variance
+  // var - c' cov^-1 c, with c the posterior covariance between f(x) and f(running).
+  double mu, var;
+  Eigen::VectorXd mu_grad, var_grad, k, dk_dr2, k_r, dk_r;
+  const bool grad = jac != nullptr;
+  gp_->PosteriorWithKernel(x, &mu, &var, grad ? &mu_grad : nullptr, grad ? &var_grad : nullptr, &k,
+                           &dk_dr2);
+  gp_->KernelAt(x, running_, &k_r, grad ? &dk_r : nullptr);
+  const Eigen::VectorXd c = k_r - w_.transpose() * k;
+  const auto l = chol_.triangularView<Eigen::Lower>();
+  const Eigen::VectorXd u = l.solve(c);
+  const double cond_var = std::max(var + kStabilizingNoise - u.squaredNorm(), 0.0);
+  const double sd = std::sqrt(cond_var);
+  const Eigen::VectorXd samples = (delta_.transpose() * c).array() + mu + sd * z_.array();
+  if (!grad) return samples;
+  const int r = static_cast<int>(running_.rows());
+  Eigen::MatrixXd dc(r, gp_->dims());
+  for (int j = 0; j < r; ++j) {
+    dc.row(j) = (gp_->KernelGrad(x, running_, dk_r, Eigen::VectorXd::Unit(r, j)) -
+                 gp_->KernelGrad(x, gp_->x_, dk_dr2, w_.col(j)))
+                    .transpose();
+  }
+  const Eigen::VectorXd cov_inv_c = chol_.transpose().triangularView<Eigen::Upper>().solve(u);
+  Eigen::VectorXd sd_grad = Eigen::VectorXd::Zero(gp_->dims());
+  if (cond_var > 0.0) sd_grad = (var_grad - 2.0 * dc.transpose() * cov_inv_c) / (2.0 * sd);
+  *jac = delta_.transpose() * dc + z_ * sd_grad.transpose();
+  jac->rowwise() += mu_grad.transpose();
+  return samples;
+}
+
+Eigen::MatrixXd ConditionalGp::SampleBatch(const Eigen::MatrixXd& xs) const {
+  const int m = static_cast<int>(xs.rows());
+  Eigen::VectorXd mu, var;
+  Eigen::MatrixXd w_k, k_r;
+  gp_->PosteriorBatch(xs, &mu, &var, &w_, &w_k);
+  Eigen::ArrayXXd r2, s;
+  gp_->KernelBlock(running_, xs, 0, m, r2, s, k_r);
+  const Eigen::MatrixXd c = k_r - w_k;  // running x m
+  const Eigen::MatrixXd u = chol_.triangularView<Eigen::Lower>().solve(c);
+  const Eigen::ArrayXd sd =
+      (var.array() + kStabilizingNoise - u.colwise().squaredNorm().transpose().array())
+          .max(0.0)
+          .sqrt();
+  Eigen::MatrixXd samples = delta_.transpose() * c;  // n_samples x m
+  samples.array().rowwise() += mu.transpose().array();
+  samples.noalias() += z_ * sd.matrix().transpose();
+  return samples;
 }
 
 LbfgsResult MinimizeLbfgsB(

@@ -79,8 +79,28 @@ class GaussianProcess {
   int dims() const { return static_cast<int>(x_.cols()); }
 
  private:
+  friend class ConditionalGp;
+
   // Squared distance per dimension between rows/points (Hamming for categoricals).
   double Sqd(double a, double b, int dim) const;
+  // k(x, row i of points) into k, and its derivative in the scaled squared distance into
+  // dk_dr2 if given.
+  void KernelAt(const Eigen::VectorXd& x, const Eigen::MatrixXd& points, Eigen::VectorXd* k,
+                Eigen::VectorXd* dk_dr2) const;
+  // sum_i w_i d k(x, row i of points) / dx from KernelAt's dk_dr2; 0 on categorical dimensions.
+  Eigen::VectorXd KernelGrad(const Eigen::VectorXd& x, const Eigen::MatrixXd& points,
+                             const Eigen::VectorXd& dk_dr2, const Eigen::VectorXd& w) const;
+  // k(rows of a, rows start .. start + b - 1 of xs) into k (a.rows() x b) with whole-block
+  // array expressions (vectorised exponentials); r2 and s are scratch.
+  void KernelBlock(const Eigen::MatrixXd& a, const Eigen::MatrixXd& xs, int start, int b,
+                   Eigen::ArrayXXd& r2, Eigen::ArrayXXd& s, Eigen::MatrixXd& k) const;
+  // Posterior() that also returns k(x, X) and KernelAt's dk_dr2 (when mean_grad is given).
+  void PosteriorWithKernel(const Eigen::VectorXd& x, double* mean, double* var,
+                           Eigen::VectorXd* mean_grad, Eigen::VectorXd* var_grad,
+                           Eigen::VectorXd* k, Eigen::VectorXd* dk_dr2) const;
+  // Posterior mean and variance at each row of xs, and w' k(X, xs) into w_k if w is given.
+  void PosteriorBatch(const Eigen::MatrixXd& xs, Eigen::VectorXd* mean, Eigen::VectorXd* var,
+                      const Eigen::MatrixXd* w = nullptr, Eigen::MatrixXd* w_k = nullptr) const;
 
   Eigen::MatrixXd x_;
   Eigen::VectorXd y_;
@@ -90,6 +110,39 @@ class GaussianProcess {
   Eigen::MatrixXd chol_inv_;
   Eigen::MatrixXd cov_inv_;
   Eigen::VectorXd cov_inv_y_;
+};
+
+// The GP given, besides its data, fantasy values of f at the points of other RUNNING trials:
+// Optuna's ConditionalGPRegressor, for qLogEI. Sample s uses row s of `normal_samples`
+// (standard normal, n_samples x (running + 1)): its first columns draw the fantasies from the
+// joint posterior at `running`, its last column f(x) from the posterior given the data and
+// those fantasies. Fixed samples make the draws at x a smooth function of x. Refers to `gp`,
+// which must outlive it.
+class ConditionalGp {
+ public:
+  // nullopt if the posterior covariance at `running` (plus 1e-12 I) is not positive definite.
+  // gp needs Fit() or Prepare().
+  static std::optional<ConditionalGp> Create(const GaussianProcess& gp, Eigen::MatrixXd running,
+                                             const Eigen::MatrixXd& normal_samples);
+
+  // The fantasies, n_samples x running.
+  const Eigen::MatrixXd& fantasies() const { return fantasies_; }
+  int n_samples() const { return static_cast<int>(fantasies_.rows()); }
+  // f(x) of each sample, and its Jacobian in x (n_samples x dims) if jac is given.
+  Eigen::VectorXd Sample(const Eigen::VectorXd& x, Eigen::MatrixXd* jac = nullptr) const;
+  // Sample() at each row of xs, one column per row (n_samples x xs.rows()).
+  Eigen::MatrixXd SampleBatch(const Eigen::MatrixXd& xs) const;
+
+ private:
+  explicit ConditionalGp(const GaussianProcess& gp) : gp_(&gp) {}
+
+  const GaussianProcess* gp_;
+  Eigen::MatrixXd running_;
+  Eigen::MatrixXd w_;          // C^-1 k(X, running), n x running
+  Eigen::MatrixXd chol_;       // Cholesky factor of the posterior covariance at running
+  Eigen::MatrixXd delta_;      // its inverse times the fantasies' deviations, running x samples
+  Eigen::VectorXd z_;          // the normal samples' last column
+  Eigen::MatrixXd fantasies_;  // n_samples x running
 };
 
 // Box-constrained L-BFGS minimiser (projected directions, backtracking line search along the

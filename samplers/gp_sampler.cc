@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
+#include "samplers/acquisition.h"
 #include "samplers/gaussian_process.h"
 #include "samplers/qmc_sampler.h"
 #include "samplers/search_space.h"
@@ -17,6 +20,7 @@ constexpr double kEps = 1e-10;      // Optuna's floor on the values' std
 constexpr double kTol = 1e-4;       // Optuna's optimize_acqf_mixed tol
 constexpr int kMaxExhaustive = 16;  // Optuna's MAX_INT_EXHAUSTIVE_SEARCH_PARAMS
 constexpr int kMaxLocalSearchIters = 100;
+constexpr int kQmcSamples = 128;  // Optuna's n_qmc_samples for qLogEI
 // A grid with more values is searched as a continuous parameter and rounded at the end
 // (Optuna enumerates every grid, which for an int range of 1e9 would not fit in memory).
 constexpr int64_t kMaxGridSize = 100000;
@@ -80,22 +84,22 @@ Dim MakeDim(const Distribution& dist) {
   return d;
 }
 
-// Maximises log EI from starting points, as Optuna's local_search_mixed_batched does for each.
+// Maximises the acquisition function from starting points, as Optuna's
+// local_search_mixed_batched does for each. ils: the GP's inverse squared lengthscales.
 class AcqfOptimizer {
  public:
-  AcqfOptimizer(const GaussianProcess& gp, const std::vector<Dim>& dims, double threshold)
-      : gp_(gp), dims_(dims), threshold_(threshold) {
+  AcqfOptimizer(const Acquisition& acqf, const Eigen::VectorXd& ils, const std::vector<Dim>& dims)
+      : acqf_(acqf), dims_(dims) {
     for (size_t i = 0; i < dims.size(); ++i) {
       (dims[i].choices.empty() ? continuous_ : discrete_).push_back(static_cast<int>(i));
     }
-    const Eigen::VectorXd& ils = gp.params().inverse_squared_lengthscales;
     lengthscales_.resize(continuous_.size());
     for (size_t j = 0; j < continuous_.size(); ++j) {
       lengthscales_[j] = 1.0 / std::sqrt(ils[continuous_[j]]);
     }
   }
 
-  double Eval(const Eigen::VectorXd& x) const { return gp_.LogEI(x, threshold_); }
+  double Eval(const Eigen::VectorXd& x) const { return acqf_.Eval(x); }
 
   void LocalSearch(Eigen::VectorXd& x, double& f) const {
     constexpr int kContinuous = -1;
@@ -123,7 +127,7 @@ class AcqfOptimizer {
     Eigen::VectorXd point = x, grad;
     auto neg_acqf = [&](const Eigen::VectorXd& z, Eigen::VectorXd* g) {
       for (int j = 0; j < c; ++j) point[continuous_[j]] = z[j] * lengthscales_[j];
-      const double v = gp_.LogEI(point, threshold_, &grad);
+      const double v = acqf_.Eval(point, &grad);
       g->resize(c);
       for (int j = 0; j < c; ++j) (*g)[j] = -grad[continuous_[j]] * lengthscales_[j];
       return -v;
@@ -201,9 +205,8 @@ class AcqfOptimizer {
     return true;
   }
 
-  const GaussianProcess& gp_;
+  const Acquisition& acqf_;
   const std::vector<Dim>& dims_;
-  double threshold_;
   std::vector<int> continuous_, discrete_;
   std::vector<double> lengthscales_;
 };
@@ -225,12 +228,16 @@ std::map<std::string, double> GpSampler::SampleRelative(const StudyView& study,
                                                         const FrozenTrial& trial,
                                                         const SearchSpace& space) {
   if (space.empty() || study.directions.size() != 1) return {};
-  std::vector<const FrozenTrial*> complete;
+  // Other RUNNING trials that have a value for every parameter of the space get fantasies
+  // (qLogEI), as in Optuna, where the trial being sampled has no parameters yet.
+  std::vector<const FrozenTrial*> complete, running;
   for (const FrozenTrial& t : study.trials) {
-    if (t.state != TrialState::kComplete || t.values.size() != 1) continue;
+    const bool is_complete = t.state == TrialState::kComplete && t.values.size() == 1;
+    const bool is_running = t.state == TrialState::kRunning && t.number != trial.number;
+    if (!is_complete && !is_running) continue;
     bool has_all = true;
     for (const auto& [name, dist] : space) has_all = has_all && t.params.count(name) > 0;
-    if (has_all) complete.push_back(&t);
+    if (has_all) (is_complete ? complete : running).push_back(&t);
   }
   if (static_cast<int64_t>(complete.size()) < options_.n_startup_trials || complete.empty()) {
     return {};
@@ -243,17 +250,21 @@ std::map<std::string, double> GpSampler::SampleRelative(const StudyView& study,
   }
   const int n = static_cast<int>(complete.size());
   const int d = static_cast<int>(dims.size());
-  Eigen::MatrixXd x(n, d);
+  auto normalize = [&](const std::vector<const FrozenTrial*>& trials) {
+    Eigen::MatrixXd x(trials.size(), d);
+    for (int i = 0; i < x.rows(); ++i) {
+      int j = 0;
+      for (const auto& [name, dist] : space) {
+        x(i, j) = dims[j].Normalize(trials[i]->params.at(name));
+        ++j;
+      }
+    }
+    return x;
+  };
+  const Eigen::MatrixXd x = normalize(complete);
   Eigen::VectorXd y(n);
   const double sign = study.directions[0] == StudyDirection::kMinimize ? -1.0 : 1.0;
-  for (int i = 0; i < n; ++i) {
-    int j = 0;
-    for (const auto& [name, dist] : space) {
-      x(i, j) = dims[j].Normalize(complete[i]->params.at(name));
-      ++j;
-    }
-    y[i] = sign * complete[i]->values[0];
-  }
+  for (int i = 0; i < n; ++i) y[i] = sign * complete[i]->values[0];
   // Optuna's _standardize_values: infinities clipped to the finite range, then z-scores.
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (double v : y) {
@@ -272,6 +283,20 @@ std::map<std::string, double> GpSampler::SampleRelative(const StudyView& study,
   y.maxCoeff(&best_row);
   const double threshold = y[best_row];
   std::mt19937_64 rng = seeder_.Rng(study, trial, "gp");
+  std::unique_ptr<Acquisition> acqf;
+  if (!running.empty()) {
+    // Drawn before the candidates' seed, as Optuna draws qmc_seed before optimising; without
+    // running trials the draws are those of log EI alone.
+    const uint64_t qmc_seed = rng();
+    std::optional<Eigen::MatrixXd> samples =
+        NormalSobolSamples(static_cast<int>(running.size()) + 1, kQmcSamples, qmc_seed);
+    std::optional<ConditionalGp> conditional;
+    if (samples) conditional = ConditionalGp::Create(gp, normalize(running), *samples);
+    // Without one (too many running trials for the Sobol table, or their posterior
+    // covariance is singular) the running trials are ignored.
+    if (conditional) acqf = std::make_unique<QLogEIAcquisition>(*std::move(conditional), threshold);
+  }
+  if (!acqf) acqf = std::make_unique<LogEIAcquisition>(gp, threshold);
 
   // Candidates: scrambled Sobol points, discrete parameters moved onto their grids.
   const int m = options_.n_preliminary_samples;
@@ -282,11 +307,11 @@ std::map<std::string, double> GpSampler::SampleRelative(const StudyView& study,
     const std::vector<double> u = sobol->Point(static_cast<uint64_t>(i));
     for (int j = 0; j < d; ++j) candidates(i, j) = dims[j].Discretize(u[j]);
   }
-  const Eigen::VectorXd f = gp.LogEIBatch(candidates, threshold);
+  const Eigen::VectorXd f = acqf->EvalBatch(candidates);
   int best = 0;
   f.maxCoeff(&best);
-  // Starts: the best candidate, up to n_local_search - 2 more by roulette on exp(logEI), and
-  // the best trial.
+  // Starts: the best candidate, up to n_local_search - 2 more by roulette on exp(acquisition),
+  // and the best trial.
   std::vector<double> weights(m);
   int nonzero = 0;
   for (int i = 0; i < m; ++i) {
@@ -308,7 +333,7 @@ std::map<std::string, double> GpSampler::SampleRelative(const StudyView& study,
     starts.push_back(pick);
     weights[pick] = 0.0;
   }
-  AcqfOptimizer optimizer(gp, dims, threshold);
+  AcqfOptimizer optimizer(*acqf, gp.params().inverse_squared_lengthscales, dims);
   Eigen::VectorXd best_x;
   double best_f = -std::numeric_limits<double>::infinity();
   auto search_from = [&](Eigen::VectorXd start, double start_f) {

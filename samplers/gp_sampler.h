@@ -8,17 +8,18 @@
 // the parameters to [0, 1] (log scale for log distributions, grids widened by step / 2),
 // standardises the values, fits a Matérn 5/2 ARD Gaussian process by maximum a posteriori
 // (gaussian_process.h) and returns the point maximising log expected improvement over the
-// best value: 2048 scrambled Sobol candidates, then local searches from the best candidate,
-// 8 more picked by roulette on exp(logEI) and the best trial (L-BFGS-B on the continuous
+// best value, or with other RUNNING trials that have every parameter of the space, qLogEI
+// (acquisition.h: fantasies at their points, 128 normal Sobol samples seeded per trial, as
+// Optuna 5.1): 2048 scrambled Sobol candidates, then local searches from the best candidate,
+// 8 more picked by roulette on exp(acquisition) and the best trial (L-BFGS-B on the continuous
 // parameters, scaled by the lengthscales; exhaustive or golden-section search on discrete
 // ones), as Optuna's optimize_acqf_mixed. Parameters outside the space are sampled at random.
 //
 // Differences from Optuna: each fit starts from the default kernel parameters (Optuna warm
 // starts from the sampler's previous fit, which would make a trial's values depend on what
-// the process sampled before); other RUNNING trials are ignored (Optuna 5 conditions on them
-// with qLogEI); a study with several objectives or with constraints is sampled at random;
-// discrete parameters of more than 16 values use a golden-section search where Optuna uses
-// Brent's method.
+// the process sampled before); qLogEI's normal samples are not torch's SobolEngine's; a study
+// with several objectives or with constraints is sampled at random; discrete parameters of
+// more than 16 values use a golden-section search where Optuna uses Brent's method.
 //
 // Deterministic for a seed and a history: every draw comes from (seed, study name, trial
 // number, stream) (TrialSeeder in sampler.h). Not thread-safe.
