@@ -36,6 +36,7 @@ std::vector<Config> Configs() {
       {"tpe_constant_liar", {{"type", "tpe"}, {"constant_liar", true}}, true},
       {"qmc_sobol", {{"type", "qmc"}}, false},
       {"qmc_halton", {{"type", "qmc"}, {"qmc_type", "halton"}}, false},
+      {"gp", {{"type", "gp"}}, true, true},
   };
 }
 
