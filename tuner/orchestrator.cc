@@ -1100,6 +1100,20 @@ double LossOr(const Json& object, const char* key) {
   return it->get<double>();
 }
 
+// The loss that kept a final seed's weights (its `monitor`; val_loss from workers that did
+// not send one) and its value at the kept epoch: what ranks the seeds.
+std::string MonitorOf(const Json& seed_result) {
+  auto it = seed_result.find(kFieldMonitor);
+  return it != seed_result.end() && it->is_string() ? it->get<std::string>() : kFieldValLoss;
+}
+const char* SelectionField(const Json& seed_result) {
+  auto it = seed_result.find(kFieldBestMonitored);
+  return it != seed_result.end() && it->is_number() ? kFieldBestMonitored : kFieldBestValLoss;
+}
+double SelectionLoss(const Json& seed_result) {
+  return LossOr(seed_result, SelectionField(seed_result));
+}
+
 }  // namespace
 
 // Claims the final step `step` ("export" or "seed-<s>") among the orchestrators
@@ -1308,8 +1322,9 @@ void Orchestrator::Impl::FinishFinalSeed(Job* job, const WorkerExit& exit) {
   const std::string where = "[" + slots_[job->slot].Label() + "] " + job->label;
   if (exit.exit_code == kExitComplete && job->final_event) {
     Json r = {{"seed", seed}};
-    for (const char* field : {kFieldTest, kFieldModelPath, kFieldBestValLoss, kFieldBestEpoch,
-                              kFieldEpochsRun, kFieldStoppedEarly}) {
+    for (const char* field :
+         {kFieldTest, kFieldModelPath, kFieldBestValLoss, kFieldMonitor, kFieldBestMonitored,
+          kFieldBestEpoch, kFieldEpochsRun, kFieldStoppedEarly}) {
       r[field] = job->final_event->Field(field);
     }
     AddPerClassF1(&r[kFieldTest]);
@@ -1321,9 +1336,8 @@ void Orchestrator::Impl::FinishFinalSeed(Job* job, const WorkerExit& exit) {
                  ? FormatValue(test[key].get<double>())
                  : std::string("-");
     };
-    display_.Log(where + " complete: best val_loss " +
-                 FormatValue(job->final_event->Number(kFieldBestValLoss)) + ", test accuracy " +
-                 metric(kTestAccuracy) + ", macro F1 " + metric(kTestMacroF1));
+    display_.Log(where + " complete: best " + MonitorOf(r) + " " + FormatValue(SelectionLoss(r)) +
+                 ", test accuracy " + metric(kTestAccuracy) + ", macro F1 " + metric(kTestMacroF1));
     final_seeds_[seed] = std::move(r);
   } else if (!stopping_) {
     // Reported in result.json; the other seeds go on. A rerun retries it (no result.json).
@@ -1335,8 +1349,9 @@ void Orchestrator::Impl::FinishFinalSeed(Job* job, const WorkerExit& exit) {
 }
 
 // final/result.json from the seeds' results: every seed's (in the study file's order), the
-// summary (mean, spread) over those that finished, and the best of them by validation loss,
-// not by test (the test split must not pick the model), exported as the final model:
+// summary (mean, spread) over those that finished, and the best of them by the validation
+// loss that kept their weights (`monitor`), not by test (the test split must not pick the
+// model), exported as the final model:
 // `test`, `model_path` and `best_val_loss` are that seed's, as in a result without `final`.
 void Orchestrator::Impl::FinishFinal() {
   const FinalSpec& final = *study_.final_training;
@@ -1356,8 +1371,7 @@ void Orchestrator::Impl::FinishFinal() {
       auto v = test->find(key);
       if (v != test->end() && v->is_number()) metrics[key].push_back(v->get<double>());
     }
-    if (best == nullptr || LossOr(r, kFieldBestValLoss) < LossOr(*best, kFieldBestValLoss))
-      best = &r;
+    if (best == nullptr || SelectionLoss(r) < SelectionLoss(*best)) best = &r;
   }
   if (best == nullptr) {
     display_.Log("final training failed for every seed; run the command again to retry it");
@@ -1383,7 +1397,8 @@ void Orchestrator::Impl::FinishFinal() {
             {"seeds", seeds},
             {"summary", summary},
             {"best_seed", best->at("seed")},
-            {"selected_by", kFieldBestValLoss},
+            {"selected_by", MonitorOf(*best)},
+            {kFieldBestMonitored, best->value(SelectionField(*best), Json())},
             {kFieldTest, best->value(kFieldTest, Json())},
             {kFieldModelPath, model_path},
             {kFieldBestValLoss, best->value(kFieldBestValLoss, Json())}};

@@ -763,15 +763,21 @@ std::string WinnersChart(Page& page, const ReportData& data) {
 }
 
 // Final training over several seeds (study file `final`): each seed's test metrics and
-// their spread; the tables below are the best seed's (by validation loss). Empty without.
+// their spread; the tables below are the best seed's (by the validation loss that kept its
+// weights, `selected_by`). Empty without.
 std::string SeedsHtml(const Json& result) {
   if (!result.is_object() || !result.contains("seeds") || !result["seeds"].is_array()) return "";
   const Json& final = result.value("final", Json::object());
+  // Results before `monitor` ranked by best_val_loss and named that field.
+  const bool monitored = result.contains("best_monitored");
+  const std::string monitor =
+      monitored ? JsonText(result.value("selected_by", Json("val_loss"))) : "val_loss";
   std::string html = "<h3>Final training: " + std::to_string(result["seeds"].size()) +
                      " seeds, max_epochs " + Escape(JsonText(final.value("max_epochs", Json()))) +
                      ", patience " + Escape(JsonText(final.value("patience", Json()))) +
                      "</h3>\n<table class=\"seeds\"><tr><th>seed</th><th>test accuracy</th>"
-                     "<th>macro F1</th><th>loss</th><th>best val_loss</th><th>epochs run</th></tr>";
+                     "<th>macro F1</th><th>loss</th><th>best " +
+                     Escape(monitor) + "</th><th>epochs run</th></tr>";
   for (const Json& r : result["seeds"]) {
     if (!r.is_object()) continue;
     const Json test = r.value("test", Json::object());
@@ -784,8 +790,8 @@ std::string SeedsHtml(const Json& result) {
     html += "<td class=\"num\">" + Num(NumberOr(test, "accuracy")) + "</td><td class=\"num\">" +
             Num(NumberOr(test, "macro_f1")) + "</td><td class=\"num\">" +
             Num(NumberOr(test, "loss")) + "</td><td class=\"num\">" +
-            Num(NumberOr(r, "best_val_loss")) + "</td><td class=\"num\">" +
-            Num(NumberOr(r, "epochs_run")) + "</td></tr>";
+            Num(NumberOr(r, monitored ? "best_monitored" : "best_val_loss")) +
+            "</td><td class=\"num\">" + Num(NumberOr(r, "epochs_run")) + "</td></tr>";
   }
   const Json summary = result.value("summary", Json::object());
   html += "<tr class=\"spread\"><th>mean &plusmn; std</th>";
@@ -794,8 +800,9 @@ std::string SeedsHtml(const Json& result) {
     html += "<td class=\"num\">" + Num(NumberOr(m, "mean")) + " &plusmn; " +
             Num(NumberOr(m, "std")) + "</td>";
   }
-  html += "<td></td><td></td></tr></table>\n<p>Best seed by validation loss (not test): " +
-          Escape(JsonText(result.value("best_seed", Json()))) + "; its test figures follow.</p>\n";
+  html += "<td></td><td></td></tr></table>\n<p>Best seed by " + Escape(monitor) +
+          " (validation, not test): " + Escape(JsonText(result.value("best_seed", Json()))) +
+          "; its test figures follow.</p>\n";
   return html;
 }
 

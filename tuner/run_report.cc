@@ -102,9 +102,14 @@ void AddSeedLines(const Json& result, std::vector<std::string>* lines) {
     lines->push_back("  failed seeds " + failed.dump() +
                      " (their errors are in result.json; run the command again to retry them)");
   }
-  lines->push_back("best seed " + part("best_seed").dump() + " by validation loss (" +
-                   FormatValue(NumberOr(result, kFieldBestValLoss)) +
-                   ", chosen without the test split); its test metrics:");
+  // Results before `monitor` ranked by best_val_loss.
+  const bool monitored = result.contains(kFieldBestMonitored);
+  const Json& by = part("selected_by");
+  lines->push_back(
+      "best seed " + part("best_seed").dump() + " by " +
+      (monitored && by.is_string() ? by.get<std::string>() : kFieldValLoss) + " (" +
+      FormatValue(NumberOr(result, monitored ? kFieldBestMonitored : kFieldBestValLoss)) +
+      ", chosen without the test split); its test metrics:");
 }
 
 // The spread of `values` as the orchestrator's result summary computes it.

@@ -16,6 +16,10 @@
 //   seed_effect: e (default 0): quality += e * seed (the spec's), and the test accuracy is
 //     0.75 + e * seed, the test macro F1 0.7 - e * seed (so the lowest seed has the best
 //     validation loss and the highest the best test accuracy)
+//   monitor: "val_loss" or "val_track_loss": the final event names it and its best value
+//     (without it, the final event has best_val_loss only, as workers before `monitor`).
+//     val_track_loss(epoch) = val_loss(epoch) - 3 * seed_effect * seed, so with seed_effect
+//     the highest seed has the lowest track loss.
 // MGR_FAKE_FAIL_SEED=<s> in the environment: a run with spec seed s fails at its first
 // epoch (an error event, exit 1).
 // val_loss(epoch) = 0.5 + quality + 1 / epoch. A checkpoint (the epoch reached) is written
@@ -244,6 +248,7 @@ int Run(int argc, char** argv) {
           {kFieldValLoss, val},
           {kFieldValAccuracy, 1.0 / (1.0 + val)},
           {kFieldValMacroF1, 0.9 / (1.0 + val)},
+          {kFieldValTrackLoss, val - 3.0 * seed_effect},
           {kFieldSeconds, sleep}});
     std::ofstream(ckpt.string() + ".tmp") << Json{{"epoch", epoch}, {"best", best}}.dump();
     fs::rename(ckpt.string() + ".tmp", ckpt);
@@ -253,6 +258,11 @@ int Run(int argc, char** argv) {
                 {kFieldBestEpoch, best_epoch},
                 {kFieldBestValLoss, best},
                 {kFieldStoppedEarly, false}};
+  if (h.contains("monitor")) {
+    const std::string monitor = h["monitor"];
+    final[kFieldMonitor] = monitor;
+    final[kFieldBestMonitored] = monitor == kFieldValTrackLoss ? best - 3.0 * seed_effect : best;
+  }
   if (spec.value("evaluate_test", false)) {
     std::this_thread::sleep_for(std::chrono::duration<double>(h.value("sleep_test", 0.0)));
     final[kFieldTest] = {{kTestLoss, best},

@@ -1018,7 +1018,8 @@ TEST_F(OrchestratorTest, FinalTrainingRunsEverySeedAndSummarisesTheTestMetrics) 
   }
   // Seed 2 has the best test accuracy; seed 0 the best validation loss, and it is kept.
   EXPECT_EQ(res.at("best_seed"), 0);
-  EXPECT_EQ(res.at("selected_by"), "best_val_loss");
+  EXPECT_EQ(res.at("selected_by"), "val_loss");  // the fake sends no `monitor`
+  EXPECT_NEAR(res.at("best_monitored").get<double>(), l0, 1e-12);
   EXPECT_EQ(res.at("test"), res["seeds"][0]["test"]);
   EXPECT_EQ(res.at("test").at("accuracy"), 0.75);
   EXPECT_NEAR(res.at("best_val_loss").get<double>(), l0, 1e-12);
@@ -1032,7 +1033,7 @@ TEST_F(OrchestratorTest, FinalTrainingRunsEverySeedAndSummarisesTheTestMetrics) 
   EXPECT_EQ(attrs->at("final_result"), res);
   EXPECT_THAT(out, HasSubstr("final training: 3 of 3 seeds finished (max_epochs 5, patience 4)"));
   EXPECT_THAT(out, HasSubstr("  accuracy 0.76 +- 0.01 (0.75 .. 0.77), macro F1 0.69 +- 0.01"));
-  EXPECT_THAT(out, HasSubstr("best seed 0 by validation loss"));
+  EXPECT_THAT(out, HasSubstr("best seed 0 by val_loss ("));
   EXPECT_THAT(out, HasSubstr("test accuracy 0.75, macro F1 0.7,"));
 
   // A rerun finds every seed done: no worker starts, the same result.
@@ -1043,6 +1044,31 @@ TEST_F(OrchestratorTest, FinalTrainingRunsEverySeedAndSummarisesTheTestMetrics) 
   EXPECT_EQ(FakeLog().size(), runs_before) << out_.str();
   EXPECT_EQ(again->final_result, res);
   EXPECT_THAT(out_.str(), HasSubstr("3 seeds, max_epochs 5, patience 4, 3 done by an earlier run"));
+}
+
+// With `monitor: val_track_loss` the seeds are ranked by the loss that kept their weights:
+// the fake's highest seed has the lowest track loss (and the highest val_loss), and is kept.
+TEST_F(OrchestratorTest, FinalTrainingKeepsTheSeedWithTheBestMonitoredLoss) {
+  StudyFile s = MakeStudy({{"fixed", {{"seed_effect", 0.01}, {"monitor", "val_track_loss"}}},
+                           {"final", {{"max_epochs", 5}, {"patience", 4}, {"seeds", 3}}}});
+  auto r = RunStudy(s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString() << "\n" << out_.str();
+  const Json& res = r->final_result;
+  ASSERT_TRUE(res.is_object()) << out_.str();
+  const double lr = r->incumbent.hparams.at("lr").get<double>();
+  const double l0 = 0.5 + std::fabs(std::log10(lr) + 2.5) + 1.0 / 5;
+  // Seed k: val_loss l0 + 0.01 k, val_track_loss l0 + 0.01 k - 0.03 k = l0 - 0.02 k.
+  EXPECT_EQ(res.at("best_seed"), 2);
+  EXPECT_EQ(res.at("selected_by"), "val_track_loss");
+  EXPECT_NEAR(res.at("best_monitored").get<double>(), l0 - 0.04, 1e-12);
+  EXPECT_NEAR(res.at("best_val_loss").get<double>(), l0 + 0.02, 1e-12);
+  EXPECT_EQ(res.at("test"), res["seeds"][2]["test"]);
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_EQ(res["seeds"][k].at("monitor"), "val_track_loss");
+    EXPECT_NEAR(res["seeds"][k].at("best_monitored").get<double>(), l0 - 0.02 * k, 1e-12);
+  }
+  EXPECT_THAT(out_.str(), HasSubstr("complete: best val_track_loss "));
+  EXPECT_THAT(out_.str(), HasSubstr("best seed 2 by val_track_loss ("));
 }
 
 // A seed that fails is reported; the others finish and are summarised. The next run trains

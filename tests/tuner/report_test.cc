@@ -235,8 +235,22 @@ TEST_F(ReportTest, FinalModelShowsTheWholeConfigurationAndEverySeed) {
                   "<td class=\"num\">31</td></tr>"));
   EXPECT_TRUE(Has(html, "failed: out of memory"));
   EXPECT_TRUE(Has(html, "<td class=\"num\">0.78125 &plusmn; 0.0441942</td>"));
-  EXPECT_TRUE(Has(html, "Best seed by validation loss (not test): 2"));
+  // A result written before `monitor`: ranked by best_val_loss.
+  EXPECT_TRUE(Has(html, "<th>best val_loss</th>"));
+  EXPECT_TRUE(Has(html, "Best seed by val_loss (validation, not test): 2"));
   EXPECT_TRUE(Has(html, "id=\"test-accuracy\">0.8125<"));
+
+  // Weights kept by whole-track loss: the column and the choice name it, with its values.
+  data->final_result["selected_by"] = "val_track_loss";
+  data->final_result["best_monitored"] = 0.125;
+  data->final_result["seeds"][0]["best_monitored"] = 0.375;
+  data->final_result["seeds"][2]["best_monitored"] = 0.125;
+  const std::string by_track = RenderReportHtml(*data);
+  EXPECT_TRUE(Has(by_track, "<th>best val_track_loss</th>"));
+  EXPECT_TRUE(Has(by_track,
+                  "<td class=\"num\">1.25</td><td class=\"num\">0.375</td>"
+                  "<td class=\"num\">31</td></tr>"));
+  EXPECT_TRUE(Has(by_track, "Best seed by val_track_loss (validation, not test): 2"));
 }
 
 TEST_F(ReportTest, FinalModelShowsTheTrackLevelFiguresBesideTheMidpointWindow) {

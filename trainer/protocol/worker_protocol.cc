@@ -76,6 +76,8 @@ constexpr EventSpec kEvents[] = {
      {{kFieldEpochsRun, FieldKind::kCount},
       {kFieldBestEpoch, FieldKind::kCount},
       {kFieldBestValLoss, FieldKind::kNumber},
+      {kFieldMonitor, FieldKind::kString},
+      {kFieldBestMonitored, FieldKind::kNumber},
       {kFieldStoppedEarly, FieldKind::kBool},
       {kFieldTest, FieldKind::kTest},
       {kFieldModelPath, FieldKind::kString}}},

@@ -75,6 +75,10 @@ inline constexpr char kFieldPeakMemoryBytes[] = "peak_memory_bytes";
 inline constexpr char kFieldEpochsRun[] = "epochs_run";
 inline constexpr char kFieldBestEpoch[] = "best_epoch";
 inline constexpr char kFieldBestValLoss[] = "best_val_loss";
+// The loss that chose best_epoch (hparams `monitor`: val_loss or val_track_loss) and its
+// value there. Optional: workers before them sent best_val_loss only.
+inline constexpr char kFieldMonitor[] = "monitor";
+inline constexpr char kFieldBestMonitored[] = "best_monitored";
 inline constexpr char kFieldStoppedEarly[] = "stopped_early";
 inline constexpr char kFieldTest[] = "test";             // optional: test-split metrics
 inline constexpr char kFieldModelPath[] = "model_path";  // optional: the exported model

@@ -556,6 +556,7 @@ TrainOutcome Train(const TrainSpec& spec, const TrainCallbacks& callbacks, const
   outcome.epochs_run = state.epoch_done;
   outcome.best_epoch = state.best_epoch;
   outcome.best_val_loss = state.best_epoch > 0 ? state.best_val_loss : 0;
+  outcome.best_monitored = state.best_epoch > 0 ? state.best_monitored : 0;
   outcome.stopped_early = state.stopped_early;
   outcome.history = state.history;
   if (outcome.stopped || !spec.evaluate_test || state.best_epoch == 0) return outcome;

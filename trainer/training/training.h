@@ -85,6 +85,7 @@ struct TrainOutcome {
   int best_epoch = 0;    // epoch with the lowest monitored loss (hparams `monitor`; its weights
                          // are "best"); best_val_loss is that epoch's val_loss
   double best_val_loss = 0;
+  double best_monitored = 0;   // that epoch's monitored loss (= best_val_loss for val_loss)
   bool stopped_early = false;  // early stopping ended the run before max_epochs
   std::optional<TestMetrics> test;
   std::vector<EpochMetrics> history;  // every completed epoch, including resumed ones

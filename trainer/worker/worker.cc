@@ -165,10 +165,10 @@ int RunWorker(const Json& spec_json, const WorkerHooks& hooks, EventWriter* even
       return kExitStopped;
     }
 
-    Json final_event = {{kFieldEpochsRun, outcome.epochs_run},
-                        {kFieldBestEpoch, outcome.best_epoch},
-                        {kFieldBestValLoss, outcome.best_val_loss},
-                        {kFieldStoppedEarly, outcome.stopped_early}};
+    Json final_event = {
+        {kFieldEpochsRun, outcome.epochs_run},         {kFieldBestEpoch, outcome.best_epoch},
+        {kFieldBestValLoss, outcome.best_val_loss},    {kFieldMonitor, spec.params.monitor},
+        {kFieldBestMonitored, outcome.best_monitored}, {kFieldStoppedEarly, outcome.stopped_early}};
     if (outcome.test) final_event[kFieldTest] = TestJson(*outcome.test);
     if (spec.export_dir) {
       if (!hooks.export_model) {

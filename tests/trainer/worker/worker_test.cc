@@ -33,8 +33,8 @@ const std::vector<std::string> kStartedFields = {
 const std::vector<std::string> kEpochFields = {
     "epoch",        "max_epochs",   "train_loss", "train_accuracy",     "val_loss",
     "val_accuracy", "val_macro_f1", "seconds",    "samples_per_second", "peak_memory_bytes"};
-const std::vector<std::string> kFinalFields = {"epochs_run", "best_epoch", "best_val_loss",
-                                               "stopped_early"};
+const std::vector<std::string> kFinalFields = {"epochs_run", "best_epoch",     "best_val_loss",
+                                               "monitor",    "best_monitored", "stopped_early"};
 
 void ExpectFields(const Json& event, const std::vector<std::string>& fields) {
   for (const auto& f : fields) EXPECT_TRUE(event.contains(f)) << f << " missing in " << event;
@@ -124,6 +124,7 @@ TrainOutcome FakeTrain(const TrainCallbacks& cb, int epochs, int batches,
   }
   out.best_epoch = 2;
   out.best_val_loss = 1.7;
+  out.best_monitored = 1.7;
   return out;
 }
 
@@ -451,6 +452,8 @@ TEST_F(WorkerBinaryTest, FullRunWithTestAndExport) {
   EXPECT_EQ(fin["epochs_run"], 2);
   EXPECT_EQ(fin["best_epoch"], best_epoch);
   EXPECT_DOUBLE_EQ(fin["best_val_loss"].get<double>(), best);
+  EXPECT_EQ(fin["monitor"], "val_loss");  // the default
+  EXPECT_DOUBLE_EQ(fin["best_monitored"].get<double>(), best);
   ASSERT_TRUE(fin.contains("test"));
   const Json& test = fin["test"];
   EXPECT_EQ(test["classes"].size(), 8u);
