@@ -15,10 +15,13 @@
 #include "samplers/qmc_sampler.h"
 #include "samplers/search_space.h"
 #include "storage/distribution.h"
+#include "tests/samplers/test_util.h"
 #include "tests/test_util.h"
 
 namespace mgr {
 namespace {
+
+using testing_util::Rows;
 
 // 25 observations in [0, 1]^2 plus a categorical column of 3 choices, standardised; running
 // points in the same space, one of them next to the best observation.
@@ -65,16 +68,6 @@ Eigen::MatrixXd Points(const Problem& p) {
       0.95, 0.45, 2,                                                 //
       0.3, 0.35, 1;
   return points;
-}
-
-Json Rows(const Eigen::MatrixXd& m) {
-  Json rows = Json::array();
-  for (int i = 0; i < m.rows(); ++i) {
-    Json row = Json::array();
-    for (int j = 0; j < m.cols(); ++j) row.push_back(m(i, j));
-    rows.push_back(row);
-  }
-  return rows;
 }
 
 TEST(NormalSobolSamplesTest, StandardNormalColumns) {

@@ -13,12 +13,14 @@
 
 #include "samplers/search_space.h"
 #include "storage/distribution.h"
+#include "tests/samplers/test_util.h"
 #include "tests/test_util.h"
 
 namespace mgr {
 namespace {
 
-const std::string kVenv = std::string(MGR_BINARY_DIR) + "/optuna5-venv";
+using testing_util::Rows;
+
 const std::string kScript = std::string(MGR_SOURCE_DIR) + "/tests/samplers/optuna_gp_reference.py";
 
 TEST(Matern52Test, HandComputedValues) {
@@ -89,25 +91,12 @@ Data MakeData(int n, uint64_t seed) {
   return d;
 }
 
-Json Rows(const Eigen::MatrixXd& m) {
-  Json rows = Json::array();
-  for (int i = 0; i < m.rows(); ++i) {
-    Json row = Json::array();
-    for (int j = 0; j < m.cols(); ++j) row.push_back(m(i, j));
-    rows.push_back(row);
-  }
-  return rows;
-}
-
 class OptunaGpTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string out;
-    const int rc =
-        testing_util::Shell("bash '" + std::string(MGR_SOURCE_DIR) + "/tools/optuna_venv.sh' '" +
-                                kVenv + "' 5.1.0 torch 2>&1",
-                            &out);
-    ASSERT_EQ(rc, 0) << out;
+    std::string log;
+    python_ = testing_util::OptunaVenvPython("5.1.0", "torch", &log);
+    ASSERT_FALSE(python_.empty()) << log;
   }
 
   static Json Reference(const Data& data, const GpParams& p, const Eigen::MatrixXd& points,
@@ -126,13 +115,15 @@ class OptunaGpTest : public ::testing::Test {
                 {"z", z},
                 {"deterministic", deterministic}};
     std::string out;
-    const int rc = testing_util::Shell(
-        "'" + kVenv + "/bin/python' '" + kScript + "' '" + cfg.dump() + "' 2>&1", &out);
+    const int rc =
+        testing_util::Shell("'" + python_ + "' '" + kScript + "' '" + cfg.dump() + "' 2>&1", &out);
     EXPECT_EQ(rc, 0) << out;
     Json j = Json::parse(out, nullptr, false);
     EXPECT_TRUE(j.is_object()) << out;
     return j.is_object() ? j : Json::object();
   }
+
+  static inline std::string python_;  // the Optuna 5.1 + torch venv's, set by SetUp
 };
 
 TEST_F(OptunaGpTest, KernelLikelihoodPriorAndLogEIMatchOptuna) {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <Eigen/Dense>
+
 #include "samplers/sampler.h"
 #include "storage/distribution.h"
 #include "storage/trial.h"
@@ -39,6 +41,17 @@ inline FrozenTrial MakeTrial(int64_t number, TrialState state, double value,
   }
   t.intermediate_values = intermediate;
   return t;
+}
+
+// A matrix as a JSON array of rows, for the Python references.
+inline Json Rows(const Eigen::MatrixXd& m) {
+  Json rows = Json::array();
+  for (int i = 0; i < m.rows(); ++i) {
+    Json row = Json::array();
+    for (int j = 0; j < m.cols(); ++j) row.push_back(m(i, j));
+    rows.push_back(row);
+  }
+  return rows;
 }
 
 }  // namespace testing_util
