@@ -138,6 +138,23 @@ TEST_F(CampaignTest, AMixNetsEncoderStudiesMustRunBeforeIt) {
   EXPECT_THAT(std::string(swapped.status().message()), HasSubstr("is a nnet2 study, not nnet1"));
 }
 
+// Every campaign under examples/ (the paper's, the real-music check) loads with its studies.
+TEST(CampaignFileTest, EveryExampleCampaignLoads) {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(MGR_SOURCE_DIR) / "examples")) {
+    const fs::path file = e.path() / "campaign.json";
+    if (!e.is_directory() || !fs::exists(file)) continue;
+    SCOPED_TRACE(file.string());
+    auto campaign = LoadCampaignFile(file.string());
+    ASSERT_TRUE(campaign.ok()) << campaign.status().ToString();
+    auto studies = LoadCampaignStudies(*campaign);
+    ASSERT_TRUE(studies.ok()) << studies.status().ToString();
+    EXPECT_EQ(studies->size(), campaign->study_paths.size());
+    ++n;
+  }
+  EXPECT_GE(n, 2);
+}
+
 // --- examples/paper: the paper's campaign as shipped.
 
 const ParamSpec* FindParam(const StudyFile& s, const std::string& stage, const std::string& name) {
