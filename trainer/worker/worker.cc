@@ -184,8 +184,9 @@ int RunWorker(const Json& spec_json, const WorkerHooks& hooks, EventWriter* even
       std::fprintf(log, "mgr-train worker: %s exported %s\n", label.c_str(), model->c_str());
     }
     events->Emit(kEventFinal, final_event);
-    std::fprintf(log, "mgr-train worker: %s complete: %d epochs, best epoch %d val_loss %.4f\n",
-                 label.c_str(), outcome.epochs_run, outcome.best_epoch, outcome.best_val_loss);
+    std::fprintf(log, "mgr-train worker: %s complete: %d epochs, best epoch %d %s %.4f\n",
+                 label.c_str(), outcome.epochs_run, outcome.best_epoch, spec.params.monitor.c_str(),
+                 outcome.best_monitored);
     std::fflush(log);
     return kExitComplete;
   } catch (...) {
