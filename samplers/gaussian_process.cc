@@ -268,24 +268,23 @@ Eigen::VectorXd GaussianProcess::KernelGrad(const Eigen::VectorXd& x, const Eige
   return grad;
 }
 
-void GaussianProcess::KernelBlock(const Eigen::MatrixXd& a, const Eigen::MatrixXd& xs, int start,
-                                  int b, Eigen::ArrayXXd& r2, Eigen::ArrayXXd& s,
-                                  Eigen::MatrixXd& k) const {
+void GaussianProcess::KernelBlock(const Eigen::MatrixXd& a,
+                                  const Eigen::Ref<const Eigen::MatrixXd>& b, Eigen::ArrayXXd* r2,
+                                  Eigen::ArrayXXd* s, Eigen::MatrixXd* k) const {
   const Eigen::VectorXd& ils = params_.inverse_squared_lengthscales;
-  r2.setZero(a.rows(), b);
-  s.resize(a.rows(), b);
+  r2->setZero(a.rows(), b.rows());
   for (int d = 0; d < dims(); ++d) {
-    for (int j = 0; j < b; ++j) {
-      const double xd = xs(start + j, d);
+    for (int j = 0; j < b.rows(); ++j) {
+      const double bd = b(j, d);
       if (is_categorical_[d]) {
-        r2.col(j) += ils[d] * (a.col(d).array() != xd).cast<double>();
+        r2->col(j) += ils[d] * (a.col(d).array() != bd).cast<double>();
       } else {
-        r2.col(j) += ils[d] * (a.col(d).array() - xd).square();
+        r2->col(j) += ils[d] * (a.col(d).array() - bd).square();
       }
     }
   }
-  s = (5.0 * r2).sqrt();
-  k = (params_.kernel_scale * (-s).exp() * ((5.0 / 3.0) * r2 + s + 1.0)).matrix();
+  *s = (5.0 * *r2).sqrt();
+  *k = (params_.kernel_scale * (-*s).exp() * ((5.0 / 3.0) * *r2 + *s + 1.0)).matrix();
 }
 
 void GaussianProcess::Posterior(const Eigen::VectorXd& x, double* mean, double* var,
@@ -343,7 +342,7 @@ void GaussianProcess::PosteriorBatch(const Eigen::MatrixXd& xs, Eigen::VectorXd*
   if (w != nullptr) w_k->resize(w->cols(), m);
   for (int start = 0; start < m; start += kBlock) {
     const int b = std::min(kBlock, m - start);
-    KernelBlock(x_, xs, start, b, r2, s, k);
+    KernelBlock(x_, xs.middleRows(start, b), &r2, &s, &k);
     // var = scale - |L^-1 k|^2, L^-1 k as a triangular product.
     v.noalias() = chol_inv_.triangularView<Eigen::Lower>() * k;
     mean->segment(start, b).noalias() = k.transpose() * cov_inv_y_;
@@ -371,8 +370,8 @@ std::optional<ConditionalGp> ConditionalGp::Create(const GaussianProcess& gp,
   ConditionalGp c(gp);
   Eigen::ArrayXXd r2, s;
   Eigen::MatrixXd k_xr, k_rr;
-  gp.KernelBlock(gp.x_, running, 0, r, r2, s, k_xr);
-  gp.KernelBlock(running, running, 0, r, r2, s, k_rr);
+  gp.KernelBlock(gp.x_, running, &r2, &s, &k_xr);
+  gp.KernelBlock(running, running, &r2, &s, &k_rr);
   c.w_ = gp.cov_inv_ * k_xr;
   // Optuna's posterior(joint=True): the diagonal clamped at 0, then the stabilising noise.
   Eigen::MatrixXd cov = k_rr - k_xr.transpose() * c.w_;
@@ -422,12 +421,11 @@ Eigen::VectorXd ConditionalGp::Sample(const Eigen::VectorXd& x, Eigen::MatrixXd*
 }
 
 Eigen::MatrixXd ConditionalGp::SampleBatch(const Eigen::MatrixXd& xs) const {
-  const int m = static_cast<int>(xs.rows());
   Eigen::VectorXd mu, var;
   Eigen::MatrixXd w_k, k_r;
   gp_->PosteriorBatch(xs, &mu, &var, &w_, &w_k);
   Eigen::ArrayXXd r2, s;
-  gp_->KernelBlock(running_, xs, 0, m, r2, s, k_r);
+  gp_->KernelBlock(running_, xs, &r2, &s, &k_r);
   const Eigen::MatrixXd c = k_r - w_k;  // running x m
   const Eigen::MatrixXd u = chol_.triangularView<Eigen::Lower>().solve(c);
   const Eigen::ArrayXd sd =

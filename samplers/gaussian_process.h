@@ -90,10 +90,10 @@ class GaussianProcess {
   // sum_i w_i d k(x, row i of points) / dx from KernelAt's dk_dr2; 0 on categorical dimensions.
   Eigen::VectorXd KernelGrad(const Eigen::VectorXd& x, const Eigen::MatrixXd& points,
                              const Eigen::VectorXd& dk_dr2, const Eigen::VectorXd& w) const;
-  // k(rows of a, rows start .. start + b - 1 of xs) into k (a.rows() x b) with whole-block
-  // array expressions (vectorised exponentials); r2 and s are scratch.
-  void KernelBlock(const Eigen::MatrixXd& a, const Eigen::MatrixXd& xs, int start, int b,
-                   Eigen::ArrayXXd& r2, Eigen::ArrayXXd& s, Eigen::MatrixXd& k) const;
+  // k(rows of a, rows of b) into k (a.rows() x b.rows()) with whole-block array expressions
+  // (vectorised exponentials); r2 and s are scratch, kept by callers that loop.
+  void KernelBlock(const Eigen::MatrixXd& a, const Eigen::Ref<const Eigen::MatrixXd>& b,
+                   Eigen::ArrayXXd* r2, Eigen::ArrayXXd* s, Eigen::MatrixXd* k) const;
   // Posterior() that also returns k(x, X) and KernelAt's dk_dr2 (when mean_grad is given).
   void PosteriorWithKernel(const Eigen::VectorXd& x, double* mean, double* var,
                            Eigen::VectorXd* mean_grad, Eigen::VectorXd* var_grad,
