@@ -8,6 +8,7 @@
 
 #include "storage/base/atomic_file.h"
 #include "storage/base/strings.h"
+#include "tuner/run_report.h"
 
 namespace mgr {
 namespace {
@@ -768,16 +769,13 @@ std::string WinnersChart(Page& page, const ReportData& data) {
 std::string SeedsHtml(const Json& result) {
   if (!result.is_object() || !result.contains("seeds") || !result["seeds"].is_array()) return "";
   const Json& final = result.value("final", Json::object());
-  // Results before `monitor` ranked by best_val_loss and named that field.
-  const bool monitored = result.contains("best_monitored");
-  const std::string monitor =
-      monitored ? JsonText(result.value("selected_by", Json("val_loss"))) : "val_loss";
+  const SeedSelection by = ReadSeedSelection(result);
   std::string html = "<h3>Final training: " + std::to_string(result["seeds"].size()) +
                      " seeds, max_epochs " + Escape(JsonText(final.value("max_epochs", Json()))) +
                      ", patience " + Escape(JsonText(final.value("patience", Json()))) +
                      "</h3>\n<table class=\"seeds\"><tr><th>seed</th><th>test accuracy</th>"
                      "<th>macro F1</th><th>loss</th><th>best " +
-                     Escape(monitor) + "</th><th>epochs run</th></tr>";
+                     Escape(by.metric) + "</th><th>epochs run</th></tr>";
   for (const Json& r : result["seeds"]) {
     if (!r.is_object()) continue;
     const Json test = r.value("test", Json::object());
@@ -789,8 +787,7 @@ std::string SeedsHtml(const Json& result) {
     }
     html += "<td class=\"num\">" + Num(NumberOr(test, "accuracy")) + "</td><td class=\"num\">" +
             Num(NumberOr(test, "macro_f1")) + "</td><td class=\"num\">" +
-            Num(NumberOr(test, "loss")) + "</td><td class=\"num\">" +
-            Num(NumberOr(r, monitored ? "best_monitored" : "best_val_loss")) +
+            Num(NumberOr(test, "loss")) + "</td><td class=\"num\">" + Num(NumberOr(r, by.field)) +
             "</td><td class=\"num\">" + Num(NumberOr(r, "epochs_run")) + "</td></tr>";
   }
   const Json summary = result.value("summary", Json::object());
@@ -800,7 +797,7 @@ std::string SeedsHtml(const Json& result) {
     html += "<td class=\"num\">" + Num(NumberOr(m, "mean")) + " &plusmn; " +
             Num(NumberOr(m, "std")) + "</td>";
   }
-  html += "<td></td><td></td></tr></table>\n<p>Best seed by " + Escape(monitor) +
+  html += "<td></td><td></td></tr></table>\n<p>Best seed by " + Escape(by.metric) +
           " (validation, not test): " + Escape(JsonText(result.value("best_seed", Json()))) +
           "; its test figures follow.</p>\n";
   return html;

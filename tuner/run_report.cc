@@ -102,14 +102,10 @@ void AddSeedLines(const Json& result, std::vector<std::string>* lines) {
     lines->push_back("  failed seeds " + failed.dump() +
                      " (their errors are in result.json; run the command again to retry them)");
   }
-  // Results before `monitor` ranked by best_val_loss.
-  const bool monitored = result.contains(kFieldBestMonitored);
-  const Json& by = part("selected_by");
-  lines->push_back(
-      "best seed " + part("best_seed").dump() + " by " +
-      (monitored && by.is_string() ? by.get<std::string>() : kFieldValLoss) + " (" +
-      FormatValue(NumberOr(result, monitored ? kFieldBestMonitored : kFieldBestValLoss)) +
-      ", chosen without the test split); its test metrics:");
+  const SeedSelection by = ReadSeedSelection(result);
+  lines->push_back("best seed " + part("best_seed").dump() + " by " + by.metric + " (" +
+                   FormatValue(NumberOr(result, by.field)) +
+                   ", chosen without the test split); its test metrics:");
 }
 
 // The spread of `values` as the orchestrator's result summary computes it.
@@ -129,6 +125,15 @@ MetricSpread SpreadOf(const std::vector<double>& values) {
 }
 
 }  // namespace
+
+SeedSelection ReadSeedSelection(const Json& result) {
+  if (!result.is_object() || !result.contains(kFieldBestMonitored)) {
+    return {kFieldValLoss, kFieldBestValLoss};
+  }
+  auto by = result.find("selected_by");
+  return {by != result.end() && by->is_string() ? by->get<std::string>() : kFieldValLoss,
+          kFieldBestMonitored};
+}
 
 FinalTestMetrics ReadFinalTestMetrics(const Json& result) {
   // The test objects to average: every finished seed's, or the single export's.

@@ -73,6 +73,16 @@ struct FinalTestMetrics {
 };
 FinalTestMetrics ReadFinalTestMetrics(const Json& final_result);
 
+// How a result of final runs over several seeds chose its seed: the validation loss that
+// kept the seeds' weights (`selected_by`: val_loss or val_track_loss) and the field of each
+// seed (and of the result) holding it. Results written before `monitor` ranked by
+// best_val_loss.
+struct SeedSelection {
+  std::string metric;
+  const char* field;
+};
+SeedSelection ReadSeedSelection(const Json& final_result);
+
 // <run_dir>/final/result.json of a study, or null when it is missing or not an object.
 Json ReadFinalResult(const StudyFile& study);
 
