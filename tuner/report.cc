@@ -26,12 +26,6 @@ double Seconds(const std::optional<TimePoint>& t) {
   return std::chrono::duration<double>(t->time_since_epoch()).count();
 }
 
-double NumberOr(const Json& object, const char* key) {
-  if (!object.is_object()) return NAN;
-  auto it = object.find(key);
-  return it != object.end() && it->is_number() ? it->get<double>() : NAN;
-}
-
 // A number for the page: 6 significant digits (the store's values are cross-checked
 // against it), "-" for NaN.
 std::string Num(double v) {
@@ -86,10 +80,6 @@ std::string ScriptJson(const Json& j) {
 }
 
 std::string JsonText(const Json& v) { return v.is_string() ? v.get<std::string>() : Dump(v); }
-
-bool Better(StudyDirection d, double a, double b) {
-  return d == StudyDirection::kMaximize ? a > b : a < b;
-}
 
 std::vector<ReportEpoch> ParseEpochs(const Json& list) {
   std::vector<ReportEpoch> out;

@@ -11,18 +11,17 @@
 
 namespace mgr {
 
-namespace {
+double NumberOr(const Json& object, const char* key) {
+  if (!object.is_object()) return NAN;
+  auto it = object.find(key);
+  return it != object.end() && it->is_number() ? it->get<double>() : NAN;
+}
 
 bool Better(StudyDirection direction, double a, double b) {
   return direction == StudyDirection::kMaximize ? a > b : a < b;
 }
 
-// A number of a result object; NaN when absent or not a number (result.json may come from
-// an earlier run, so nothing here may throw on an odd file).
-double NumberOr(const Json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_number() ? it->get<double>() : NAN;
-}
+namespace {
 
 std::string IncumbentValue(const Incumbent& incumbent) {
   return incumbent.value ? FormatValue(*incumbent.value) : "-";

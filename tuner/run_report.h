@@ -17,6 +17,12 @@
 
 namespace mgr {
 
+// The number at `key` of `object`; NaN, never an exception, when absent or not a number.
+double NumberOr(const Json& object, const char* key);
+
+// Whether `a` is a better objective value than `b` for a study of `direction` (strictly).
+bool Better(StudyDirection direction, double a, double b);
+
 // What one worker slot is doing.
 struct WorkerStatus {
   std::string slot;   // WorkerSlot::Label(): "gpu0", "cpu"

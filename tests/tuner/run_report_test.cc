@@ -30,6 +30,17 @@ StudyFile TwoStages() {
   return s;
 }
 
+TEST(RunReportTest, NumberOrIsNaNForAnythingButANumber) {
+  const Json o = {{"a", 1.5}, {"s", "2"}, {"n", nullptr}};
+  EXPECT_EQ(NumberOr(o, "a"), 1.5);
+  EXPECT_TRUE(std::isnan(NumberOr(o, "s")));
+  EXPECT_TRUE(std::isnan(NumberOr(o, "n")));
+  EXPECT_TRUE(std::isnan(NumberOr(o, "missing")));
+  EXPECT_TRUE(std::isnan(NumberOr(Json::array({1, 2}), "a")));
+  EXPECT_TRUE(std::isnan(NumberOr(Json(3), "a")));
+  EXPECT_TRUE(std::isnan(NumberOr(Json(), "a")));
+}
+
 TEST(RunReportTest, WorkerStatusLines) {
   WorkerStatus idle;
   idle.slot = "gpu1";
