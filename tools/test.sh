@@ -71,10 +71,10 @@ if [[ "${MGR_SKIP_SANITIZE:-0}" != 1 ]]; then
   cmake -S . -B "$ASAN_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMGR_BUILD_BENCH=OFF \
     -DMGR_BUILD_TRAINER=OFF -DMGR_SANITIZE=ON
   cmake --build "$ASAN_BUILD_DIR" -j "$(nproc)"
-  # Not OptunaGpTest: Optuna's GP needs PyTorch (4.5 GB from PyPI) in the build's venv, and
-  # the first stage has compared the same code with it already.
+  # Not OptunaGpTest nor QLogEITest.MatchesOptuna: Optuna's GP needs PyTorch (4.5 GB from
+  # PyPI) in the build's venv, and the first stage has compared the same code with it already.
   (cd "$ASAN_BUILD_DIR" && UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --output-on-failure -j "$(nproc)" -E '^OptunaGpTest\.' "$@")
+    ctest --output-on-failure -j "$(nproc)" -E '^(OptunaGpTest\.|QLogEITest\.MatchesOptuna$)' "$@")
   drop_build "$ASAN_BUILD_DIR"
 fi
 
