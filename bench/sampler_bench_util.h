@@ -24,6 +24,9 @@ class BenchTrial {
     t.state = TrialState::kRunning;
     trials_.push_back(t);
     StudyView view{{direction_}, trials_};
+    view.set_trial_system_attr = [this](int64_t id, const std::string& key, const Json& value) {
+      trials_.at(id).system_attrs[key] = value;  // trial_id == number == index here
+    };
     space_ = sampler_.InferRelativeSearchSpace(view, trials_.back());
     relative_ = sampler_.SampleRelative(view, trials_.back(), space_);
   }

@@ -24,6 +24,8 @@ constexpr int kQmcSamples = 128;  // Optuna's n_qmc_samples for qLogEI
 // A grid with more values is searched as a continuous parameter and rounded at the end
 // (Optuna enumerates every grid, which for an int range of 1e9 would not fit in memory).
 constexpr int64_t kMaxGridSize = 100000;
+// The trial system attribute that carries a fit to the next trial's warm start.
+constexpr char kKernelParamsAttr[] = "gp:kernel_params";
 
 // One parameter of the relative space, as Optuna's gp/search_space.py sees it.
 struct Dim {
@@ -211,6 +213,52 @@ class AcqfOptimizer {
   std::vector<double> lengthscales_;
 };
 
+// The kernel parameters fitted for the newest trial before `trial` that recorded them, if that
+// fit was over the same parameters: the start of this trial's fit, as Optuna's GPSampler
+// starts from its previous fit (there kept in the sampler object). A record that does not
+// parse is no start at all; the fit then starts from the defaults.
+std::optional<GpParams> PreviousFit(const StudyView& study, const FrozenTrial& trial,
+                                    const SearchSpace& space) {
+  for (auto t = study.trials.rbegin(); t != study.trials.rend(); ++t) {
+    if (t->number >= trial.number) continue;
+    auto attr = t->system_attrs.find(kKernelParamsAttr);
+    if (attr == t->system_attrs.end()) continue;
+    const Json& j = attr->second;
+    try {
+      std::vector<std::string> names = j.at("params").get<std::vector<std::string>>();
+      std::vector<double> ils = j.at("inverse_squared_lengthscales").get<std::vector<double>>();
+      GpParams p;
+      p.kernel_scale = j.at("kernel_scale").get<double>();
+      p.noise_var = j.at("noise_var").get<double>();
+      bool same_space = names.size() == space.size() && ils.size() == space.size();
+      auto name = names.begin();
+      for (const auto& [n, dist] : space) same_space = same_space && *name++ == n;
+      if (!same_space) return std::nullopt;
+      p.inverse_squared_lengthscales = Eigen::Map<Eigen::VectorXd>(ils.data(), ils.size());
+      const bool positive = p.inverse_squared_lengthscales.allFinite() &&
+                            (p.inverse_squared_lengthscales.array() > 0).all() &&
+                            std::isfinite(p.kernel_scale) && p.kernel_scale > 0 &&
+                            std::isfinite(p.noise_var) && p.noise_var > 0;
+      if (!positive) return std::nullopt;
+      return p;
+    } catch (const Json::exception&) {
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+Json KernelParamsRecord(const SearchSpace& space, const GpParams& p) {
+  Json names = Json::array();
+  for (const auto& [name, dist] : space) names.push_back(name);
+  const Eigen::VectorXd& ils = p.inverse_squared_lengthscales;
+  return {
+      {"params", names},
+      {"inverse_squared_lengthscales", std::vector<double>(ils.data(), ils.data() + ils.size())},
+      {"kernel_scale", p.kernel_scale},
+      {"noise_var", p.noise_var}};
+}
+
 }  // namespace
 
 GpSampler::GpSampler(const GpOptions& options)
@@ -277,7 +325,11 @@ std::map<std::string, double> GpSampler::SampleRelative(const StudyView& study,
   y = (y.array() - mean) / std::max(kEps, std);
 
   GaussianProcess gp(x, y, is_categorical, GpParams{});
-  gp.Fit(GpParams{}, options_.deterministic_objective);
+  gp.Fit(PreviousFit(study, trial, space).value_or(GpParams{}), options_.deterministic_objective);
+  if (study.set_trial_system_attr) {
+    study.set_trial_system_attr(trial.trial_id, kKernelParamsAttr,
+                                KernelParamsRecord(space, gp.params()));
+  }
 
   int best_row = 0;
   y.maxCoeff(&best_row);

@@ -15,14 +15,24 @@
 // parameters, scaled by the lengthscales; exhaustive or golden-section search on discrete
 // ones), as Optuna's optimize_acqf_mixed. Parameters outside the space are sampled at random.
 //
-// Differences from Optuna: each fit starts from the default kernel parameters (Optuna warm
-// starts from the sampler's previous fit, which would make a trial's values depend on what
-// the process sampled before); qLogEI's normal samples are not torch's SobolEngine's; a study
+// Each fit starts, as Optuna's, from the previous fit over the same parameters (and from the
+// defaults if that fails), but the previous fit is read from the trials, not kept in the
+// sampler: SampleRelative records its fit on the sampled trial as the system attribute
+// "gp:kernel_params" ({"params": [names], "inverse_squared_lengthscales": [..],
+// "kernel_scale": s, "noise_var": v}) through StudyView::set_trial_system_attr, and a fit
+// starts from the newest earlier trial's record (none, or one over other parameters or that
+// does not parse: the defaults). So a resumed study or a second process proposes what one
+// uninterrupted process would.
+//
+// Differences from Optuna: the warm start above (Optuna's cache lives in the sampler object,
+// its TODO is to move it into system attributes); qLogEI's normal samples are not torch's
+// SobolEngine's; a study
 // with several objectives or with constraints is sampled at random; discrete parameters of
 // more than 16 values use a golden-section search where Optuna uses Brent's method.
 //
-// Deterministic for a seed and a history: every draw comes from (seed, study name, trial
-// number, stream) (TrialSeeder in sampler.h). Not thread-safe.
+// Deterministic for a seed and a history (the trials with their system attributes): every
+// draw comes from (seed, study name, trial number, stream) (TrialSeeder in sampler.h). Not
+// thread-safe.
 #ifndef MGR_SAMPLERS_GP_SAMPLER_H_
 #define MGR_SAMPLERS_GP_SAMPLER_H_
 

@@ -40,14 +40,15 @@ struct StudyView {
   std::vector<StudyDirection> directions;
   const std::vector<FrozenTrial>& trials;
   std::string_view study_name = {};  // seeds the trial's draws (TrialSeeder)
-  // Where a pruner records a trial system attribute, as Optuna's pruners call
+  // Where a pruner or sampler records a trial system attribute, as Optuna's pruners call
   // study._storage.set_trial_system_attr (SuccessiveHalvingPruner's and HyperbandPruner's
-  // "completed_rung_<n>"). The study API stores it (Storage::SetTrialSystemAttr), so that the
-  // trial's next view, in any process, shows it in system_attrs; it deals with a failed write
-  // itself. Only the judged trial is written to, and the write may show in `trials` at once
-  // or only in the next view (the pruner reads the rungs as they were before the check, as
-  // Optuna does). Empty: those pruners keep what they record in memory, which is right while
-  // one pruner object sees every check of the study.
+  // "completed_rung_<n>"; GpSampler's "gp:kernel_params" in SampleRelative). The study API
+  // stores it (Storage::SetTrialSystemAttr), so that the trial's next view, in any process,
+  // shows it in system_attrs; it deals with a failed write itself. Only the judged or sampled
+  // trial is written to, and the write may show in `trials` at once or only in the next view
+  // (the pruner reads the rungs as they were before the check, as Optuna does). Empty: those
+  // pruners keep what they record in memory, which is right while one pruner object sees
+  // every check of the study; GpSampler then fits every trial from the default start.
   std::function<void(int64_t trial_id, const std::string& key, const Json& value)>
       set_trial_system_attr = {};
 };

@@ -120,9 +120,15 @@ Result<Trial> Study::Ask(bool record_heartbeat) {
   auto snapshot = std::make_shared<std::vector<FrozenTrial>>(*current);
   const FrozenTrial& frozen = (*snapshot)[self];
   StudyView view{directions_, *snapshot, name_};
+  // The GP sampler records its fit on the trial, for the next trial's warm start.
+  Status recorded;
+  view.set_trial_system_attr = [&](int64_t id, const std::string& key, const Json& value) {
+    if (recorded.ok()) recorded = storage_->SetTrialSystemAttr(id, key, value);
+  };
   SearchSpace space = sampler_->InferRelativeSearchSpace(view, frozen);
   std::map<std::string, double> relative;
   if (!space.empty()) relative = sampler_->SampleRelative(view, frozen, space);
+  MGR_RETURN_IF_ERROR(recorded);
   return Trial(this, frozen, std::move(snapshot), self, std::move(space), std::move(relative));
 }
 

@@ -21,13 +21,21 @@ using testing_util::MakeTrial;
 using Space = std::map<std::string, Distribution>;
 using Objective = std::function<double(const std::map<std::string, double>&)>;
 
-// Runs n trials the way the study API drives a sampler; returns them (COMPLETE).
+// Runs n trials the way the study API drives a sampler; returns them (COMPLETE). With
+// `record`, what the sampler records on a trial is kept in its system_attrs, as the study API
+// stores it.
 std::vector<FrozenTrial> RunStudy(Sampler& sampler, const Space& space, const Objective& f, int n,
-                                  StudyDirection direction = StudyDirection::kMinimize) {
+                                  StudyDirection direction = StudyDirection::kMinimize,
+                                  bool record = false) {
   std::vector<FrozenTrial> trials;
   for (int k = 0; k < n; ++k) {
     trials.push_back(MakeTrial(k, TrialState::kRunning, 0.0, {}));
     StudyView view{{direction}, trials, "gp-test"};
+    if (record) {
+      view.set_trial_system_attr = [&](int64_t id, const std::string& key, const Json& value) {
+        trials.at(id).system_attrs[key] = value;
+      };
+    }
     const SearchSpace rel_space = sampler.InferRelativeSearchSpace(view, trials.back());
     const auto rel = sampler.SampleRelative(view, trials.back(), rel_space);
     FrozenTrial& t = trials.back();
@@ -179,6 +187,82 @@ TEST(GpSamplerTest, RunningTrialsKeepSuggestionsDeterministic) {
   EXPECT_EQ(Propose(b, trials, 14), first);
   trials[13].params["x"] = -1.5;
   EXPECT_NE(Propose(c, trials, 14), first);
+}
+
+// Each fit is recorded on its trial ("gp:kernel_params": the space's parameters and the
+// fitted kernel), where the next trial's fit starts, as Optuna's GPSampler starts from its
+// previous fit.
+TEST(GpSamplerTest, RecordsItsFitOnTheTrial) {
+  const Space space = {{"x", Float(-2, 2)}, {"lr", Float(1e-4, 1e-1, true)}};
+  auto f = [](const auto& p) {
+    return std::pow(p.at("x") - 0.5, 2) + std::pow(std::log10(p.at("lr")) + 2, 2);
+  };
+  GpOptions o;
+  o.n_startup_trials = 5;
+  GpSampler gp(o);
+  const auto trials = RunStudy(gp, space, f, 8, StudyDirection::kMinimize, /*record=*/true);
+  for (const FrozenTrial& t : trials) {
+    SCOPED_TRACE("trial " + std::to_string(t.number));
+    if (t.number < 5) {
+      EXPECT_EQ(t.system_attrs.count("gp:kernel_params"), 0u);  // startup: no fit
+      continue;
+    }
+    const Json& r = t.system_attrs.at("gp:kernel_params");
+    EXPECT_EQ(r.at("params"), Json({"lr", "x"}));
+    ASSERT_EQ(r.at("inverse_squared_lengthscales").size(), 2u);
+    for (const Json& v : r.at("inverse_squared_lengthscales")) EXPECT_GT(v.get<double>(), 0.0);
+    EXPECT_GT(r.at("kernel_scale").get<double>(), 0.0);
+    EXPECT_GE(r.at("noise_var").get<double>(), 1e-6);
+  }
+}
+
+// A fresh sampler (a resumed study, another process) given the trials with their records
+// proposes what the sampler that ran them would: the warm start depends on the trials only.
+TEST(GpSamplerTest, ResumedStudyProposesWhatTheUninterruptedOneDid) {
+  const Space space = {{"x", Float(-2, 2)}, {"y", Float(-2, 2)}};
+  auto f = [](const auto& p) { return std::pow(p.at("x") - 0.5, 2) + std::pow(p.at("y"), 2); };
+  GpOptions o;
+  o.seed = 4;
+  GpSampler a(o);
+  const auto whole = RunStudy(a, space, f, 15, StudyDirection::kMinimize, /*record=*/true);
+  for (int k : {12, 13, 14}) {
+    GpSampler resumed(o);
+    const std::vector<FrozenTrial> before(whole.begin(), whole.begin() + k);
+    EXPECT_EQ(Propose(resumed, before, k), whole[k].params) << k;
+  }
+}
+
+// The fit starts from the newest earlier record over the same parameters: another start
+// gives another fit and so another proposal; a record over other parameters, or one that
+// does not parse, is ignored.
+TEST(GpSamplerTest, FitStartsFromTheNewestMatchingRecord) {
+  const Space space = {{"x", Float(-2, 2)}, {"y", Float(-2, 2)}};
+  auto f = [](const auto& p) { return std::pow(p.at("x") - 0.5, 2) + std::pow(p.at("y"), 2); };
+  GpOptions o;
+  o.seed = 2;
+  GpSampler history_sampler(o);
+  std::vector<FrozenTrial> history = RunStudy(history_sampler, space, f, 12);
+  auto propose = [&] {
+    GpSampler fresh(o);
+    return Propose(fresh, history, 12);
+  };
+  const auto cold = propose();
+  ASSERT_EQ(cold.size(), 2u);
+  const Json start = {{"params", {"x", "y"}},
+                      {"inverse_squared_lengthscales", {40.0, 0.05}},
+                      {"kernel_scale", 3.0},
+                      {"noise_var", 0.2}};
+  history[10].system_attrs["gp:kernel_params"] = start;
+  const auto warm = propose();
+  EXPECT_NE(warm, cold);
+  Json other_space = start;
+  other_space["params"] = {"x", "z"};
+  history[11].system_attrs["gp:kernel_params"] = other_space;
+  EXPECT_EQ(propose(), cold);  // the newest record is for other parameters
+  history[11].system_attrs["gp:kernel_params"] = {{"params", 3}};
+  EXPECT_EQ(propose(), cold);
+  history[11].system_attrs.clear();
+  EXPECT_EQ(propose(), warm);
 }
 
 // 2-D quadratic: random search's best of 25 is ~0.1 off; the GP gets much closer.

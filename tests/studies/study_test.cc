@@ -37,6 +37,9 @@ class FakeSampler : public Sampler {
   std::map<std::string, double> SampleRelative(const StudyView& study, const FrozenTrial& trial,
                                                const SearchSpace& space) override {
     seen_relative_space = space;
+    seen_system_attrs.clear();
+    for (const FrozenTrial& t : study.trials) seen_system_attrs.push_back(t.system_attrs);
+    for (const auto& [key, value] : record) study.set_trial_system_attr(trial.trial_id, key, value);
     return relative;
   }
   double SampleIndependent(const StudyView& study, const FrozenTrial& trial,
@@ -58,6 +61,8 @@ class FakeSampler : public Sampler {
   SearchSpace relative_space;
   std::map<std::string, double> relative;
   SearchSpace seen_relative_space;
+  std::map<std::string, Json> record;  // recorded on the trial by SampleRelative
+  std::vector<std::map<std::string, Json>> seen_system_attrs;  // by SampleRelative, per trial
   int infer_calls = 0;
   int independent_calls = 0;
   std::vector<std::string> independent_names;
@@ -412,6 +417,25 @@ TEST_F(StudyTest, RelativeSamplesAreUsedForTheirSearchSpace) {
   // The relative value is only used if the distribution contains it.
   Result<Trial> u = s->Ask();
   EXPECT_EQ(*u->SuggestFloat("r", 0.0, 0.5), 0.5);
+}
+
+// GpSampler records its fit on the trial it samples, for the next trial's warm start: the
+// record goes to the store, where a second Study object (another process) sees it.
+TEST_F(StudyTest, WhatTheSamplerRecordsIsStoredOnTheAskedTrial) {
+  auto s = Make();
+  sampler_->relative_space = {{"r", FloatDistribution{0.0, 1.0, false, std::nullopt}}};
+  sampler_->record = {{"fake:fit", Json({1.5, 2.0})}};
+  Result<Trial> a = s->Ask();
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  Result<FrozenTrial> stored = storage_->GetTrial(a->id());
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->system_attrs.at("fake:fit"), Json({1.5, 2.0}));
+
+  auto other = Make();
+  sampler_->relative_space = {{"r", FloatDistribution{0.0, 1.0, false, std::nullopt}}};
+  ASSERT_TRUE(other->Ask().ok());
+  ASSERT_EQ(sampler_->seen_system_attrs.size(), 2u);
+  EXPECT_EQ(sampler_->seen_system_attrs[0].at("fake:fit"), Json({1.5, 2.0}));
 }
 
 TEST_F(StudyTest, SamplerSeesTheStudyWithTheCurrentTrial) {
