@@ -862,9 +862,7 @@ void Orchestrator::Impl::OnEpoch(Job* job, const WorkerEvent& e) {
   job->max_epochs = e.Int(kFieldMaxEpochs).value_or(job->max_epochs);
   const double value = e.Number(study_.objective_metric.c_str());
   job->last_value = value;
-  if (std::isnan(job->best_value) ||
-      (study_.direction == StudyDirection::kMaximize ? value > job->best_value
-                                                     : value < job->best_value)) {
+  if (std::isnan(job->best_value) || Better(study_.direction, value, job->best_value)) {
     job->best_value = value;
   }
   auto now = Clock::now();
@@ -949,9 +947,7 @@ Status Orchestrator::Impl::FinishTrial(Job* job, const WorkerExit& exit) {
       MGR_ASSIGN_OR_RETURN(FrozenTrial t, st.GetTrial(job->trial_id));
       for (const auto& [step, v] : t.intermediate_values) {
         if (!std::isfinite(v)) continue;
-        if (std::isnan(value) ||
-            (study_.direction == StudyDirection::kMaximize ? v > value : v < value))
-          value = v;
+        if (std::isnan(value) || Better(study_.direction, v, value)) value = v;
       }
     }
     if (!std::isfinite(value))

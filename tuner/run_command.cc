@@ -13,6 +13,7 @@
 #include "tuner/gpu_discovery.h"
 #include "tuner/live_display.h"
 #include "tuner/orchestrator.h"
+#include "tuner/run_report.h"
 #include "tuner/trainer_forwarding.h"
 
 namespace mgr {
@@ -38,8 +39,7 @@ Status PrintStudyStatus(const StudyFile& study, Storage& storage, std::ostream& 
       ++count[t.state];
       if (t.state == TrialState::kComplete) {
         double v = t.value();
-        if (std::isnan(best) ||
-            (study.direction == StudyDirection::kMaximize ? v > best : v < best)) {
+        if (std::isnan(best) || Better(study.direction, v, best)) {
           best = v;
           best_number = t.number;
         }
