@@ -165,6 +165,29 @@ TEST(GpSamplerTest, RunningTrialPushesTheSuggestionAway) {
   }
 }
 
+// qLogEI needs one Sobol dimension per RUNNING trial and one more: with more running trials
+// than Boost's table has dimensions (3667) they are ignored and log EI chooses, as without
+// them (conditioned on, even one moves the proposal away: RunningTrialPushesTheSuggestionAway).
+TEST(GpSamplerTest, TooManyRunningTrialsForQLogEIFallBackToLogEI) {
+  const Space space = {{"x", Float(0, 1)}, {"y", Float(0, 1)}};
+  auto f = [](const auto& p) {
+    return std::pow(p.at("x") - 0.3, 2) + std::pow(p.at("y") - 0.6, 2);
+  };
+  GpOptions o;
+  o.seed = 1;
+  GpSampler history_sampler(o), a(o), b(o);
+  std::vector<FrozenTrial> trials = RunStudy(history_sampler, space, f, 12);
+  const auto chosen = Propose(a, trials, 12);
+  ASSERT_EQ(chosen.size(), 2u);
+  const int64_t first_running = 12, n_running = 3667;
+  for (int64_t k = first_running; k < first_running + n_running; ++k) {
+    trials.push_back(MakeTrial(
+        k, TrialState::kRunning, 0.0,
+        {{"x", {chosen.at("x"), space.at("x")}}, {"y", {chosen.at("y"), space.at("y")}}}));
+  }
+  EXPECT_LT(Distance(Propose(b, trials, first_running + n_running), chosen), 1e-3);
+}
+
 // The same study view with RUNNING trials gives the same values; another running point
 // another value.
 TEST(GpSamplerTest, RunningTrialsKeepSuggestionsDeterministic) {
