@@ -60,8 +60,9 @@ Timing Median(int n_finished, int reps, bool warm) {
     trials.reserve(trials.size() + 1);
     const double c0 = bench::CpuMs(), w0 = bench::WallMs();
     bench::BenchTrial t(sampler, trials, StudyDirection::kMinimize);
-    Objective(t.Float("lr", 1e-5, 1e-1, true), t.Float("wd", 1e-6, 1e-1, true),
-              t.Float("beta", 0.8, 0.999));
+    t.Float("lr", 1e-5, 1e-1, true);
+    t.Float("wd", 1e-6, 1e-1, true);
+    t.Float("beta", 0.8, 0.999);
     trials.back().state = TrialState::kFail;
     cpu.push_back(bench::CpuMs() - c0);
     wall.push_back(bench::WallMs() - w0);

@@ -213,47 +213,45 @@ class AcqfOptimizer {
   std::vector<double> lengthscales_;
 };
 
-// The kernel parameters fitted for the newest trial before `trial` that recorded them, if that
+std::vector<std::string> ParamNames(const SearchSpace& space) {
+  std::vector<std::string> names;
+  for (const auto& [name, dist] : space) names.push_back(name);
+  return names;
+}
+
+// The kernel parameters recorded by the newest trial before `trial` that recorded any, if that
 // fit was over the same parameters: the start of this trial's fit, as Optuna's GPSampler
 // starts from its previous fit (there kept in the sampler object). A record that does not
-// parse is no start at all; the fit then starts from the defaults.
+// parse is no start; one that parses to unusable values is left to Fit(), which then starts
+// from the defaults.
 std::optional<GpParams> PreviousFit(const StudyView& study, const FrozenTrial& trial,
                                     const SearchSpace& space) {
-  for (auto t = study.trials.rbegin(); t != study.trials.rend(); ++t) {
-    if (t->number >= trial.number) continue;
+  const Json* record = nullptr;
+  for (auto t = study.trials.rbegin(); t != study.trials.rend() && record == nullptr; ++t) {
     auto attr = t->system_attrs.find(kKernelParamsAttr);
-    if (attr == t->system_attrs.end()) continue;
-    const Json& j = attr->second;
-    try {
-      std::vector<std::string> names = j.at("params").get<std::vector<std::string>>();
-      std::vector<double> ils = j.at("inverse_squared_lengthscales").get<std::vector<double>>();
-      GpParams p;
-      p.kernel_scale = j.at("kernel_scale").get<double>();
-      p.noise_var = j.at("noise_var").get<double>();
-      bool same_space = names.size() == space.size() && ils.size() == space.size();
-      auto name = names.begin();
-      for (const auto& [n, dist] : space) same_space = same_space && *name++ == n;
-      if (!same_space) return std::nullopt;
-      p.inverse_squared_lengthscales = Eigen::Map<Eigen::VectorXd>(ils.data(), ils.size());
-      const bool positive = p.inverse_squared_lengthscales.allFinite() &&
-                            (p.inverse_squared_lengthscales.array() > 0).all() &&
-                            std::isfinite(p.kernel_scale) && p.kernel_scale > 0 &&
-                            std::isfinite(p.noise_var) && p.noise_var > 0;
-      if (!positive) return std::nullopt;
-      return p;
-    } catch (const Json::exception&) {
+    if (t->number < trial.number && attr != t->system_attrs.end()) record = &attr->second;
+  }
+  if (record == nullptr) return std::nullopt;
+  try {
+    std::vector<double> ils = record->at("inverse_squared_lengthscales").get<std::vector<double>>();
+    if (record->at("params").get<std::vector<std::string>>() != ParamNames(space) ||
+        ils.size() != space.size()) {
       return std::nullopt;
     }
+    GpParams p;
+    p.inverse_squared_lengthscales = Eigen::Map<Eigen::VectorXd>(ils.data(), ils.size());
+    p.kernel_scale = record->at("kernel_scale").get<double>();
+    p.noise_var = record->at("noise_var").get<double>();
+    return p;
+  } catch (const Json::exception&) {
+    return std::nullopt;
   }
-  return std::nullopt;
 }
 
 Json KernelParamsRecord(const SearchSpace& space, const GpParams& p) {
-  Json names = Json::array();
-  for (const auto& [name, dist] : space) names.push_back(name);
   const Eigen::VectorXd& ils = p.inverse_squared_lengthscales;
   return {
-      {"params", names},
+      {"params", ParamNames(space)},
       {"inverse_squared_lengthscales", std::vector<double>(ils.data(), ils.data() + ils.size())},
       {"kernel_scale", p.kernel_scale},
       {"noise_var", p.noise_var}};

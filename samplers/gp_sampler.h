@@ -25,10 +25,10 @@
 // uninterrupted process would.
 //
 // Differences from Optuna: the warm start above (Optuna's cache lives in the sampler object,
-// its TODO is to move it into system attributes); qLogEI's normal samples are not torch's
-// SobolEngine's; a study
-// with several objectives or with constraints is sampled at random; discrete parameters of
-// more than 16 values use a golden-section search where Optuna uses Brent's method.
+// its code plans to move it into system attributes); qLogEI's normal samples are not torch's
+// SobolEngine's; a study with several objectives or with constraints is sampled at random;
+// discrete parameters of more than 16 values use a golden-section search where Optuna uses
+// Brent's method.
 //
 // Deterministic for a seed and a history (the trials with their system attributes): every
 // draw comes from (seed, study name, trial number, stream) (TrialSeeder in sampler.h). Not
